@@ -1,0 +1,57 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each does its own set-up and is quick when nothing changed.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.stamp
+TEST_STAMP := $(VENV)/.test-stamp
+CSS := theme/build/consult.css
+PORT ?= 8000
+
+.PHONY: run test setup setup-test check build bench clean
+
+run: setup
+	$(VENV)/bin/consult serve --port $(PORT)
+
+test: setup-test
+	$(VENV)/bin/pytest -q
+
+setup: $(STAMP) $(CSS)
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
+	$(PIP) install -e .
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CSS): node_modules/.package-lock.json $(wildcard theme/scss/*.scss)
+	npm run -s build:css
+
+setup-test: setup $(TEST_STAMP)
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "Could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+	@command -v git >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null; }
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(PIP) install -e '.[test]'
+	touch $@
+
+check: setup
+	$(VENV)/bin/consult check
+
+build: setup
+	$(VENV)/bin/consult build
+
+bench: setup-test
+	$(PY) benchmarks/intake.py
+
+clean:
+	rm -rf $(VENV) node_modules theme/build _site .consult
