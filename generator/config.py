@@ -1,0 +1,78 @@
+"""site.yml: the site's settings, declared once with types, defaults and descriptions.
+
+No secrets live here: tokens and keys come from the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(Section):
+    name: str = Field(default="Department of Health and Social Care", description="Who runs the consultation.")
+    url: str = Field(default="https://www.gov.uk/government/organisations/department-of-health-and-social-care", description="The organisation's own website.")
+
+
+class FooterLink(Section):
+    text: str = Field(min_length=1, description="The link's text.")
+    href: str = Field(min_length=1, description="A path on this site (/about/) or an https:// address.")
+
+
+class GitHubSettings(Section):
+    repository: str = Field(default="", pattern=r"^$|^[\w.-]+/[\w.-]+$", description="owner/name of the site's repository on GitHub.")
+    base_branch: str = Field(default="main", description="Branch that pull requests target and the site is built from.")
+    url: str | None = Field(default=None, description="GitHub Enterprise Server (or test server) address; empty for github.com.")
+
+
+class Moderation(Section):
+    duplicate_threshold: float = Field(default=0.6, ge=0.0, le=1.0, description="Similarity (0–1) above which a submission is flagged as a possible duplicate.")
+    short_words: int = Field(default=8, ge=0, description="Ideas with fewer words than this are flagged as very short.")
+    retention_days: int = Field(default=90, ge=1, description="Days the intake keeps contact details before purging them.")
+
+
+class Publishing(Section):
+    content_per_minute: int = Field(default=80, ge=1, description="Budget of content-creating forge requests per minute.")
+    content_per_hour: int = Field(default=500, ge=1, description="Budget of content-creating forge requests per hour.")
+
+
+class SiteConfig(Section):
+    """The keys of site.yml."""
+
+    title: str = Field(default="Talk Health and Care", description="The site's name, in the header and page titles.")
+    tagline: str = Field(default="Share your ideas to make working in health and care better", description="One line under the title on the home page.")
+    base_url: str = Field(default="http://localhost:8000", description="Public address of the site, without a trailing slash.")
+    language: str = Field(default="en-GB", description="Language of the content (BCP 47), set on every page.")
+    timezone: str = Field(default="Europe/London", description="Time zone for event times.")
+    organisation: Organisation = Field(default_factory=Organisation, description="Who runs the consultation.")
+    intake_url: str = Field(default="/intake", description="Public address of the intake service the forms post to.")
+    roles: list[str] = Field(default_factory=lambda: ["Nurse", "Doctor", "Allied health professional", "Healthcare assistant", "Paramedic", "Pharmacist", "Social care worker", "Administrative or clerical", "Estates and facilities", "Manager", "Other"], description="Staff roles offered on the form.")
+    regions: list[str] = Field(default_factory=lambda: ["East of England", "London", "Midlands", "North East and Yorkshire", "North West", "South East", "South West", "Scotland", "Wales", "Northern Ireland"], description="Regions offered on the form.")
+    footer_links: list[FooterLink] = Field(default_factory=list, description="Extra links in the footer, after the static pages.")
+    ideas_per_page: int = Field(default=20, ge=5, le=200, description="Ideas per page on challenge listings.")
+    licence: str = Field(default="Open Government Licence v3.0", description="Licence of the open data exports.")
+    licence_url: str = Field(default="https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/", description="Where the licence is published.")
+    forge: Literal["local", "github"] = Field(default="local", description="Where submissions go: `local` git branches or `github` pull requests.")
+    github: GitHubSettings = Field(default_factory=GitHubSettings, description="GitHub repository settings, used when forge is github.")
+    moderation: Moderation = Field(default_factory=Moderation, description="Automated moderation settings.")
+    publishing: Publishing = Field(default_factory=Publishing, description="Forge request budgets.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("roles", "regions")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        seen = {v.casefold() for v in values}
+        if len(seen) != len(values):
+            raise ValueError("the list has the same entry twice")
+        return values

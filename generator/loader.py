@@ -1,0 +1,178 @@
+"""Load stage: read site.yml and every content file into validated models.
+
+Problems are collected, never raised one at a time: `load_site` returns the
+content and the full list of problems, so a person sees everything at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from . import frontmatter
+from .config import SiteConfig
+from .errors import Problem, display_path
+from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update
+
+M = TypeVar("M", bound=BaseModel)
+
+CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {
+    # kind: (folder, model, depth of files below the folder)
+    "challenge": ("challenges", Challenge, 0),
+    "idea": ("content/ideas", Idea, 1),
+    "event": ("content/events", Event, 0),
+    "page": ("content/pages", Page, 0),
+    "topic": ("content/topics", Topic, 1),
+    "comment": ("content/comments", Comment, 1),
+    "update": ("content/updates", Update, 0),
+}
+
+REQUIRED_PAGES = ("about", "moderation", "privacy", "accessibility", "terms")
+
+DATE_HINT = "write dates as YYYY-MM-DD, for example 2026-11-25"
+DATETIME_HINT = "write times as YYYY-MM-DD HH:MM, for example 2026-12-03 14:00 (Europe/London)"
+
+
+@dataclass(frozen=True)
+class Entry(Generic[M]):
+    """One content file: its validated front matter, Markdown body and where it came from."""
+
+    kind: str
+    slug: str
+    path: str
+    meta: M
+    body: str
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)
+    folder: str = ""
+    """For ideas, topics and comments: the folder the file sits in."""
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+@dataclass
+class Site:
+    root: Path
+    config: SiteConfig
+    challenges: dict[str, Entry[Challenge]] = field(default_factory=dict)
+    ideas: dict[str, Entry[Idea]] = field(default_factory=dict)
+    events: dict[str, Entry[Event]] = field(default_factory=dict)
+    pages: dict[str, Entry[Page]] = field(default_factory=dict)
+    topics: dict[str, Entry[Topic]] = field(default_factory=dict)
+    comments: dict[str, Entry[Comment]] = field(default_factory=dict)
+    updates: dict[str, Entry[Update]] = field(default_factory=dict)
+
+    def collection(self, kind: str) -> dict[str, Entry[Any]]:
+        return getattr(self, {"challenge": "challenges", "idea": "ideas", "event": "events", "page": "pages", "topic": "topics", "comment": "comments", "update": "updates"}[kind])
+
+
+def nearest(word: str, options: list[str] | tuple[str, ...]) -> str | None:
+    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _found(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def pydantic_problems(exc: ValidationError, model: type[BaseModel], path: str, key_lines: dict[str, int]) -> list[Problem]:
+    """Turn pydantic's errors into one Problem per error, with line, key and hint."""
+    problems = []
+    known = list(model.model_fields)
+    for err in exc.errors(include_url=False):
+        loc = [str(part) for part in err["loc"]]
+        key = ".".join(loc) or "front matter"
+        line = key_lines.get(loc[0], 1) if loc else 1
+        kind = err["type"]
+        hint = ""
+        if kind == "extra_forbidden":
+            close = nearest(loc[-1], known)
+            message = "unknown key"
+            hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(known)}"
+        elif kind == "missing":
+            message = "required key is missing"
+            field_info = model.model_fields.get(loc[0]) if loc else None
+            hint = f"add '{loc[0]}:' ({field_info.description})" if field_info and field_info.description else ""
+        else:
+            message = f"{err['msg'].removeprefix('Value error, ')} (found {_found(err.get('input'))})"
+            if kind.startswith("date") and "datetime" not in kind:
+                hint = DATE_HINT
+            elif kind.startswith("datetime"):
+                hint = DATETIME_HINT
+            elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("challenge", "tags") or (len(loc) > 1 and loc[0] == "tags"):
+                hint = "use lower-case words joined by hyphens, e.g. getting-the-basics-right"
+            elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("reference", "reply_to"):
+                hint = "references look like TH-7QK2M: TH- and five of 0-9 A-Z without I, L, O, U"
+        problems.append(Problem(path, line, key, message, hint))
+    return problems
+
+
+def load_config(root: Path) -> tuple[SiteConfig, list[Problem]]:
+    path = root / "site.yml"
+    if not path.exists():
+        return SiteConfig(), [Problem("site.yml", 1, "site.yml", "the settings file is missing", "create site.yml at the top of the repository")]
+    try:
+        data, key_lines = frontmatter.load_yaml_mapping(path.read_text(encoding="utf-8"))
+    except frontmatter.FrontMatterError as exc:
+        return SiteConfig(), [Problem("site.yml", exc.line, "site.yml", str(exc))]
+    try:
+        return SiteConfig.model_validate(data), []
+    except ValidationError as exc:
+        return SiteConfig(), pydantic_problems(exc, SiteConfig, "site.yml", key_lines)
+
+
+def _content_files(root: Path, folder: str, depth: int) -> list[Path]:
+    base = root / folder
+    if not base.is_dir():
+        return []
+    pattern = "*/*.md" if depth else "*.md"
+    return sorted(base.glob(pattern))
+
+
+def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry[M] | None, list[Problem]]:
+    rel = display_path(path, root)
+    slug = path.stem
+    if kind == "comment":
+        # Comments are named by their reference: content/comments/<target>/TH-7QK2M.md
+        if not re.match(REFERENCE_PATTERN, slug):
+            return None, [Problem(rel, 1, "file name", f"'{path.name}' is not a comment file name (expected the comment's reference, e.g. TH-7QK2M.md, found {slug!r})", "name the file after the comment's reference")]
+    elif not re.match(SLUG_PATTERN, slug):
+        return None, [Problem(rel, 1, "file name", f"'{path.name}' is not a valid slug (expected lower-case letters, digits and single hyphens, found {slug!r})", "rename the file, e.g. my-idea.md")]
+    try:
+        doc = frontmatter.parse(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return None, [Problem(rel, 1, "file", "not valid UTF-8 text", "save the file as UTF-8")]
+    except frontmatter.FrontMatterError as exc:
+        return None, [Problem(rel, exc.line, "front matter", str(exc))]
+    try:
+        meta = model.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, model, rel, doc.key_lines)
+    if kind == "comment" and getattr(meta, "reference", slug) != slug:
+        return None, [Problem(rel, doc.key_lines.get("reference", 1), "reference", f"the file is named {slug} but its reference is {getattr(meta, 'reference', '')}", "the file name and the reference must match")]
+    return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name), []
+
+
+def load_site(root: Path) -> tuple[Site, list[Problem]]:
+    """Read everything under root; return the site and every problem found."""
+    config, problems = load_config(root)
+    site = Site(root=root, config=config)
+    for kind, (folder, model, depth) in CONTENT_DIRS.items():
+        collection = site.collection(kind)
+        for path in _content_files(root, folder, depth):
+            entry, found = load_entry(root, kind, path, model)
+            problems.extend(found)
+            if entry is None:
+                continue
+            if entry.slug in collection:
+                problems.append(Problem(entry.path, 1, "file name", f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}", "give one of them another file name"))
+                continue
+            collection[entry.slug] = entry
+    site.challenges = dict(sorted(site.challenges.items(), key=lambda item: (item[1].meta.order, item[0])))
+    return site, problems
