@@ -1,0 +1,94 @@
+"""The theme's Jinja set-up, shared by the static build and the intake's pages.
+
+Both render the same templates (theme/templates plus the nhsuk-frontend-jinja
+macros) with the same globals, so an error page from the intake looks and
+behaves exactly like a page of the static site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+
+from .assets import Assets
+from .config import SiteConfig
+from .markdown import render as render_markdown
+from .paths import TEMPLATES_DIR
+from .schema import IDEA_STATUS_LABELS, IdeaStatus
+
+STATUS_TAG_COLOURS = {
+    IdeaStatus.PUBLISHED: "blue",
+    IdeaStatus.UNDER_CONSIDERATION: "yellow",
+    IdeaStatus.RESPONDED: "purple",
+    IdeaStatus.ADOPTED: "green",
+    IdeaStatus.NOT_TAKEN_FORWARD: "grey",
+}
+
+JINJA_OPTIONS: dict[str, Any] = {
+    "autoescape": select_autoescape(default=True, default_for_string=True),
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": ["jinja2.ext.do"],
+    # nhsuk-frontend-jinja reads optional nested params (params.search.action): chainable.
+    "undefined": ChainableUndefined,
+}
+
+
+def loader() -> ChoiceLoader:
+    return ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR)), PackageLoader("nhsuk_frontend_jinja", "templates")])
+
+
+def base_path(base_url: str) -> str:
+    """The path part of the site's address, '' at a domain's root, '/consult' under a sub-path."""
+    return urlsplit(base_url).path.rstrip("/")
+
+
+def long_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def event_time(value: dt.datetime) -> str:
+    return f"{value.day} {value:%B %Y}, {value:%-I:%M%p}".replace("AM", "am").replace("PM", "pm")
+
+
+def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) -> dict[str, Any]:
+    prefix = base_path(config.base_url)
+
+    def url(path: str = "/") -> str:
+        """A root-relative link that also works when the site lives under a sub-path."""
+        return f"{prefix}{path}" if path.startswith("/") else path
+
+    def asset(name: str) -> str:
+        return f"{prefix}/{assets.files[name]}"
+
+    intake = config.intake_url.rstrip("/")
+    return {
+        "site": config,
+        "url": url,
+        "asset": asset,
+        "intake_url": url(intake) if intake.startswith("/") else intake,
+        "build_date": build_date,
+        "status_labels": {s.value: label for s, label in IDEA_STATUS_LABELS.items()},
+        "status_colours": {s.value: c for s, c in STATUS_TAG_COLOURS.items()},
+        "statuses": [s.value for s in IdeaStatus],
+    }
+
+
+FILTERS = {"long_date": long_date, "event_time": event_time, "markdown": render_markdown}
+
+
+def configure(env: Environment, config: SiteConfig, assets: Assets, build_date: dt.date) -> Environment:
+    env.globals.update(template_globals(config, assets, build_date))
+    env.filters.update(FILTERS)
+    return env
+
+
+def environment(config: SiteConfig, assets: Assets, build_date: dt.date | None = None) -> Environment:
+    """A standalone environment for rendering theme pages outside Pelican (the intake)."""
+    env = Environment(loader=loader(), **JINJA_OPTIONS)
+    return configure(env, config, assets, build_date or dt.date.today())

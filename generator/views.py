@@ -1,0 +1,246 @@
+"""Views: the validated content arranged for templates (URLs, counts, rendered Markdown).
+
+Built once per build from the loaded Site; every plugin reads from here rather
+than from front matter, so a URL or a count is worked out in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from markupsafe import Markup
+
+from .loader import Entry, Site
+from .markdown import plain_text, render
+from .schema import Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
+
+T = TypeVar("T")
+
+
+@dataclass
+class View(Generic[T]):
+    entry: Entry[Any]
+    url: str
+
+    @property
+    def meta(self) -> Any:
+        return self.entry.meta
+
+    @property
+    def slug(self) -> str:
+        return self.entry.slug
+
+    @property
+    def title(self) -> str:
+        return self.entry.meta.title
+
+    @cached_property
+    def html(self) -> Markup:
+        return render(self.entry.body)
+
+    @cached_property
+    def text(self) -> str:
+        return plain_text(self.entry.body)
+
+
+@dataclass
+class CommentView(View[Comment]):
+    replies: list[CommentView] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"Comment {self.meta.reference}"
+
+
+@dataclass
+class IdeaView(View[Idea]):
+    challenge: ChallengeView | None = None
+    comments: list[CommentView] = field(default_factory=list)
+    updates: list[UpdateView] = field(default_factory=list)
+    related: list[IdeaView] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.meta.status.value
+
+    @property
+    def comment_count(self) -> int:
+        return sum(1 + len(c.replies) for c in self.comments)
+
+    @cached_property
+    def response_html(self) -> Markup:
+        return render(self.meta.response.text) if self.meta.response else Markup("")
+
+    @property
+    def date(self) -> dt.date:
+        return self.meta.published or self.meta.submitted
+
+
+@dataclass
+class TopicView(View[Topic]):
+    challenge: ChallengeView | None = None
+    comments: list[CommentView] = field(default_factory=list)
+
+    @property
+    def comment_count(self) -> int:
+        return sum(1 + len(c.replies) for c in self.comments)
+
+
+@dataclass
+class ChallengeView(View[Challenge]):
+    ideas: list[IdeaView] = field(default_factory=list)
+    topics: list[TopicView] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.meta.status == ChallengeStatus.OPEN
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        return status_counts(self.ideas)
+
+    @cached_property
+    def next_steps_html(self) -> Markup:
+        return render(self.meta.next_steps) if self.meta.next_steps else Markup("")
+
+
+@dataclass
+class EventView(View[Event]):
+    challenge: ChallengeView | None = None
+
+    def is_upcoming(self, now: dt.datetime) -> bool:
+        return self.meta.end >= now
+
+
+@dataclass
+class PageView(View[Page]):
+    pass
+
+
+@dataclass
+class UpdateView(View[Update]):
+    ideas: list[IdeaView] = field(default_factory=list)
+
+
+def status_counts(ideas: list[IdeaView]) -> dict[str, int]:
+    counter = Counter(idea.status for idea in ideas)
+    return {status.value: counter.get(status.value, 0) for status in IdeaStatus}
+
+
+@dataclass
+class PageOf(Generic[T]):
+    """One page of a paginated listing."""
+
+    items: list[T]
+    number: int
+    count: int
+    base_url: str
+
+    def url_for(self, number: int) -> str:
+        return self.base_url if number == 1 else f"{self.base_url}page/{number}/"
+
+    @property
+    def url(self) -> str:
+        return self.url_for(self.number)
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url_for(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url_for(self.number + 1) if self.number < self.count else None
+
+
+def paginate(items: list[T], per_page: int, base_url: str) -> list[PageOf[T]]:
+    count = max(1, math.ceil(len(items) / per_page))
+    return [PageOf(items[i * per_page : (i + 1) * per_page], i + 1, count, base_url) for i in range(count)]
+
+
+@dataclass
+class SiteViews:
+    site: Site
+    challenges: dict[str, ChallengeView]
+    ideas: dict[str, IdeaView]
+    topics: dict[str, TopicView]
+    events: dict[str, EventView]
+    pages: dict[str, PageView]
+    updates: dict[str, UpdateView]
+    tags: dict[str, list[IdeaView]]
+
+    @cached_property
+    def ideas_newest_first(self) -> list[IdeaView]:
+        return sorted(self.ideas.values(), key=lambda i: (i.date, i.slug), reverse=True)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        return status_counts(list(self.ideas.values()))
+
+    def events_split(self, now: dt.datetime) -> tuple[list[EventView], list[EventView]]:
+        ordered = sorted(self.events.values(), key=lambda e: e.meta.start)
+        upcoming = [e for e in ordered if e.is_upcoming(now)]
+        past = [e for e in reversed(ordered) if not e.is_upcoming(now)]
+        return upcoming, past
+
+    @cached_property
+    def footer_pages(self) -> list[PageView]:
+        return sorted(self.pages.values(), key=lambda p: (p.meta.order, p.slug))
+
+
+def _comment_threads(site: Site) -> dict[str, list[CommentView]]:
+    """Comments grouped by target (`idea:slug`), oldest first, replies under their parent."""
+    views = {c.meta.reference: CommentView(c, "") for c in site.comments.values()}
+    threads: dict[str, list[CommentView]] = defaultdict(list)
+    for view in sorted(views.values(), key=lambda v: (v.meta.submitted, v.meta.reference)):
+        parent = views.get(view.meta.reply_to) if view.meta.reply_to else None
+        if parent is not None:
+            parent.replies.append(view)
+        else:
+            threads[view.meta.target].append(view)
+    return threads
+
+
+def build_views(site: Site) -> SiteViews:
+    """Arrange the validated site for templates (assumes validation passed)."""
+    challenges = {slug: ChallengeView(e, f"/challenges/{slug}/") for slug, e in site.challenges.items()}
+    events = {slug: EventView(e, f"/events/{slug}/", challenges.get(e.meta.challenge or "")) for slug, e in site.events.items()}
+    pages = {slug: PageView(e, f"/{slug}/") for slug, e in site.pages.items()}
+    threads = _comment_threads(site)
+    ideas: dict[str, IdeaView] = {}
+    for slug, e in sorted(site.ideas.items(), key=lambda item: (item[1].meta.published or item[1].meta.submitted, item[0]), reverse=True):
+        challenge = challenges[e.meta.challenge]
+        view = IdeaView(e, f"/ideas/{slug}/", challenge, threads.get(f"idea:{slug}", []))
+        for comment in view.comments:
+            comment.url = f"{view.url}#comment-{comment.meta.reference}"
+        ideas[slug] = view
+        challenge.ideas.append(view)
+    topics = {}
+    for slug, e in sorted(site.topics.items(), key=lambda item: (item[1].meta.submitted, item[0]), reverse=True):
+        challenge = challenges[e.meta.challenge]
+        view = TopicView(e, f"/challenges/{challenge.slug}/topics/{slug}/", challenge, threads.get(f"topic:{slug}", []))
+        topics[slug] = view
+        challenge.topics.append(view)
+    for event in sorted(events.values(), key=lambda e: e.meta.start):
+        if event.challenge:
+            event.challenge.events.append(event)
+    updates = {}
+    for slug, e in sorted(site.updates.items(), key=lambda item: (item[1].meta.date, item[0]), reverse=True):
+        view = UpdateView(e, f"/updates/{slug}/", [ideas[s] for s in e.meta.ideas if s in ideas])
+        for idea in view.ideas:
+            idea.updates.append(view)
+        updates[slug] = view
+    tags: dict[str, list[IdeaView]] = defaultdict(list)
+    for idea in ideas.values():
+        for tag in idea.meta.tags:
+            tags[tag].append(idea)
+    for idea in ideas.values():
+        shared = [other for other in idea.challenge.ideas if other is not idea]
+        shared.sort(key=lambda other: (-len(set(other.meta.tags) & set(idea.meta.tags)), other.slug))
+        idea.related = shared[:3]
+    return SiteViews(site, challenges, ideas, topics, events, pages, updates, dict(sorted(tags.items())))
