@@ -101,10 +101,9 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], path: str, k
             hint = f"add '{loc[0]}:' ({field_info.description})" if field_info and field_info.description else ""
         else:
             message = f"{err['msg'].removeprefix('Value error, ')} (found {_found(err.get('input'))})"
-            if kind.startswith("date") and "datetime" not in kind:
-                hint = DATE_HINT
-            elif kind.startswith("datetime"):
-                hint = DATETIME_HINT
+            if kind.startswith(("date", "datetime")):
+                annotation = str(model.model_fields[loc[0]].annotation) if loc and loc[0] in model.model_fields else ""
+                hint = DATETIME_HINT if "datetime" in annotation else DATE_HINT
             elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("challenge", "tags") or (len(loc) > 1 and loc[0] == "tags"):
                 hint = "use lower-case words joined by hyphens, e.g. getting-the-basics-right"
             elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("reference", "reply_to"):

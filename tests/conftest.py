@@ -1,0 +1,46 @@
+"""Shared fixtures: they build on each other (sample repo → built site)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildResult, build
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_PARTS = ("site.yml", "challenges", "content")
+BUILD_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+"""A fixed 'now' so upcoming/past events are stable whatever day the tests run."""
+
+
+def copy_sample(target: Path) -> Path:
+    """A copy of the sample content (site.yml, challenges/, content/) in target."""
+    target.mkdir(parents=True, exist_ok=True)
+    for part in SAMPLE_PARTS:
+        source = PROJECT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part)
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
+@pytest.fixture
+def sample_repo(tmp_path: Path) -> Path:
+    """A private, writable copy of the sample content for one test."""
+    return copy_sample(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The sample site built once per test session (read-only for tests)."""
+    root = copy_sample(tmp_path_factory.mktemp("sample") / "repo")
+    return build(root, root.parent / "_site", now=BUILD_NOW)
+
+
+@pytest.fixture(scope="session")
+def site_dir(built_sample: BuildResult) -> Path:
+    return built_sample.output
