@@ -118,6 +118,14 @@ def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
     click.echo(f"Wrote {path.relative_to(obj.root)}")
 
 
+@main.command()
+def reference() -> None:
+    """Print the content reference (every site.yml and front-matter key) as Markdown."""
+    from .reference import content_reference
+
+    click.echo(content_reference(), nl=False)
+
+
 def _register_optional_commands() -> None:
     """Commands from the intake package, when it is installed."""
     import importlib.util
