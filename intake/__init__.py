@@ -1,0 +1,1 @@
+"""The intake: turns form submissions into proposed changes to the site's repository."""

@@ -1,0 +1,132 @@
+"""What the intake needs to know about the published site: challenges, ideas, topics, pages.
+
+Read from the site's repository with the generator's own loader, so the intake
+and the site agree on what exists. Reloaded by the worker from time to time
+and after something is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.config import SiteConfig
+from generator.loader import load_site
+from generator.markdown import plain_text
+from generator.schema import LONDON, ChallengeStatus
+
+log = logging.getLogger("consult.intake")
+
+
+@dataclass(frozen=True)
+class ChallengeInfo:
+    slug: str
+    title: str
+    status: ChallengeStatus
+    closes: dt.date | None
+
+    @property
+    def is_open(self) -> bool:
+        if self.status != ChallengeStatus.OPEN:
+            return False
+        return self.closes is None or self.closes >= dt.datetime.now(LONDON).date()
+
+
+@dataclass(frozen=True)
+class IdeaInfo:
+    slug: str
+    title: str
+    challenge: str
+    text: str
+
+    @property
+    def url(self) -> str:
+        return f"/ideas/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class PageLink:
+    title: str
+    url: str
+
+
+@dataclass
+class Catalogue:
+    config: SiteConfig
+    challenges: dict[str, ChallengeInfo] = field(default_factory=dict)
+    ideas: dict[str, IdeaInfo] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
+    """topic slug → challenge slug"""
+    slugs: dict[str, set[str]] = field(default_factory=dict)
+    """kind → slugs already used in the repository"""
+    references: set[str] = field(default_factory=set)
+    pages: list[PageLink] = field(default_factory=list)
+
+    def has_target(self, target: str) -> bool:
+        kind, _, slug = target.partition(":")
+        return (kind == "idea" and slug in self.ideas) or (kind == "topic" and slug in self.topics)
+
+    def target_challenge(self, target: str) -> str | None:
+        kind, _, slug = target.partition(":")
+        if kind == "idea" and slug in self.ideas:
+            return self.ideas[slug].challenge
+        return self.topics.get(slug) if kind == "topic" else None
+
+    def target_open(self, target: str) -> bool:
+        challenge = self.challenges.get(self.target_challenge(target) or "")
+        return challenge is not None and challenge.is_open
+
+    def target_title(self, target: str) -> str:
+        kind, _, slug = target.partition(":")
+        if kind == "idea" and slug in self.ideas:
+            return self.ideas[slug].title
+        return slug.replace("-", " ").capitalize()
+
+
+def load_catalogue(root: Path) -> Catalogue:
+    """Read the repository's content; problems in unrelated files do not stop the intake."""
+    site, problems = load_site(root)
+    if problems:
+        log.warning("The site's content has %d problem(s); run `consult check` to see them.", len(problems))
+    cat = Catalogue(config=site.config)
+    for slug, entry in site.challenges.items():
+        cat.challenges[slug] = ChallengeInfo(slug, entry.meta.title, entry.meta.status, entry.meta.closes)
+    for slug, entry in site.ideas.items():
+        cat.ideas[slug] = IdeaInfo(slug, entry.meta.title, entry.meta.challenge, plain_text(entry.body))
+    for slug, entry in site.topics.items():
+        cat.topics[slug] = entry.meta.challenge
+    cat.slugs = {"idea": set(site.ideas), "topic": set(site.topics)}
+    for collection in (site.ideas, site.topics, site.comments):
+        cat.references.update(e.meta.reference for e in collection.values())
+    pages = sorted(site.pages.values(), key=lambda e: (e.meta.order, e.slug))
+    cat.pages = [PageLink(e.meta.title, f"/{e.slug}/") for e in pages]
+    return cat
+
+
+class CatalogueHolder:
+    """The current catalogue, reloaded at most every `max_age` seconds (or when asked)."""
+
+    def __init__(self, root: Path, max_age: float = 30.0):
+        self.root, self.max_age = root, max_age
+        self._lock = threading.Lock()
+        self._value = load_catalogue(root)
+        self._loaded = time.monotonic()
+
+    @property
+    def current(self) -> Catalogue:
+        return self._value
+
+    def refresh(self, force: bool = False) -> Catalogue:
+        if not force and time.monotonic() - self._loaded < self.max_age:
+            return self._value
+        with self._lock:
+            try:
+                self._value = load_catalogue(self.root)
+            except Exception as exc:  # keep serving with the last good catalogue
+                log.warning("Could not reload the site's content: %s", exc)
+            self._loaded = time.monotonic()
+        return self._value

@@ -1,0 +1,213 @@
+"""The local git forge: one branch `submissions/<reference>` per submission in the site's own repository.
+
+Everything is done with git plumbing (`hash-object`, a private index file,
+`commit-tree`, `update-ref`), so the editor's working tree, index and
+checked-out branch are never touched when a proposal is made. Accepting
+merges the branch into the main branch; rejecting deletes it and keeps the
+public reason in a small ref of its own (`refs/consult/rejected/<reference>`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import ConsultError
+
+from .base import Proposal, ProposalState
+
+BRANCH_PREFIX = "refs/heads/submissions/"
+MERGED_PREFIX = "refs/consult/merged/"
+REJECTED_PREFIX = "refs/consult/rejected/"
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Talk Health and Care intake",
+    "GIT_AUTHOR_EMAIL": "intake@localhost",
+    "GIT_COMMITTER_NAME": "Talk Health and Care intake",
+    "GIT_COMMITTER_EMAIL": "intake@localhost",
+}
+
+
+class ForgeError(ConsultError):
+    """A git command failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class OpenProposal:
+    reference: str
+    title: str
+    date: str
+
+
+class LocalGitForge:
+    """Proposals as branches of a local git repository."""
+
+    def __init__(self, root: Path, main_branch: str = "main", message: callable = None):  # type: ignore[valid-type]
+        self.root = Path(root)
+        self.main_branch = main_branch
+        from ..proposals import commit_message
+
+        self.message = message or commit_message
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def git(self, *args: str, input: str | None = None, env: dict[str, str] | None = None, check: bool = True) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.root), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+        )
+        if check and result.returncode != 0:
+            raise ForgeError(f"git {args[0]} failed in {self.root}: {result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout.strip()
+
+    def resolve(self, ref: str) -> str | None:
+        out = self.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return out or None
+
+    def _main_ref(self) -> str:
+        ref = f"refs/heads/{self.main_branch}"
+        if self.resolve(ref) is None:
+            raise ForgeError(f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)")
+        return ref
+
+    # -- the Forge interface ----------------------------------------------------------------
+
+    def _refs(self, reference: str) -> dict[str, str]:
+        """The refs that tell a proposal's state, and the main branch, in one git call: name → commit."""
+        names = [BRANCH_PREFIX + reference, MERGED_PREFIX + reference, REJECTED_PREFIX + reference, f"refs/heads/{self.main_branch}"]
+        out = self.git("for-each-ref", "--format=%(refname) %(objectname)", *names)
+        return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+    def propose(self, proposal: Proposal) -> str:
+        """Make the branch with one commit adding the file; if it already exists (or was decided), return it unchanged."""
+        return self.propose_many([proposal])[proposal.reference]
+
+    def propose_many(self, proposals: list[Proposal]) -> dict[str, str]:
+        """Propose several at once: one `git fast-import` writes every blob, tree, commit and new branch.
+
+        Proposals whose branch exists (or that editors already decided) are left as they are.
+        fast-import never moves an existing branch, so a second worker racing on the same
+        reference cannot make a second commit; after a failure each one is checked again.
+        """
+        refs = self._all_refs()
+        base = refs.get(f"refs/heads/{self.main_branch}")
+        if base is None:
+            raise ForgeError(f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)")
+        todo = [p for p in proposals if not any(prefix + p.reference in refs for prefix in (BRANCH_PREFIX, MERGED_PREFIX, REJECTED_PREFIX))]
+        if todo:
+            result = subprocess.run(
+                ["git", "-C", str(self.root), "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--date-format=now"],
+                input=b"".join(self._import_stream(p, base) for p in todo), capture_output=True, env={**os.environ, **IDENTITY},
+            )
+            if result.returncode != 0:
+                refs = self._all_refs()
+                missing = [p.reference for p in todo if BRANCH_PREFIX + p.reference not in refs]
+                if missing:
+                    raise ForgeError(f"could not create branches for {', '.join(missing)}: {result.stderr.decode(errors='replace').strip()}")
+        return {p.reference: p.branch for p in proposals}
+
+    def _all_refs(self) -> dict[str, str]:
+        out = self.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/consult/")
+        return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+    def _import_stream(self, proposal: Proposal, base: str) -> bytes:
+        message = self.message(proposal).encode()
+        content = proposal.content.encode()
+        who = f"{IDENTITY['GIT_COMMITTER_NAME']} <{IDENTITY['GIT_COMMITTER_EMAIL']}> now"
+        return b"".join([
+            f"commit refs/heads/{proposal.branch}\ncommitter {who}\n".encode(),
+            f"data {len(message)}\n".encode(), message, b"\n",
+            f"from {base}\n".encode(),
+            f"M 100644 inline {proposal.path}\n".encode(),
+            f"data {len(content)}\n".encode(), content, b"\n",
+        ])
+
+    def state(self, reference: str) -> ProposalState:
+        refs = self._refs(reference)
+        tip = refs.get(BRANCH_PREFIX + reference)
+        if tip is not None:
+            main = refs.get(f"refs/heads/{self.main_branch}", "")
+            merged = subprocess.run(["git", "-C", str(self.root), "merge-base", "--is-ancestor", tip, main], capture_output=True).returncode == 0
+            return ProposalState.MERGED if merged else ProposalState.OPEN
+        if MERGED_PREFIX + reference in refs:
+            return ProposalState.MERGED
+        if REJECTED_PREFIX + reference in refs:
+            return ProposalState.CLOSED
+        return ProposalState.MISSING
+
+    # -- editors' side (consult review) ----------------------------------------------------
+
+    def open_proposals(self) -> list[OpenProposal]:
+        out = self.git("for-each-ref", "--sort=committerdate", "--format=%(refname)%00%(contents:subject)%00%(committerdate:short)", BRANCH_PREFIX.rstrip("/"))
+        found = []
+        for line in filter(None, out.split("\n")):
+            ref, subject, date = line.split("\0")
+            reference = ref.removeprefix(BRANCH_PREFIX)
+            if self.state(reference) == ProposalState.OPEN:
+                found.append(OpenProposal(reference, subject, date))
+        return found
+
+    def show(self, reference: str) -> str:
+        """The commit message (with flags) and the diff against the main branch."""
+        tip = self._require_open(reference)
+        return self.git("show", "--no-color", "--format=commit %H%nDate: %cd%n%n%B", tip)
+
+    def _require_open(self, reference: str) -> str:
+        state = self.state(reference)
+        if state != ProposalState.OPEN:
+            hint = {ProposalState.MERGED: "it has already been accepted", ProposalState.CLOSED: "it has been rejected", ProposalState.MISSING: "no branch submissions/" + reference + " exists; run `consult review list`"}
+            raise ForgeError(f"{reference} is not waiting for review: {hint.get(state, state.value)}")
+        tip = self.resolve(BRANCH_PREFIX + reference)
+        assert tip is not None
+        return tip
+
+    def _checked_out_at(self, branch_ref: str) -> Path | None:
+        out = self.git("worktree", "list", "--porcelain")
+        path = None
+        for line in out.split("\n"):
+            if line.startswith("worktree "):
+                path = Path(line.removeprefix("worktree "))
+            elif line == f"branch {branch_ref}" and path is not None:
+                return path
+        return None
+
+    def accept(self, reference: str) -> str:
+        """Merge the branch into the main branch; return the merge commit."""
+        tip = self._require_open(reference)
+        main_ref = self._main_ref()
+        message = f"Accept {reference}: merge branch 'submissions/{reference}'"
+        worktree = self._checked_out_at(main_ref)
+        if worktree is not None:
+            # The main branch is checked out: merge there so its files (which `consult serve` builds) follow.
+            subprocess.run(["git", "-C", str(worktree), "merge", "--no-ff", "--no-edit", "-m", message, tip], capture_output=True, text=True, env={**os.environ, **IDENTITY}, check=False)
+            if self.state(reference) != ProposalState.MERGED:
+                self.git("-C", str(worktree), "merge", "--abort", check=False)
+                raise ForgeError(f"could not merge submissions/{reference} into {self.main_branch} in {worktree}: commit or stash local changes to the same file, then try again")
+        else:
+            main = self.resolve(main_ref)
+            tree = self.git("merge-tree", "--write-tree", main or "", tip, check=False).split("\n")[0]
+            if not tree or len(tree) != 40:
+                raise ForgeError(f"submissions/{reference} does not merge cleanly into {self.main_branch}")
+            commit = self.git("commit-tree", tree, "-p", main or "", "-p", tip, "-m", message)
+            self.git("update-ref", "-m", f"consult: accept {reference}", main_ref, commit, main or "")
+        self.git("update-ref", MERGED_PREFIX + reference, tip)
+        self.git("update-ref", "-d", BRANCH_PREFIX + reference, tip)
+        merged = self.resolve(main_ref)
+        assert merged is not None
+        return merged
+
+    def reject(self, reference: str, reason: str) -> None:
+        """Delete the branch and keep the public reason."""
+        tip = self._require_open(reference)
+        blob = self.git("hash-object", "-w", "--stdin", input=reason.strip() + "\n")
+        self.git("update-ref", REJECTED_PREFIX + reference, blob)
+        self.git("update-ref", "-d", BRANCH_PREFIX + reference, tip)
+
+    def public_reason(self, reference: str) -> str | None:
+        if not self.git("rev-parse", "--verify", "--quiet", REJECTED_PREFIX + reference, check=False):
+            return None
+        return self.git("cat-file", "blob", REJECTED_PREFIX + reference)

@@ -1,0 +1,111 @@
+"""From a stored submission to a Proposal: the file's path and content, a title, rows and flags.
+
+File names and slugs are generated (from the title, never a path from the
+input); front matter is written with yaml.safe_dump and checked against the
+content schema before anything is proposed. No contact details go in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from generator import frontmatter
+from generator.schema import LONDON, Comment, Idea, Topic, slugify
+
+from .catalogue import Catalogue
+from .forge.base import Flag, Proposal
+from .moderation import flags_for
+from .store import Record
+
+
+def unique_slug(title: str, reference: str, taken: set[str]) -> str:
+    """The title's slug, or the slug with the reference's code when that is already used."""
+    slug = slugify(title, max_length=60)
+    if slug not in taken:
+        return slug
+    return f"{slugify(title, max_length=53)}-{reference[3:].lower()}"
+
+
+def _credit(fields: dict[str, str]) -> str | None:
+    return fields.get("name") or None
+
+
+def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+    slug = unique_slug(fields["title"], record.reference, taken)
+    data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "summary": "", "submitted": submitted, "reference": record.reference}
+    for key, value in (("attribution", _credit(fields)), ("role", fields.get("role")), ("region", fields.get("region"))):
+        if value:
+            data[key] = value
+    data.update({"tags": [], "status": "published"})
+    Idea.model_validate(data)
+    return f"content/ideas/{fields['challenge']}/{slug}.md", frontmatter.dump(data, fields["idea"])
+
+
+def topic_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+    slug = unique_slug(fields["title"], record.reference, taken)
+    data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "submitted": submitted, "reference": record.reference}
+    if _credit(fields):
+        data["attribution"] = _credit(fields)
+    Topic.model_validate(data)
+    return f"content/topics/{fields['challenge']}/{slug}.md", frontmatter.dump(data, fields["post"])
+
+
+def comment_file(record: Record, fields: dict[str, str], submitted: dt.date) -> tuple[str, str]:
+    data: dict[str, Any] = {"target": fields["target"], "submitted": submitted, "reference": record.reference}
+    if _credit(fields):
+        data["attribution"] = _credit(fields)
+    Comment.model_validate(data)
+    folder = fields["target"].partition(":")[2]
+    return f"content/comments/{folder}/{record.reference}.md", frontmatter.dump(data, fields["comment"])
+
+
+def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]) -> Proposal:
+    """Everything an editor needs for one submission (paths already used are avoided)."""
+    fields = record.fields or {}
+    submitted = record.received_at.astimezone(LONDON).date()
+    credit = _credit(fields) or "anonymous"
+    if record.kind == "comment":
+        path, content = comment_file(record, fields, submitted)
+        challenge = catalogue.target_challenge(fields["target"])
+        title = f"Comment on: {catalogue.target_title(fields['target'])}"
+        rows = (("Comment on", fields["target"]), ("Credit", credit))
+    else:
+        folder = "ideas" if record.kind == "idea" else "topics"
+        taken = set(catalogue.slugs.get(record.kind, set())) | {p.rsplit("/", 1)[-1].removesuffix(".md") for p in pending_paths if p.startswith(f"content/{folder}/")}
+        make = idea_file if record.kind == "idea" else topic_file
+        path, content = make(record, fields, submitted, taken)
+        challenge = fields["challenge"]
+        title = f"{'Idea' if record.kind == 'idea' else 'New topic'}: {fields['title']}"
+        rows = (("Challenge", catalogue.challenges[challenge].title if challenge in catalogue.challenges else challenge), ("Title", fields["title"]))
+        if record.kind == "idea":
+            rows += (("Role", fields.get("role") or "not given"), ("Region", fields.get("region") or "not given"))
+        rows += (("Credit", credit),)
+    flags = flags_for(record.kind, fields, catalogue)
+    return Proposal(record.reference, record.kind, path, content, title, challenge, rows, flags)
+
+
+def proposal_to_json(proposal: Proposal) -> dict[str, Any]:
+    return dataclasses.asdict(proposal)
+
+
+def proposal_from_json(data: dict[str, Any]) -> Proposal:
+    flags = tuple(Flag(f["code"], f["detail"], tuple(tuple(link) for link in f.get("links", ()))) for f in data.get("flags", ()))
+    rows = tuple(tuple(row) for row in data.get("summary_rows", ()))
+    return Proposal(data["reference"], data["kind"], data["path"], data["content"], data["title"], data.get("challenge"), rows, flags)  # type: ignore[arg-type]
+
+
+def commit_message(proposal: Proposal) -> str:
+    """The commit (or pull request) text: title, reference, rows and flags. No contact details."""
+    lines = [proposal.title.replace("\n", " ")[:150], "", f"Reference: {proposal.reference}", f"Kind: {proposal.kind}"]
+    lines += [f"{name}: {value}" for name, value in proposal.summary_rows]
+    lines.append("")
+    if proposal.flags:
+        lines.append("Moderation flags:")
+        for flag in proposal.flags:
+            lines.append(f"- {flag.code}: {flag.detail}")
+            lines += [f"  - {title}: {link}" for title, link in flag.links]
+    else:
+        lines.append("Moderation flags: none")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,142 @@
+"""The intake's settings: site.yml for what the site says, the environment for secrets and paths.
+
+Environment variables (all optional):
+
+- `CONSULT_INTAKE_DATA`: folder of the intake store (default `<root>/.consult/intake`).
+- `CONSULT_INTAKE_SECRET`: key for hashing client addresses; a random one per process when unset.
+- `CONSULT_INTAKE_RATE_LIMIT`: `N/SECONDS` submissions per client address (default `30/60`; `0` turns it off).
+- `CONSULT_INTAKE_MAX_BYTES`: largest request body accepted (default 65536).
+- `CONSULT_INTAKE_ORIGINS`: extra allowed origins, separated by spaces (e.g. a staging site).
+- `CONSULT_INTAKE_SYNC_SECONDS`: how often the worker asks the forge what editors decided (default 10).
+- `CONSULT_MAIN_BRANCH`: branch accepted submissions are merged into (default site.yml github.base_branch).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from generator.config import SiteConfig
+from generator.errors import ConsultError, ContentError
+from generator.loader import load_config
+from generator.theme import base_path
+
+log = logging.getLogger("consult.intake")
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of an address, lower-cased; '' when it has none."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """`30/60` → (30, 60.0); `0` → (0, 60.0), meaning no limit."""
+    text = text.strip()
+    if text in ("", "0", "off"):
+        return 0, 60.0
+    try:
+        count, _, seconds = text.partition("/")
+        return int(count), float(seconds or 60)
+    except ValueError:
+        raise ConsultError(f"CONSULT_INTAKE_RATE_LIMIT must look like 30/60 (submissions per seconds), found {text!r}") from None
+
+
+@dataclass
+class IntakeSettings:
+    """Everything the intake needs, resolved once at start-up."""
+
+    root: Path
+    config: SiteConfig
+    data_dir: Path
+    secret: bytes = field(repr=False)
+    site_dir: Path | None = None
+    base_url: str = ""
+    """The site's public address (site.yml base_url unless overridden, e.g. by `consult serve`)."""
+    rate_limit: int = 30
+    rate_window: float = 60.0
+    max_bytes: int = 65536
+    extra_origins: tuple[str, ...] = ()
+    main_branch: str = "main"
+    run_worker: bool = True
+    retry_base: float = 1.0
+    retry_max: float = 300.0
+    secret_generated: bool = False
+    """True when CONSULT_INTAKE_SECRET was unset and a random per-process key is used."""
+    sync_interval: float = 10.0
+    """Seconds between checks of the forge for proposals merged or closed by editors."""
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "intake.sqlite3"
+
+    @property
+    def mount_path(self) -> str:
+        """Where `consult serve` mounts the intake: the path of intake_url ('/intake')."""
+        path = urlsplit(self.config.intake_url).path.rstrip("/")
+        if self.same_origin:
+            return self.site_path + path
+        return path or "/intake"
+
+    @property
+    def same_origin(self) -> bool:
+        """True when the forms post to a path on the site's own origin (intake_url is a path)."""
+        return self.config.intake_url.startswith("/")
+
+    @property
+    def site_path(self) -> str:
+        return base_path(self.base_url)
+
+    def site_link(self, path: str) -> str:
+        """A link to a page of the static site: a path when same-origin, else an absolute address."""
+        return (self.site_path if self.same_origin else self.base_url) + path
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset({origin_of(self.base_url), origin_of(self.config.base_url), *self.extra_origins} - {""})
+
+    @classmethod
+    def from_environment(
+        cls,
+        root: Path,
+        site_dir: Path | None = None,
+        base_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: object,
+    ) -> IntakeSettings:
+        env = os.environ if environ is None else environ
+        config, problems = load_config(root)
+        if problems:
+            raise ContentError(problems)
+        secret_text = env.get("CONSULT_INTAKE_SECRET", "")
+        if secret_text:
+            secret = secret_text.encode()
+        else:
+            secret = secrets.token_bytes(32)
+        rate, window = parse_rate(env.get("CONSULT_INTAKE_RATE_LIMIT", "30/60"))
+        data_dir = Path(env.get("CONSULT_INTAKE_DATA") or root / ".consult" / "intake")
+        settings = cls(
+            root=root,
+            config=config,
+            data_dir=data_dir if data_dir.is_absolute() else root / data_dir,
+            secret=secret,
+            secret_generated=not secret_text,
+            site_dir=site_dir if site_dir is not None else root / "_site",
+            base_url=(base_url or config.base_url).rstrip("/"),
+            rate_limit=rate,
+            rate_window=window,
+            max_bytes=int(env.get("CONSULT_INTAKE_MAX_BYTES", "65536")),
+            extra_origins=tuple(o for o in (origin_of(x) for x in env.get("CONSULT_INTAKE_ORIGINS", "").split()) if o),
+            main_branch=env.get("CONSULT_MAIN_BRANCH") or config.github.base_branch or "main",
+            sync_interval=float(env.get("CONSULT_INTAKE_SYNC_SECONDS", "10")),
+        )
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        return settings

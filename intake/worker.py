@@ -1,0 +1,171 @@
+"""The publisher: takes received submissions from the store and proposes them to the forge.
+
+Each step is idempotent: the proposal is built once and saved before the
+forge is called, the forge finds what it already made, and the store is
+marked last. A crash anywhere repeats a step, never duplicates its effect.
+Failures are retried with exponential back-off (and jitter) until they work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from .catalogue import CatalogueHolder
+from .forge.base import Forge, ForgeUnavailable, ProposalState
+from .proposals import build_proposal, proposal_from_json, proposal_to_json
+from .settings import IntakeSettings
+from .store import Record, Store
+
+log = logging.getLogger("consult.intake")
+
+
+def backoff(attempts: int, base: float, maximum: float) -> float:
+    """Seconds before the next try: base·2^attempts, capped, with ±20% jitter."""
+    delay = min(maximum, base * (2 ** min(attempts, 20)))
+    return delay * random.uniform(0.8, 1.2)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: IntakeSettings,
+        store: Store,
+        forge: Forge,
+        catalogue: CatalogueHolder,
+        on_published: Callable[[], object] | None = None,
+    ):
+        self.settings, self.store, self.forge, self.catalogue = settings, store, forge, catalogue
+        self.on_published = on_published
+        self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_sync = 0.0
+        self._last_purge = 0.0
+        self._checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+    def publish(self, records: list[Record]) -> None:
+        """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
+        built: dict[str, dict] = {}
+        paths = self.store.proposal_paths()
+        proposals = {}
+        for record in records:
+            try:
+                if record.proposal is None:
+                    proposal = build_proposal(record, self.catalogue.current, paths)
+                    built[record.reference] = proposal_to_json(proposal)
+                    paths.add(proposal.path)
+                else:
+                    proposal = proposal_from_json(record.proposal)
+                proposals[record.reference] = proposal
+            except Exception as exc:
+                self._failed(record, exc)
+        self.store.save_proposals(built)
+        done: dict[str, str] = {}
+        many = getattr(self.forge, "propose_many", None)
+        if many is not None and len(proposals) > 1:
+            try:
+                done = many(list(proposals.values()))
+            except Exception as exc:  # fall back to one at a time, to find the one that fails
+                log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
+        for record in records:
+            if record.reference not in proposals or record.reference in done:
+                continue
+            try:
+                done[record.reference] = self.forge.propose(proposals[record.reference])
+            except Exception as exc:  # retried later; the message never holds contact details
+                self._failed(record, exc)
+        self.store.mark_proposed(done)
+        for reference, locator in done.items():
+            log.info("Proposed %s as %s", reference, locator)
+
+    def _failed(self, record: Record, exc: Exception) -> None:
+        delay = backoff(record.attempts, self.settings.retry_base, self.settings.retry_max)
+        if isinstance(exc, ForgeUnavailable) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        log.warning("Could not propose %s (attempt %d): %s. Retrying in %.0f s.", record.reference, record.attempts + 1, exc, delay)
+        self.store.mark_failed(record.reference, f"{type(exc).__name__}: {exc}", delay)
+
+    def run_once(self, batch: int = 25) -> int:
+        """Publish every submission that is due now; return how many were tried."""
+        done = 0
+        while not self.stop_event.is_set():
+            records = self.store.claim_due(limit=batch)
+            if not records:
+                break
+            self.publish(records)
+            done += len(records)
+        return done
+
+    def sync(self) -> int:
+        """Ask the forge what editors decided; record it and rebuild when something was published.
+
+        Decisions recorded by another process (`consult review accept`) count too.
+        """
+        since, self._checked_at = self._checked_at, dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        published = 0
+        for record in self.store.in_state("proposed"):
+            state = self.forge.state(record.reference)
+            if state == ProposalState.MERGED:
+                self.store.decide(record.reference, "merged")
+                published += 1
+            elif state == ProposalState.CLOSED:
+                reason_of = getattr(self.forge, "public_reason", None)
+                self.store.decide(record.reference, "closed", reason_of(record.reference) if reason_of else None)
+        if published or self.store.merged_since(since):
+            self.catalogue.refresh(force=True)
+            if self.on_published is not None:
+                self.on_published()
+        return published
+
+    def housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_sync >= self.settings.sync_interval:
+            self._last_sync = now
+            try:
+                self.sync()
+            except Exception as exc:
+                log.warning("Could not check the forge for decisions: %s", exc)
+            self.catalogue.refresh()
+        if now - self._last_purge >= 3600:
+            self._last_purge = now
+            days = self.settings.config.moderation.retention_days
+            contacts, texts = self.store.purge(dt.timedelta(days=days))
+            if contacts or texts:
+                log.info("Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days)
+
+    def run(self, poll: float = 0.5) -> None:
+        """Loop until stopped: publish what is due, check decisions, purge past retention."""
+        while not self.stop_event.is_set():
+            try:
+                self.run_once()
+                self.housekeeping()
+            except Exception:
+                log.exception("The publisher worker hit an error; it carries on.")
+            self.wake.wait(poll)
+            self.wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="intake-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def make_forge(settings: IntakeSettings) -> Forge:
+    """The forge chosen in site.yml."""
+    if settings.config.forge == "github":
+        from .forge.github import forge_from_site
+
+        return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}))
+    from .forge.local import LocalGitForge
+
+    return LocalGitForge(settings.root, settings.main_branch)
