@@ -1,0 +1,59 @@
+"""Fixtures for the GitHub forge: a fake clock, the fake GitHub server on 127.0.0.1, a forge pointed at it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from github_server import FakeGitHub  # noqa: E402
+
+from intake.forge.base import Flag, Proposal  # noqa: E402
+from intake.forge.clock import FakeClock  # noqa: E402
+from intake.forge.github import GitHubForge, GitHubOptions  # noqa: E402
+
+CHALLENGES = ("free-from-bullying", "feeling-empowered", "training-and-development")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def github(clock: FakeClock) -> Iterator[FakeGitHub]:
+    with FakeGitHub(clock, files={"README.md": "# Site\n", "challenges/free-from-bullying.md": "---\n---\n"}) as server:
+        yield server
+
+
+@pytest.fixture
+def options(github: FakeGitHub) -> GitHubOptions:
+    return GitHubOptions(repository=f"{github.owner}/{github.name}", url=github.url,
+                         site_url="https://talk.example.nhs.uk", timeout=(2.0, 0.3))
+
+
+@pytest.fixture
+def forge(options: GitHubOptions, clock: FakeClock) -> GitHubForge:
+    return GitHubForge(options, clock, env={"GITHUB_TOKEN": "test-token"})
+
+
+def proposal(n: int, challenge: str = CHALLENGES[0], flags: tuple[Flag, ...] = ()) -> Proposal:
+    """A small idea proposal numbered n (reference TH-00000n)."""
+    ref = f"TH-{n:06d}"
+    return Proposal(
+        reference=ref, kind="idea", path=f"content/ideas/{challenge}/idea-{n}.md",
+        content=f"---\ntitle: Idea {n}\nreference: {ref}\n---\nBetter rotas, take {n}.\n",
+        title=f"Idea: Better rotas {n}", challenge=challenge,
+        summary_rows=(("Challenge", challenge), ("Title", f"Better rotas {n}"), ("Role", "Nurse"),
+                      ("Region", "London"), ("Credit", "anonymous")),
+        flags=flags,
+    )
+
+
+@pytest.fixture
+def make_proposal() -> Callable[..., Proposal]:
+    return proposal

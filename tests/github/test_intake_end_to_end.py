@@ -1,0 +1,95 @@
+"""The intake's own end-to-end flow, through the GitHub forge: form → pull request → merge → webhook → published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from intake.forge.base import ProposalState
+from intake.forge.github import GitHubForge
+from intake.settings import IntakeSettings
+from intake.webhook import github_webhook_route, reconcile, signature, store_updater
+from intake.worker import make_forge
+from tests.intake.conftest import IDEA, intake_env, make_repo, running_intake, wait_for
+
+SECRET = "webhook-secret"
+
+
+@pytest.fixture
+def github_repo(tmp_path: Path, github, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample site with `forge: github` pointing at the fake server; credentials in the environment."""
+    repo = make_repo(tmp_path / "repo")
+    config = yaml.safe_load((repo / "site.yml").read_text(encoding="utf-8"))
+    config["forge"] = "github"
+    config["github"] = {"repository": f"{github.owner}/{github.name}", "base_branch": "main", "url": github.url}
+    (repo / "site.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    monkeypatch.setenv("CONSULT_WEBHOOK_SECRET", SECRET)
+    return repo
+
+
+def test_site_yml_forge_github_picks_the_github_forge(github_repo: Path, tmp_path: Path) -> None:
+    settings = IntakeSettings.from_environment(github_repo, environ=intake_env(tmp_path / "data"))
+    forge = make_forge(settings)
+    assert isinstance(forge, GitHubForge) and forge.options.url is not None
+
+
+def signed(event: dict) -> dict:
+    body = json.dumps(event).encode()
+    return {"content": body, "headers": {"x-github-event": "pull_request", "x-hub-signature-256": signature(SECRET.encode(), body)}}
+
+
+def test_an_idea_reaches_editors_as_a_pull_request_and_merging_publishes_it(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
+    with running_intake(github_repo, site_dir, tmp_path / "data") as running:
+        intake = running.app.state.intake
+        running.app.router.routes.append(github_webhook_route(store_updater(intake.store), intake.forge))
+        with running.client() as client:
+            response = client.post("/ideas", data=IDEA, headers={"Origin": running.url})
+            assert response.status_code == 303
+            reference = response.headers["location"].split("ref=")[1]
+            wait_for(lambda: intake.store.get(reference).state == "proposed")
+            pull = github.pulls_for(f"submissions/{reference}")[0]
+            path = "content/ideas/getting-the-basics-right/water-fountains-on-every-ward-corridor.md"
+            content = github.file(pull.head, path)
+            assert f"reference: {reference}" in content and "sam@example.org" not in content
+            assert "sam@example.org" not in pull.body and reference in pull.body
+            assert {"submission", "idea", "challenge:getting-the-basics-right"} <= set(pull.labels)
+            assert "With the editors" in client.get(f"/status/{reference}").text
+
+            github.merge(pull.number)
+            event = {"action": "closed", "number": pull.number, "pull_request": github.pull_json(pull)}
+            assert client.post("/webhooks/github", **signed(event)).json() == {"updated": [reference]}
+            assert intake.store.get(reference).state == "merged"
+            assert "Published" in client.get(f"/status/{reference}").text
+            assert github.file("main", path) == content
+
+            comment = {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please!", "consent": True}
+            second = client.post("/comments", json=comment, headers={"Origin": running.url}).json()["reference"]
+            wait_for(lambda: intake.store.get(second).state == "proposed")
+            github.close(github.pulls_for(f"submissions/{second}")[0].number)  # a missed webhook
+            proposed = [r.reference for r in intake.store.in_state("proposed")]
+            assert reconcile(intake.forge, proposed, store_updater(intake.store)) == {second: ProposalState.CLOSED}
+            assert client.get(f"/status/{second}", headers={"Accept": "application/json"}).json()["status"] == "closed"
+    assert github.violations == [] and len(github.pulls) == 2
+
+
+def test_the_worker_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
+    from intake.publish_batches import publish_backlog
+
+    with running_intake(github_repo, site_dir, tmp_path / "data", run_worker=False) as running:
+        intake = running.app.state.intake
+        small = intake.forge.options.__class__(**{**intake.forge.options.__dict__, "per_hour": 50, "batch_size": 8})
+        intake.worker.forge = GitHubForge(small, env={"GITHUB_TOKEN": "test-token"})
+        challenges = ["getting-the-basics-right", "feeling-empowered"]
+        refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None)
+                for n in range(20)]
+        assert publish_backlog(intake.worker) == 20  # 20 > 50 // 5: batches of up to 8 per challenge
+        assert {intake.store.get(r).state for r in refs} == {"proposed"}
+        assert len(github.pulls) == 4 and all("batch" in p.labels for p in github.pulls.values())
+        assert len({intake.store.get(r).locator for r in refs}) == 4
+        assert publish_backlog(intake.worker) == 0
+    assert github.violations == []
