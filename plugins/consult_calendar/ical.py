@@ -1,0 +1,67 @@
+"""iCalendar (RFC 5545) documents for events, made with the icalendar library.
+
+Times are written in Europe/London with a VTIMEZONE covering the years the
+events span. DTSTAMP is required by RFC 5545; the content has no revision
+date, so the event's own start (in UTC) stands in for it and a rebuild of
+unchanged content gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from icalendar import Calendar, Event, Timezone
+
+from generator.config import SiteConfig
+from generator.outputs import absolute_url
+from generator.schema import LONDON
+from generator.views import EventView
+
+TZID = "Europe/London"
+PRODID = "-//Talk Health and Care//consult//EN"
+
+
+def event_ics_path(event: EventView) -> str:
+    """Where an event's own calendar file lives, beside its page."""
+    return f"{event.url}{event.slug}.ics"
+
+
+def vtimezone(events: list[EventView]) -> Timezone:
+    """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last."""
+    years = [e.meta.start.year for e in events] + [e.meta.end.year for e in events]
+    first = dt.date(min(years, default=2000), 1, 1)
+    last = dt.date(max(years, default=2000) + 1, 12, 31)
+    return Timezone.from_tzid(TZID, first_date=first, last_date=last)
+
+
+def vevent(config: SiteConfig, event: EventView) -> Event:
+    meta = event.meta
+    page = absolute_url(config, event.url)
+    item = Event()
+    item.add("uid", f"{event.slug}@{urlsplit(config.base_url).hostname or 'localhost'}")
+    item.add("dtstamp", meta.start.astimezone(dt.timezone.utc))
+    item.add("dtstart", meta.start.astimezone(LONDON))
+    item.add("dtend", meta.end.astimezone(LONDON))
+    item.add("summary", meta.title)
+    item.add("description", f"{meta.summary}\n\nDetails: {page}")
+    item.add("location", "Online" if meta.online else meta.location)
+    item.add("url", page)
+    item.add("status", "CONFIRMED")
+    item.add("transp", "OPAQUE")
+    return item
+
+
+def calendar(config: SiteConfig, events: list[EventView], name: str) -> bytes:
+    """A VCALENDAR with the time zone and the events, oldest first."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", TZID)
+    cal.add_component(vtimezone(events))
+    for event in sorted(events, key=lambda e: (e.meta.start, e.slug)):
+        cal.add_component(vevent(config, event))
+    return cal.to_ical()
