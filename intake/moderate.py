@@ -1,0 +1,317 @@
+"""`consult moderate --pr N`: check a pull request's content, flag it, and keep one comment on it up to date.
+
+The workflow only calls this. It:
+
+1. lists the files the pull request changes (`git diff --name-only BASE...HEAD`
+   when `--base` is given: no token needed, so it works for forks; otherwise
+   GitHub's "list pull request files" API);
+2. runs `consult check` over the whole site (a changed challenge can break
+   ideas that were not touched) and prints every problem as a GitHub
+   annotation, `::error file=PATH,line=N,title=KEY::MESSAGE`;
+3. runs the automated moderation flags on the changed ideas, comments and topics;
+4. with `--comment` (the default), keeps ONE comment on the pull request up to
+   date (found by a hidden marker, edited, never re-posted; boxes an editor
+   ticked stay ticked) and sets the flag labels (adds those that apply, removes
+   flag labels that no longer do, leaves every other label alone).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import ConsultError, Problem
+from generator.loader import Site, load_site
+from generator.validate import validate
+
+from .forge.base import Flag
+
+MARKER = "<!-- consult:moderation -->"
+FLAG_LABELS = ("possible-personal-data", "offensive-language", "possible-duplicate", "all-capitals", "very-short")
+CONTENT_ROOTS = ("content/", "challenges/")
+MODERATED = {"content/ideas/": "idea", "content/comments/": "comment", "content/topics/": "topic"}
+CHECKLIST = (
+    "Personal data removed (names of patients or colleagues, contact details, NHS numbers)",
+    "Tone within the moderation policy",
+    "Summary written",
+    "Tags set",
+    "Duplicates merged into one idea (supporters counted)",
+)
+RESULT_WORDS = {"success": "✅ passed", "failure": "❌ failed", "cancelled": "⚪ cancelled", "skipped": "⚪ skipped", "": "⏳ not run yet"}
+
+
+# -- annotations -------------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(problem: Problem) -> str:
+    """One problem in the workflow-command format GitHub turns into an annotation on the file and line."""
+    message = f"{problem.message} (hint: {problem.hint})" if problem.hint else problem.message
+    return f"::error file={_escape_property(problem.path)},line={problem.line},title={_escape_property(problem.key)}::{_escape_data(message)}"
+
+
+def flag_annotation(path: str, flag: Flag) -> str:
+    """A moderation flag as a warning annotation on the file."""
+    return f"::warning file={_escape_property(path)},title={_escape_property(flag.code)}::{_escape_data(flag.detail)}"
+
+
+# -- what changed ------------------------------------------------------------------------
+
+
+def is_content(path: str) -> bool:
+    return path == "site.yml" or path.startswith(CONTENT_ROOTS)
+
+
+def changed_from_git(root: Path, base: str, head: str = "HEAD") -> list[str]:
+    """Files changed between the merge base of BASE and HEAD, as `git diff BASE...HEAD` lists them."""
+    result = subprocess.run(
+        ["git", "-C", str(root), "diff", "--name-only", "--no-renames", f"{base}...{head}"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise ConsultError(f"git could not compare {base}...{head}: {result.stderr.strip()} (check out with fetch-depth: 0)")
+    return [line for line in result.stdout.splitlines() if line]
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileFlags:
+    """The flags raised on one changed file."""
+
+    path: str
+    kind: str
+    title: str
+    flags: tuple[Flag, ...]
+
+
+@dataclass
+class Report:
+    changed: list[str]
+    problems: list[Problem] = field(default_factory=list)
+    flagged: list[FileFlags] = field(default_factory=list)
+
+    @property
+    def labels(self) -> set[str]:
+        return {flag.code for item in self.flagged for flag in item.flags if flag.code in FLAG_LABELS}
+
+
+def moderated_kind(path: str) -> str | None:
+    return next((kind for prefix, kind in MODERATED.items() if path.startswith(prefix) and path.endswith(".md")), None)
+
+
+def _fields(kind: str, entry: Any) -> tuple[str, dict[str, str]]:
+    """(title for the editor, the public fields the flags read) of one loaded entry."""
+    name = getattr(entry.meta, "attribution", None) or ""
+    if kind == "comment":
+        return f"Comment on {entry.meta.target}", {"comment": entry.body, "name": name}
+    body_key = "idea" if kind == "idea" else "post"
+    return entry.meta.title, {"title": entry.meta.title, body_key: entry.body, "name": name}
+
+
+def flag_changed(root: Path, site: Site, changed: Iterable[str]) -> list[FileFlags]:
+    """Run the moderation flags on each changed idea, comment and topic (duplicates: against the other ideas)."""
+    from .catalogue import load_catalogue
+    from .moderation import flags_for
+
+    by_path = {e.path: e for kind in MODERATED.values() for e in site.collection(kind).values()}
+    wanted = [(p, moderated_kind(p)) for p in changed if moderated_kind(p) and p in by_path]
+    if not wanted:
+        return []
+    catalogue = load_catalogue(root)
+    for path, kind in wanted:
+        if kind == "idea":
+            catalogue.ideas.pop(by_path[path].slug, None)  # an idea is no duplicate of itself
+    out = []
+    for path, kind in wanted:
+        title, fields = _fields(kind, by_path[path])  # type: ignore[arg-type]
+        out.append(FileFlags(path, kind, title, flags_for(kind, fields, catalogue)))  # type: ignore[arg-type]
+    return out
+
+
+def inspect(root: Path, changed: Sequence[str]) -> Report:
+    """Check the whole site and flag the changed submissions."""
+    site, problems = load_site(root)
+    if not problems:
+        problems = validate(site)
+    report = Report(list(changed), sorted(problems))
+    report.flagged = flag_changed(root, site, changed)
+    return report
+
+
+# -- the comment ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What the workflow's other jobs said (GitHub's job results), and where the built site is."""
+
+    check: str | None = None
+    """None: use this run's own check."""
+    build: str = ""
+    artifact_url: str = ""
+    run_url: str = ""
+    commit: str = ""
+
+
+def ticked(body: str) -> set[str]:
+    """Checklist items an editor already ticked in the comment."""
+    return {m.group(1).strip() for m in re.finditer(r"^- \[[xX]\] (.+)$", body, re.MULTILINE)}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _flag_lines(item: FileFlags, site_url: str) -> list[str]:
+    lines = [f"**{_cell(item.title)}** (`{item.path}`)"]
+    if not item.flags:
+        return lines + ["- No automated flags."]
+    for flag in item.flags:
+        line = f"- **{flag.code}**: {_cell(flag.detail)}"
+        if flag.links:
+            line += " (" + ", ".join(f"[{_cell(t)}]({site_url}{p})" for t, p in flag.links) + ")"
+        lines.append(line)
+    return lines
+
+
+def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: str, already_ticked: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """The whole comment: state of the checks, problems, flags, checklist, how to see the built site."""
+    check_state = checks.check if checks.check is not None else ("failure" if report.problems else "success")
+    check_text = RESULT_WORDS.get(check_state, check_state)
+    if report.problems:
+        check_text += f" ({len(report.problems)} problem{'s' if len(report.problems) != 1 else ''})"
+    parts = [
+        MARKER,
+        "## Moderation checks",
+        f"Content files changed: {sum(1 for p in report.changed if is_content(p))}.",
+        "| check | state |\n|---|---|\n"
+        f"| Content check (`consult check`) | {check_text} |\n"
+        f"| Site build | {RESULT_WORDS.get(checks.build, checks.build)} |",
+    ]
+    if report.problems:
+        parts.append("### Problems to fix\n" + "\n".join(f"- `{p.path}` line {p.line}, `{p.key}`: {_cell(p.message)}" + (f" ({_cell(p.hint)})" if p.hint else "") for p in report.problems))
+    flag_block = ["### Automated flags"]
+    if not report.flagged:
+        flag_block.append("No changed ideas, comments or topics to flag.")
+    for item in report.flagged:
+        flag_block.append("\n".join(_flag_lines(item, site_url)))
+    parts.append("\n\n".join(flag_block))
+    boxes = "\n".join(f"- [{'x' if item in already_ticked else ' '}] {item}" for item in CHECKLIST)
+    parts.append(f"### Editor's checklist ([how to review]({handbook_url}editors/review/), [moderation policy]({site_url}/moderation/))\n{boxes}")
+    parts.append(_artefact_text(checks))
+    footer = f"_Updated by `consult moderate`{' for commit ' + checks.commit[:7] if checks.commit else ''}. Ticked boxes are kept when it updates._"
+    parts.append(footer)
+    return "\n\n".join(parts) + "\n"
+
+
+def _artefact_text(checks: Checks) -> str:
+    where = f"[this run's artefacts]({checks.artifact_url})" if checks.artifact_url else (f"the **Artifacts** list at the bottom of [this run's summary]({checks.run_url})" if checks.run_url else "the **Artifacts** list of the workflow run")
+    if checks.build and checks.build != "success":
+        return "### See the site with this change\nThe site did not build, so there is nothing to preview yet: fix the problems above first."
+    return (
+        "### See the site with this change\n"
+        f"1. Download `site-preview` from {where} (you must be signed in to GitHub).\n"
+        "2. Unzip it.\n"
+        "3. In the unzipped folder run `python3 -m http.server 8000` and open <http://localhost:8000/> in your browser."
+    )
+
+
+# -- GitHub --------------------------------------------------------------------------------
+
+
+class PullRequestThread:
+    """The comment and labels of one pull request, through GitHub's REST API (github3.py's session)."""
+
+    def __init__(self, session: Any, api: str, repository: str, number: int, timeout: float = 15.0) -> None:
+        self.session, self.timeout, self.number = session, timeout, number
+        self.repo_url = f"{api.rstrip('/')}/repos/{repository}"
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise ConsultError(f"Could not reach GitHub ({method} {url}): {error}") from error
+
+    def _call(self, method: str, url: str, expected: tuple[int, ...], **kwargs: Any) -> Any:
+        response = self._send(method, url, **kwargs)
+        if response.status_code not in expected:
+            raise ConsultError(f"GitHub answered {response.status_code} to {method} {url}: {response.text[:300]}")
+        return response.json() if response.content else None
+
+    def _pages(self, url: str) -> list[Any]:
+        items: list[Any] = []
+        next_url: str | None = f"{url}?per_page=100"
+        while next_url:
+            response = self._send("GET", next_url)
+            if response.status_code != 200:
+                raise ConsultError(f"GitHub answered {response.status_code} to GET {next_url}")
+            items.extend(response.json())
+            next_url = response.links.get("next", {}).get("url")
+        return items
+
+    def changed_files(self) -> list[str]:
+        return [f["filename"] for f in self._pages(f"{self.repo_url}/pulls/{self.number}/files")]
+
+    def find_comment(self) -> dict[str, Any] | None:
+        """The comment carrying our marker, if there is one."""
+        comments = self._pages(f"{self.repo_url}/issues/{self.number}/comments")
+        return next((c for c in comments if MARKER in (c.get("body") or "")), None)
+
+    def upsert_comment(self, body: str, existing: dict[str, Any] | None) -> dict[str, Any]:
+        """Edit our comment (only when its text changed), or post it the first time."""
+        if existing is None:
+            return self._call("POST", f"{self.repo_url}/issues/{self.number}/comments", (201,), json={"body": body})
+        if existing.get("body") == body:
+            return existing
+        return self._call("PATCH", f"{self.repo_url}/issues/comments/{existing['id']}", (200,), json={"body": body})
+
+    def set_flag_labels(self, wanted: set[str]) -> set[str]:
+        """Add the flag labels that apply, remove flag labels that no longer do; return the pull request's labels."""
+        from .forge.github_body import DEFAULT_COLOUR, LABEL_COLOURS
+
+        have = {label["name"] for label in self._call("GET", f"{self.repo_url}/issues/{self.number}/labels", (200,))}
+        for name in sorted(wanted - have):
+            exists = self._send("GET", f"{self.repo_url}/labels/{name}").status_code == 200
+            if not exists:
+                colour, description = LABEL_COLOURS.get(name, DEFAULT_COLOUR)
+                self._call("POST", f"{self.repo_url}/labels", (201, 422), json={"name": name, "color": colour, "description": description})
+        if wanted - have:
+            self._call("POST", f"{self.repo_url}/issues/{self.number}/labels", (200,), json={"labels": sorted(wanted - have)})
+        for name in sorted((have & set(FLAG_LABELS)) - wanted):
+            self._call("DELETE", f"{self.repo_url}/issues/{self.number}/labels/{name}", (200, 404))
+        return (have | wanted) - (set(FLAG_LABELS) - wanted)
+
+
+def github_session(url: str | None, token: str) -> tuple[Any, str]:
+    """(github3.py's authenticated session, REST API root) for github.com or an Enterprise Server (or test server)."""
+    import github3
+
+    gh = github3.GitHubEnterprise(url, token=token) if url else github3.login(token=token)
+    api = f"{url.rstrip('/')}/api/v3" if url else "https://api.github.com"
+    return gh.session, api
+
+
+def settings_from(env: Mapping[str, str], repository: str | None, url: str | None, site_repo: str, site_url: str | None) -> tuple[str, str | None]:
+    """(owner/name, Enterprise URL or None): options first, then the Actions environment, then site.yml."""
+    repo = repository or env.get("GITHUB_REPOSITORY") or site_repo
+    if not repo or "/" not in repo:
+        raise ConsultError("Which repository? Give --repo owner/name, or set GITHUB_REPOSITORY, or github.repository in site.yml.")
+    server = env.get("GITHUB_SERVER_URL", "")
+    url = url or site_url or (server if server and server.rstrip("/") != "https://github.com" else None)
+    return repo, url

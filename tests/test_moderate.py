@@ -1,0 +1,189 @@
+"""`consult moderate --pr N` against the GitHub test server: one comment, edited not re-posted; labels; annotations."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.errors import Problem
+from intake.forge.clock import SystemClock
+from intake.moderate import MARKER, annotation, ticked
+
+from .conftest import copy_sample
+from .github_server import FakeGitHub, Pull
+
+IDEA = "content/ideas/feeling-empowered/let-us-swap-shifts-in-an-app.md"
+COMMENT = "content/comments/hot-food-for-staff-working-nights/TH-ZZZZ8.md"
+
+
+class ModerationGitHub(FakeGitHub):
+    """The test server plus the issue-comment endpoints (list, edit) and label removal that `consult moderate` uses."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.comments: list[dict[str, Any]] = []
+
+    def routes(self) -> list[Any]:
+        return [
+            (r"/issues/(\d+)/comments", "GET", self.list_comments),
+            (r"/issues/(\d+)/comments", "POST", self.post_comment),
+            (r"/issues/comments/(\d+)", "PATCH", self.edit_comment),
+            (r"/issues/(\d+)/labels/(.+)", "DELETE", self.remove_label),
+        ] + super().routes()
+
+    def list_comments(self, n: str, query: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        return self._page([c for c in self.comments if c["issue"] == int(n)], query, f"/issues/{n}/comments")
+
+    def post_comment(self, n: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        if int(n) not in self.pulls:
+            return 404, None, {}
+        data = self.shape("comment")
+        data.update(id=955722176 + len(self.comments), body=body["body"], issue=int(n))
+        data["html_url"] = f"{self.web_repo}/pull/{n}#issuecomment-{data['id']}"
+        self.comments.append(data)
+        return 201, data, {}
+
+    def edit_comment(self, cid: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        found = next((c for c in self.comments if c["id"] == int(cid)), None)
+        if found is None:
+            return 404, None, {}
+        found["body"] = body["body"]
+        return 200, found, {}
+
+    def remove_label(self, n: str, name: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
+        pull = self.pulls.get(int(n))
+        if pull is None or name not in pull.labels:
+            return 404, None, {}
+        pull.labels.remove(name)
+        return 200, [self.labels[x] for x in pull.labels], {}
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+def write(root: Path, path: str, text: str) -> None:
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_text(textwrap.dedent(text).lstrip())
+
+
+@pytest.fixture
+def pr_repo(tmp_path: Path) -> Path:
+    """The sample site on `main`, and a submission branch adding a flagged idea and a broken comment."""
+    root = copy_sample(tmp_path / "repo")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "submissions/TH-ZZZZ9")
+    write(root, IDEA, """
+        ---
+        title: "LET US SWAP SHIFTS IN AN APP"
+        challenge: feeling-empowered
+        submitted: 2026-11-20
+        reference: TH-ZZZZ9
+        ---
+
+        Swapping a shift today means ringing round for hours. Call me on 07700 900123 or write to jo.bloggs@example.org and I will explain how our old trust did it with a simple app.
+        """)
+    write(root, COMMENT, """
+        ---
+        target: "idea:hot-food-for-staff-working-nights"
+        submitted: last tuesday
+        reference: TH-ZZZZ8
+        ---
+
+        Yes please, the vending machine is all we have after 10pm.
+        """)
+    commit(root, "Add submissions")
+    return root
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def github() -> Any:
+    with ModerationGitHub(SystemClock()) as server:
+        server.create_label({"name": "possible-duplicate"})
+        server.create_label({"name": "submission"})
+        sha = server.repo.refs["refs/heads/main"]
+        server.pulls[7] = Pull(7, "Idea: Let us swap shifts", "", "submissions/TH-ZZZZ9", "main", sha, sha, server.clock.time(),
+                               labels=["submission", "possible-duplicate"])
+        yield server
+
+
+def moderate(root: Path, server: FakeGitHub, *extra: str) -> Any:
+    args = ["--root", str(root), "moderate", "--pr", "7", "--base", "main", "--repo", "nhs/consult-site",
+            "--github-url", server.url, "--run-url", "https://example.invalid/run/1", *extra]
+    return CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": None})
+
+
+def test_comment_is_created_once_then_edited_and_labels_follow_the_flags(pr_repo: Path, github: ModerationGitHub) -> None:
+    first = moderate(pr_repo, github)
+    assert first.exit_code == 1, first.output
+    assert f"::error file={COMMENT},line=3,title=submitted::" in first.output
+    assert len(github.comments) == 1
+    body = github.comments[0]["body"]
+    assert MARKER in body and "❌ failed (1 problem)" in body
+    assert "possible-personal-data" in body and "all-capitals" in body and "07700 900123" not in body
+    assert "- [ ] Tags set" in body and "Download `site-preview`" in body
+    labels = set(github.pulls[7].labels)
+    assert {"possible-personal-data", "all-capitals", "submission"} <= labels
+    assert "possible-duplicate" not in labels, "a flag label that no longer applies is removed"
+    assert github.labels["possible-personal-data"]["color"] == "d5281b"
+
+    # An editor ticks a box and fixes the comment's date; the bot runs again on the new commit.
+    github.comments[0]["body"] = body.replace("- [ ] Tags set", "- [x] Tags set")
+    write(pr_repo, COMMENT, (pr_repo / COMMENT).read_text().replace("last tuesday", "2026-11-21"))
+    commit(pr_repo, "Fix the date")
+    second = moderate(pr_repo, github, "--build-result", "success")
+    assert second.exit_code == 0, second.output
+    assert len(github.comments) == 1, "the comment is edited, never re-posted"
+    edited = github.comments[0]["body"]
+    assert "✅ passed" in edited and "Problems to fix" not in edited
+    assert "- [x] Tags set" in edited, "boxes an editor ticked stay ticked"
+    posts = [r for r in github.requests if r.method == "POST" and r.path.endswith("/issues/7/comments")]
+    patches = [r for r in github.requests if r.method == "PATCH" and "/issues/comments/" in r.path]
+    assert len(posts) == 1 and len(patches) == 1
+
+    moderate(pr_repo, github, "--build-result", "success")
+    assert len([r for r in github.requests if r.method == "PATCH"]) == 1, "an unchanged comment is not edited again"
+
+
+def test_check_without_a_token_for_forks(pr_repo: Path) -> None:
+    result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--base", "main", "--no-comment"],
+                                env={"GITHUB_TOKEN": None})
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("::error ")]
+    assert lines == [lines[0]] and lines[0].startswith(f"::error file={COMMENT},line=3,title=submitted::")
+    assert f"::warning file={IDEA},title=possible-personal-data::" in result.output
+
+
+def test_changed_files_from_the_api(pr_repo: Path) -> None:
+    files = {p: (pr_repo / p).read_text() for p in ("site.yml",)}
+    with ModerationGitHub(SystemClock(), files=files) as server:
+        base = server.repo.refs["refs/heads/main"]
+        head = server.repo.commit("idea", server.repo.tree({**server.repo.files_at(base), IDEA: server.repo.blob((pr_repo / IDEA).read_bytes())}), [base])
+        server.pulls[7] = Pull(7, "Idea", "", "submissions/TH-ZZZZ9", "main", head, base, server.clock.time())
+        result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--repo", "nhs/consult-site",
+                                           "--github-url", server.url, "--no-annotate"], env={"GITHUB_TOKEN": "test-token"})
+    assert result.exit_code == 0, result.output
+    assert f"{IDEA}: possible-personal-data" in result.output
+    assert "Comment on" not in server.comments[0]["body"], "only the files the API listed are flagged"
+
+
+def test_annotation_escapes_what_github_would_misread() -> None:
+    problem = Problem("content/a,b.md", 4, "title: x", "50% too long\nsecond line", "shorten it")
+    assert annotation(problem) == "::error file=content/a%2Cb.md,line=4,title=title%3A x::50%25 too long%0Asecond line (hint: shorten it)"
+
+
+def test_ticked_reads_only_ticked_boxes() -> None:
+    assert ticked("- [x] Summary written\n- [ ] Tags set\n- [X] Tone ok") == {"Summary written", "Tone ok"}
