@@ -7,6 +7,10 @@ content and the full list of problems, so a person sees everything at once.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import os
+import pickle
+import sys
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +54,8 @@ class Entry(Generic[M]):
     key_lines: dict[str, int] = field(default_factory=dict, compare=False)
     folder: str = ""
     """For ideas, topics and comments: the folder the file sits in."""
+    digest: str = field(default="", compare=False)
+    """Hash of the file's text: what changed, for incremental builds."""
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -144,7 +150,8 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
     elif not re.match(SLUG_PATTERN, slug):
         return None, [Problem(rel, 1, "file name", f"'{path.name}' is not a valid slug (expected lower-case letters, digits and single hyphens, found {slug!r})", "rename the file, e.g. my-idea.md")]
     try:
-        doc = frontmatter.parse(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        doc = frontmatter.parse(text)
     except UnicodeDecodeError:
         return None, [Problem(rel, 1, "file", "not valid UTF-8 text", "save the file as UTF-8")]
     except frontmatter.FrontMatterError as exc:
@@ -155,17 +162,82 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
         return None, pydantic_problems(exc, model, rel, doc.key_lines)
     if kind == "comment" and getattr(meta, "reference", slug) != slug:
         return None, [Problem(rel, doc.key_lines.get("reference", 1), "reference", f"the file is named {slug} but its reference is {getattr(meta, 'reference', '')}", "the file name and the reference must match")]
-    return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name), []
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name, digest), []
 
 
-def load_site(root: Path) -> tuple[Site, list[Problem]]:
+class ContentCache:
+    """Parsed files keyed by path, reused while the file's size and modification time are unchanged.
+
+    Kept in memory by `consult serve` between rebuilds, and pickled under
+    `.consult/cache/` by `consult build`, so a warm build reads only what changed.
+    """
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[int, int, Entry[Any] | None, list[Problem]]] = {}
+
+    def get(self, key: str, stat: os.stat_result) -> tuple[Entry[Any] | None, list[Problem]] | None:
+        hit = self.entries.get(key)
+        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+            return hit[2], hit[3]
+        return None
+
+    def put(self, key: str, stat: os.stat_result, entry: Entry[Any] | None, problems: list[Problem]) -> None:
+        self.entries[key] = (stat.st_mtime_ns, stat.st_size, entry, problems)
+
+    def prune(self, seen: set[str]) -> None:
+        for key in set(self.entries) - seen:
+            del self.entries[key]
+
+    @classmethod
+    def load(cls, path: Path) -> ContentCache:
+        cache = cls()
+        try:
+            with path.open("rb") as handle:
+                version, entries = pickle.load(handle)
+            if version == (cls.VERSION, _schema_version()):
+                cache.entries = entries
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+            pass  # a missing or unreadable cache only means a slower build
+        return cache
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(((self.VERSION, _schema_version()), self.entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+
+def _schema_version() -> str:
+    """Changes when the schema modules change, so stale parsed entries are never reused."""
+    from . import config, schema
+
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (schema, config, sys.modules[__name__]):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list[Problem]]:
     """Read everything under root; return the site and every problem found."""
     config, problems = load_config(root)
     site = Site(root=root, config=config)
+    seen: set[str] = set()
     for kind, (folder, model, depth) in CONTENT_DIRS.items():
         collection = site.collection(kind)
         for path in _content_files(root, folder, depth):
-            entry, found = load_entry(root, kind, path, model)
+            key = str(path)
+            seen.add(key)
+            stat = path.stat()
+            cached = cache.get(key, stat) if cache else None
+            if cached is None:
+                cached = load_entry(root, kind, path, model)
+                if cache:
+                    cache.put(key, stat, *cached)
+            entry, found = cached
             problems.extend(found)
             if entry is None:
                 continue
@@ -173,5 +245,7 @@ def load_site(root: Path) -> tuple[Site, list[Problem]]:
                 problems.append(Problem(entry.path, 1, "file name", f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}", "give one of them another file name"))
                 continue
             collection[entry.slug] = entry
+    if cache:
+        cache.prune(seen)
     site.challenges = dict(sorted(site.challenges.items(), key=lambda item: (item[1].meta.order, item[0])))
     return site, problems

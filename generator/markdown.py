@@ -31,8 +31,9 @@ def _shift_headings(html: str) -> str:
     return html.replace("<h1>", "<h2>").replace("</h1>", "</h2>").replace("<h5>", "<h4>").replace("</h5>", "</h4>").replace("<h6>", "<h4>").replace("</h6>", "</h4>")
 
 
+@lru_cache(maxsize=200_000)
 def render(text: str) -> Markup:
-    """Render Markdown to HTML that is safe to put in a page."""
+    """Render Markdown to HTML that is safe to put in a page (memoised: a rebuild in one process reuses unchanged texts)."""
     html = _shift_headings(_parser().render(text))
     clean = nh3.clean(
         html,
@@ -44,6 +45,7 @@ def render(text: str) -> Markup:
     return Markup(clean)
 
 
+@lru_cache(maxsize=200_000)
 def plain_text(text: str, limit: int = 0) -> str:
     """Markdown reduced to plain text (for summaries, feeds and search)."""
     text_only = html.unescape(nh3.clean(_parser().render(text), tags=set())).strip()

@@ -11,12 +11,14 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
 
 from .loader import Entry, Site
 from .markdown import plain_text, render
+from .pagewriter import signature
 from .schema import Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
 T = TypeVar("T")
@@ -80,6 +82,11 @@ class IdeaView(View[Idea]):
     def date(self) -> dt.date:
         return self.meta.published or self.meta.submitted
 
+    @cached_property
+    def card_signature(self) -> str:
+        """Everything an idea's card in a listing shows (the body only when there is no summary)."""
+        return signature(self.slug, self.title, self.meta.summary, self.status, self.date, self.comment_count, self.challenge.title if self.challenge else "", "" if self.meta.summary else self.entry.digest)
+
 
 @dataclass
 class TopicView(View[Topic]):
@@ -93,13 +100,17 @@ class TopicView(View[Topic]):
 
 @dataclass
 class ChallengeView(View[Challenge]):
+    today: dt.date | None = None
     ideas: list[IdeaView] = field(default_factory=list)
     topics: list[TopicView] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
-        return self.meta.status == ChallengeStatus.OPEN
+        """Open for ideas: status open and its closing date not passed (on the build's date, as the intake judges it)."""
+        if self.meta.status != ChallengeStatus.OPEN:
+            return False
+        return self.meta.closes is None or self.today is None or self.meta.closes >= self.today
 
     @cached_property
     def counts(self) -> dict[str, int]:
@@ -206,9 +217,33 @@ def _comment_threads(site: Site) -> dict[str, list[CommentView]]:
     return threads
 
 
-def build_views(site: Site) -> SiteViews:
-    """Arrange the validated site for templates (assumes validation passed)."""
-    challenges = {slug: ChallengeView(e, f"/challenges/{slug}/") for slug, e in site.challenges.items()}
+def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
+    """Up to `limit` ideas in the same challenge sharing the most tags, newest first.
+
+    Linear in the number of ideas: candidates come from a (challenge, tag)
+    index holding the newest few ideas of each, never from the whole challenge.
+    """
+    newest: dict[tuple[str, str], list[IdeaView]] = defaultdict(list)
+    for idea in sorted(ideas, key=lambda i: (i.date, i.slug), reverse=True):
+        for tag in idea.meta.tags:
+            bucket = newest[(idea.meta.challenge, tag)]
+            if len(bucket) <= 4 * limit:
+                bucket.append(idea)
+    for idea in ideas:
+        scores: Counter[str] = Counter()
+        candidates: dict[str, IdeaView] = {}
+        for tag in idea.meta.tags:
+            for other in newest[(idea.meta.challenge, tag)]:
+                if other is not idea:
+                    scores[other.slug] += 1
+                    candidates[other.slug] = other
+        ranked = sorted(candidates.values(), key=lambda o: (-scores[o.slug], -o.date.toordinal(), o.slug))
+        idea.related = ranked[:limit]
+
+
+def build_views(site: Site, today: dt.date | None = None) -> SiteViews:
+    """Arrange the validated site for templates (assumes validation passed); `today` decides which challenges have closed."""
+    challenges = {slug: ChallengeView(e, f"/challenges/{slug}/", today) for slug, e in site.challenges.items()}
     events = {slug: EventView(e, f"/events/{slug}/", challenges.get(e.meta.challenge or "")) for slug, e in site.events.items()}
     pages = {slug: PageView(e, f"/{slug}/") for slug, e in site.pages.items()}
     threads = _comment_threads(site)
@@ -239,8 +274,5 @@ def build_views(site: Site) -> SiteViews:
     for idea in ideas.values():
         for tag in idea.meta.tags:
             tags[tag].append(idea)
-    for idea in ideas.values():
-        shared = [other for other in idea.challenge.ideas if other is not idea]
-        shared.sort(key=lambda other: (-len(set(other.meta.tags) & set(idea.meta.tags)), other.slug))
-        idea.related = shared[:3]
+    _link_related(ideas.values())
     return SiteViews(site, challenges, ideas, topics, events, pages, updates, dict(sorted(tags.items())))

@@ -6,12 +6,16 @@ and writes every page with a clean URL (`/ideas/<slug>/index.html`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.views import PageOf, SiteViews, paginate
+from generator.pagewriter import PageSpec, render_pages, signature
+from generator.views import CommentView, IdeaView, PageOf, SiteViews, paginate
 
 
 class ConsultPagesGenerator(Generator):
@@ -29,51 +33,92 @@ class ConsultPagesGenerator(Generator):
             past_events=past,
         )
 
-    def _write(self, writer: Any, url: str, template: str, **values: Any) -> None:
-        name = url.strip("/") + "/index.html" if url.strip("/") else "index.html"
-        if url.endswith(".html"):
-            name = url.lstrip("/")
-        writer.write_file(name, self.get_template(template), self.context, page_url=url, **values)
+    def _spec(self, url: str, template: str, parts: tuple[Any, ...], **values: Any) -> PageSpec:
+        return PageSpec(url, template, values, signature(self.global_signature, template, url, *parts))
 
-    def _write_listing(self, writer: Any, base_url: str, template: str, ideas: list, **values: Any) -> None:
+    def _listing(self, base_url: str, template: str, ideas: list[IdeaView], extra: tuple[Any, ...], **values: Any) -> Iterator[PageSpec]:
         per_page = self.views.site.config.ideas_per_page
         for page in paginate(ideas, per_page, base_url):
-            self._write(writer, page.url, template, page=page, **values)
+            cards = tuple(i.card_signature for i in page.items)
+            yield self._spec(page.url, template, (page.number, page.count, cards, *extra), page=page, **values)
 
-    def generate_output(self, writer: Any) -> None:
+    def page_specs(self) -> Iterator[PageSpec]:
+        """Every page of the site with the signature of what it shows."""
         views = self.views
-        self._write(writer, "/", "home")
-        self._write(writer, "/challenges/", "challenges")
+        everything = self.site_signature
+        yield self._spec("/", "home", (everything,))
+        yield self._spec("/challenges/", "challenges", (everything,))
         for challenge in views.challenges.values():
-            self._write_listing(writer, challenge.url, "challenge", challenge.ideas, challenge=challenge, status_filter=None)
+            about = (challenge.entry.digest, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple(e.entry.digest for e in challenge.events))
+            yield from self._listing(challenge.url, "challenge", challenge.ideas, about, challenge=challenge, status_filter=None)
             for status in challenge.counts:
                 ideas = [i for i in challenge.ideas if i.status == status]
                 if ideas:
-                    self._write_listing(writer, f"{challenge.url}status/{status}/", "challenge", ideas, challenge=challenge, status_filter=status)
+                    yield from self._listing(f"{challenge.url}status/{status}/", "challenge", ideas, about, challenge=challenge, status_filter=status)
             for topic in challenge.topics:
-                self._write(writer, topic.url, "topic", topic=topic, challenge=challenge)
-        self._write_listing(writer, "/ideas/", "ideas", views.ideas_newest_first, status_filter=None)
+                yield self._spec(topic.url, "topic", (topic.entry.digest, challenge.title, self._thread(topic.comments)), topic=topic, challenge=challenge)
+        counts = tuple(sorted(views.counts.items()))
+        yield from self._listing("/ideas/", "ideas", views.ideas_newest_first, (counts,), status_filter=None)
         for status, count in views.counts.items():
             if count:
                 ideas = [i for i in views.ideas_newest_first if i.status == status]
-                self._write_listing(writer, f"/ideas/status/{status}/", "ideas", ideas, status_filter=status)
+                yield from self._listing(f"/ideas/status/{status}/", "ideas", ideas, (counts,), status_filter=status)
         for idea in views.ideas.values():
-            self._write(writer, idea.url, "idea", idea=idea, challenge=idea.challenge)
-        self._write(writer, "/tags/", "tags")
+            parts = (idea.entry.digest, idea.challenge.title, self._thread(idea.comments), tuple((o.url, o.title) for o in idea.related), tuple((u.url, u.title, u.meta.date) for u in idea.updates))
+            yield self._spec(idea.url, "idea", parts, idea=idea, challenge=idea.challenge)
+        yield self._spec("/tags/", "tags", (tuple((tag, len(ideas)) for tag, ideas in views.tags.items()),))
         for tag, ideas in views.tags.items():
-            self._write_listing(writer, f"/tags/{tag}/", "tag", ideas, tag=tag)
-        self._write(writer, "/events/", "events")
+            yield from self._listing(f"/tags/{tag}/", "tag", ideas, (), tag=tag)
+        yield self._spec("/events/", "events", (everything,))
         for event in views.events.values():
-            self._write(writer, event.url, "event", event=event)
+            yield self._spec(event.url, "event", (everything,), event=event)
         for update in views.updates.values():
-            self._write(writer, update.url, "update", update=update)
+            yield self._spec(update.url, "update", (everything,), update=update)
         if views.updates:
-            self._write(writer, "/updates/", "updates")
+            yield self._spec("/updates/", "updates", (everything,))
         for page in views.pages.values():
-            self._write(writer, page.url, "page", static_page=page)
-        self._write(writer, "/share/", "share", selected_challenge=None)
-        self._write(writer, "/share/thank-you/", "thank_you")
-        self._write(writer, "/404.html", "404")
+            yield self._spec(page.url, "page", (page.entry.digest,), static_page=page)
+        yield self._spec("/share/", "share", (everything,), selected_challenge=None)
+        yield self._spec("/share/thank-you/", "thank_you", ())
+        yield self._spec("/404.html", "404", ())
+
+    @staticmethod
+    def _thread(comments: list[CommentView]) -> tuple[str, ...]:
+        return tuple(c.entry.digest for comment in comments for c in (comment, *comment.replies))
+
+    @cached_property
+    def site_signature(self) -> str:
+        """What the site-wide pages (home, events, share…) show: every card, event, update and topic."""
+        views = self.views
+        upcoming, past = views.events_split(self.now)
+        return signature(
+            tuple(i.card_signature for i in views.ideas_newest_first),
+            tuple(e.entry.digest for e in upcoming), tuple(e.entry.digest for e in past),
+            tuple(u.entry.digest for u in views.updates.values()),
+            tuple((t.slug, t.comment_count) for t in views.topics.values()),
+        )
+
+    @cached_property
+    def global_signature(self) -> str:
+        """What every page shows or is made with: settings, navigation, footer, challenges, theme and code."""
+        views = self.views
+        context_parts = tuple(repr(self.context.get(key)) for key in ("feature_links", "feeds"))
+        return signature(
+            self.settings.get("CONSULT_CODE_SIGNATURE", ""),
+            views.site.config.model_dump_json(),
+            tuple((c.entry.digest, c.is_open) for c in views.challenges.values()),
+            tuple((p.url, p.title) for p in views.footer_pages),
+            sorted(self.context.get("asset_files", {}).items()) if isinstance(self.context.get("asset_files"), dict) else "",
+            repr(sorted(self.env.globals.get("status_labels", {}).items())),
+            self.env.globals["asset"]("consult.css"), self.env.globals["asset"]("consult.js"),
+            context_parts,
+        )
+
+    def generate_output(self, writer: Any) -> None:
+        output = Path(self.output_path)
+        stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False))
+        self.settings.setdefault("CONSULT_RENDER_STATS", stats)
+        self.context["consult_render_stats"] = stats
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

@@ -1,0 +1,124 @@
+"""Render pages from specs: skip the unchanged, use both cores, write only what changed.
+
+Each page is described by a `PageSpec` whose `signature` hashes everything the
+page shows. The manifest kept in the output folder (`.consult-manifest.json`)
+maps each page's URL to the signature it was last rendered with, so a warm
+build renders nothing and one edit re-renders only the pages that show it.
+Rendering is deterministic, so skipped pages are byte-identical to what a cold
+build would write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+MANIFEST = ".consult-manifest.json"
+PARALLEL_THRESHOLD = 400
+"""Below this many pages to render, forking a second process costs more than it saves."""
+
+
+def signature(*parts: Any) -> str:
+    """A short stable hash of the parts' text form."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(repr(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    url: str
+    """`/ideas/x/` (written as ideas/x/index.html) or `/404.html`."""
+    template: str
+    values: dict[str, Any] = field(hash=False, compare=False)
+    signature: str = ""
+
+    @property
+    def file(self) -> str:
+        if self.url.endswith(".html"):
+            return self.url.lstrip("/")
+        stripped = self.url.strip("/")
+        return f"{stripped}/index.html" if stripped else "index.html"
+
+
+@dataclass
+class RenderStats:
+    total: int = 0
+    rendered: int = 0
+    removed: int = 0
+    processes: int = 1
+
+
+def read_manifest(output: Path) -> dict[str, str]:
+    try:
+        return json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# Set by render_pages before forking; read by the worker processes.
+_JOB: tuple[Environment, dict[str, Any], list[PageSpec], Path] | None = None
+
+
+def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> bytes:
+    template = env.get_template(f"{spec.template}.html")
+    return template.render({**context, "page_url": spec.url, **spec.values}).encode("utf-8")
+
+
+def _render_share(worker: int, workers: int) -> int:
+    assert _JOB is not None
+    env, context, specs, output = _JOB
+    count = 0
+    for spec in specs[worker::workers]:
+        _write_atomic(output / spec.file, _render_one(env, context, spec))
+        count += 1
+    return count
+
+
+def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool) -> RenderStats:
+    """Render every spec whose signature changed (all of them unless incremental) into output."""
+    global _JOB
+    specs = list(specs)
+    previous = read_manifest(output) if incremental else {}
+    todo = [s for s in specs if previous.get(s.url) != s.signature or not (output / s.file).exists()]
+    stats = RenderStats(total=len(specs), rendered=len(todo))
+    workers = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_THRESHOLD else 1
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _JOB = (env, context, todo, output)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+                pending = pool.starmap_async(_render_share, [(w, workers) for w in range(1, workers)])
+                _render_share(0, workers)
+                pending.get()
+        finally:
+            _JOB = None
+        stats.processes = workers
+    else:
+        rendered = [(spec, _render_one(env, context, spec)) for spec in todo]  # all in memory first: a failure writes nothing
+        for spec, data in rendered:
+            _write_atomic(output / spec.file, data)
+    current = {s.url: s.signature for s in specs}
+    for url in set(previous) - set(current):
+        stale = output / PageSpec(url, "", {}).file
+        if stale.exists():
+            stale.unlink()
+            stats.removed += 1
+    _write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
+    return stats

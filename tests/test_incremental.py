@@ -1,0 +1,97 @@
+"""Warm and incremental builds give exactly the files a cold build gives."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.build import build
+from generator.loader import ContentCache
+
+from .conftest import BUILD_NOW, PROJECT
+
+
+NOT_REPRODUCIBLE = "pagefind/"
+"""Pagefind names and orders its index files differently on every run, even for the same pages
+(two cold builds differ there too); everything else the build writes is compared byte for byte."""
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {rel: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not (rel := p.relative_to(root).as_posix()).startswith(NOT_REPRODUCIBLE)}
+
+
+def assert_same_as_cold(repo: Path, incremental_out: Path, tmp_path: Path, label: str) -> None:
+    cold_out = tmp_path / f"cold-{label}"
+    shutil.rmtree(cold_out, ignore_errors=True)
+    build(repo, cold_out, now=BUILD_NOW)
+    warm, cold = tree(incremental_out), tree(cold_out)
+    assert sorted(warm) == sorted(cold), f"{label}: files differ: {sorted(set(warm) ^ set(cold))[:10]}"
+    different = [name for name in cold if warm[name] != cold[name]]
+    assert not different, f"{label}: {len(different)} files differ, e.g. {different[:5]}"
+
+
+def edit_body(path: Path, extra: str) -> None:
+    path.write_text(path.read_text().rstrip() + f"\n\n{extra}\n")
+
+
+def test_cold_builds_are_reproducible(sample_repo: Path, tmp_path: Path) -> None:
+    build(sample_repo, tmp_path / "a", now=BUILD_NOW)
+    build(sample_repo, tmp_path / "b", now=BUILD_NOW)
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", list(tree(tmp_path / "a")), shallow=False)
+    assert not mismatch and not errors
+
+
+def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    cache_path = tmp_path / "content.pickle"
+    cache = ContentCache()
+    first = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
+    cache.save(cache_path)
+    cache = ContentCache.load(cache_path)  # as `consult build` does between runs
+    assert len(cache.entries) > 50
+    assert first.render_stats.rendered == first.render_stats.total  # no earlier build: cold
+
+    warm = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
+    assert warm.render_stats.rendered == 0
+    assert_same_as_cold(sample_repo, out, tmp_path, "warm")
+
+    idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
+    edit_body(idea, "An extra paragraph from the editor.")
+    edited = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
+    assert 0 < edited.render_stats.rendered < edited.render_stats.total / 4
+    assert "An extra paragraph from the editor." in (out / "ideas" / idea.stem / "index.html").read_text()
+    assert_same_as_cold(sample_repo, out, tmp_path, "edit")
+
+    comments = sample_repo / "content/comments" / idea.stem
+    shutil.rmtree(comments, ignore_errors=True)
+    idea.unlink()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
+    assert not (out / "ideas" / idea.stem).exists()
+    assert_same_as_cold(sample_repo, out, tmp_path, "delete")
+
+    challenge = sample_repo / "challenges" / "feeling-empowered.md"
+    challenge.write_text(challenge.read_text().replace("title:", "title: Renamed", 1))
+    renamed = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
+    assert renamed.render_stats.rendered == renamed.render_stats.total
+    assert_same_as_cold(sample_repo, out, tmp_path, "challenge")
+
+
+@pytest.mark.slow
+def test_incremental_matches_cold_on_a_generated_corpus(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(PROJECT / "benchmarks"))
+    from corpus import make_corpus
+
+    repo = make_corpus(tmp_path / "corpus", ideas=300, seed=3)
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    ideas = sorted((repo / "content/ideas").rglob("*.md"))
+    for idea in ideas[:3]:
+        text = idea.read_text()
+        idea.write_text(text.replace("status: published", "status: under-consideration").replace("summary: ", "summary: Edited. ", 1))
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    assert_same_as_cold(repo, out, tmp_path, "corpus")
