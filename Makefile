@@ -12,8 +12,14 @@ PORT ?= 8000
 
 .PHONY: run test setup setup-test check build bench clean
 
-run: setup
+HANDBOOK := .consult/handbook/index.html
+
+run: setup $(HANDBOOK)
 	$(VENV)/bin/consult serve --port $(PORT)
+
+# The editors' handbook, built once (not on every rebuild) and mounted at /handbook/ by `consult serve`.
+$(HANDBOOK): $(STAMP) $(shell find handbook -type f -not -path '*/__pycache__/*' 2>/dev/null) generator/reference.py generator/schema.py generator/config.py
+	$(VENV)/bin/consult handbook --output .consult/handbook
 
 test: setup-test
 	$(VENV)/bin/pytest -q
@@ -24,7 +30,7 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 $(STAMP): pyproject.toml $(VENV)/bin/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[docs]'
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

@@ -16,6 +16,7 @@ from .errors import BuildError
 from .paths import COMPILED_CSS, NHSUK_DIST, THEME_DIR
 
 MANIFEST = "assets/manifest.json"
+SEARCH_JS = THEME_DIR / "scripts" / "search.js"
 
 
 @dataclass
@@ -73,7 +74,9 @@ def collect() -> Assets:
     assets = Assets()
     assets.add("consult.css", _read(COMPILED_CSS), "assets/css")
     nhsuk_js = assets.add("nhsuk-frontend.js", _read(NHSUK_DIST / "nhsuk-frontend.min.js"), "assets/js")
-    assets.add("consult.js", CONSULT_JS.format(nhsuk=Path(nhsuk_js).name).encode(), "assets/js")
+    # The search page's script rides in the shared module, so visiting /search/ after any page fetches only its HTML.
+    consult_js = CONSULT_JS.format(nhsuk=Path(nhsuk_js).name) + _read(SEARCH_JS).decode("utf-8")
+    assets.add("consult.js", consult_js.encode(), "assets/js")
     assets.add("favicon.svg", _read(NHSUK_DIST / "assets" / "images" / "favicon.svg"), "assets/images")
     for svg in sorted((NHSUK_DIST / "assets" / "images").glob("nhsuk-icon-*.svg")):
         # The stylesheet refers to these by plain name under ../images/.

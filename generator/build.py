@@ -7,6 +7,7 @@ when every stage succeeded, so a failed build never leaves a half-written site.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import shutil
@@ -18,29 +19,62 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jinja2.bccache import Bucket, BytecodeCache
+
 from .assets import Assets, collect
 from .errors import BuildError, ContentError
-from .loader import Site, load_site
-from .paths import PLUGINS_DIR, THEME_DIR
+from .loader import ContentCache, Site, load_site
+from .pagewriter import MANIFEST, PageSpec, RenderStats, read_manifest
+from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
 from .validate import validate
+from .schema import LONDON
 from .views import SiteViews, build_views
 
-PLUGINS = ["consult_pages"]
+class MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every plugin's Jinja environment (and by rebuilds in one process).
+
+    Each Pelican generator has its own environment; without this each would
+    compile the theme and the NHS.UK macros again. Jinja checks the source's
+    checksum, so an edited template is recompiled.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._codes:
+            bucket.bytecode_from_string(self._codes[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = MemoryBytecodeCache()
+
+PLUGINS = ["consult_pages", "consult_feeds", "consult_calendar", "consult_search", "consult_numbers", "consult_open_data"]
 """Pelican plugins from plugins/, in the order they register."""
 
 
 @dataclass
 class Timings:
+    """Seconds per stage; a stage timed inside another (the search index inside render) is not counted twice."""
+
     stages: dict[str, float] = field(default_factory=dict)
+    _open: list[str] = field(default_factory=list, repr=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        self._open.append(name)
         try:
             yield
         finally:
-            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+            self._open.pop()
+            elapsed = time.perf_counter() - start
+            self.stages[name] = self.stages.get(name, 0.0) + elapsed
+            if self._open:
+                self.stages[self._open[-1]] = self.stages.get(self._open[-1], 0.0) - elapsed
 
     def lines(self) -> list[str]:
         total = sum(self.stages.values())
@@ -54,11 +88,12 @@ class BuildResult:
     views: SiteViews
     timings: Timings
     pages_written: int
+    render_stats: RenderStats | None = None
 
 
-def check(root: Path) -> Site:
+def check(root: Path, cache: ContentCache | None = None) -> Site:
     """Load and validate everything; raise ContentError listing every problem."""
-    site, problems = load_site(root)
+    site, problems = load_site(root, cache)
     if not problems:
         problems = validate(site)
     if problems:
@@ -66,7 +101,7 @@ def check(root: Path) -> Site:
     return site
 
 
-def pelican_settings(site: Site, views: SiteViews, assets: Assets, output: Path, build_date: dt.date, now: dt.datetime) -> dict[str, Any]:
+def pelican_settings(site: Site, views: SiteViews, assets: Assets, output: Path, build_date: dt.date, now: dt.datetime, timings: Timings | None = None) -> dict[str, Any]:
     from nhsuk_frontend_jinja import __file__ as nhsuk_init
     from pelican.settings import read_settings
 
@@ -96,12 +131,13 @@ def pelican_settings(site: Site, views: SiteViews, assets: Assets, output: Path,
             "CACHE_CONTENT": False,
             "LOAD_CONTENT_CACHE": False,
             "DELETE_OUTPUT_DIRECTORY": False,
-            "JINJA_ENVIRONMENT": dict(JINJA_OPTIONS),
+            "JINJA_ENVIRONMENT": {**JINJA_OPTIONS, "bytecode_cache": TEMPLATE_CACHE, "auto_reload": False},  # a new environment each build: no need to stat templates on every use
             "JINJA_GLOBALS": template_globals(site.config, assets, build_date),
             "JINJA_FILTERS": dict(FILTERS),
             "CONSULT_SITE": site,
             "CONSULT_VIEWS": views,
             "CONSULT_NOW": now,
+            "CONSULT_TIMINGS": timings,
         }
     )
 
@@ -133,41 +169,104 @@ def swap_in(built: Path, output: Path) -> None:
         shutil.rmtree(old)
 
 
+def code_signature() -> str:
+    """Hash of the code and theme a page is made with: a change here re-renders every page."""
+    import nhsuk_frontend_jinja
+
+    digest = hashlib.blake2b(digest_size=16)
+    folders = [(PROJECT_DIR / "generator", "*.py"), (PLUGINS_DIR, "**/*.py"), (THEME_DIR / "templates", "**/*.html")]
+    files = [p for folder, pattern in folders for p in sorted(folder.glob(pattern))] + [COMPILED_CSS]
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    digest.update(Path(nhsuk_frontend_jinja.__file__).parent.as_posix().encode())
+    return digest.hexdigest()
+
+
+def sweep(output: Path, started: float, kept: set[str]) -> int:
+    """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say)."""
+    removed = 0
+    for path in output.rglob("*"):
+        if path.is_file() and path.stat().st_mtime < started:
+            rel = path.relative_to(output).as_posix()
+            if rel not in kept and not any(rel.startswith(prefix) for prefix in kept if prefix.endswith("/")):
+                path.unlink()
+                removed += 1
+    for folder in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
+def cache_file(root: Path) -> Path:
+    """Where `consult build` keeps parsed content between runs (git-ignored)."""
+    return root / ".consult" / "cache" / "content.pickle"
+
+
+def can_build_incrementally(output: Path) -> bool:
+    return (output / MANIFEST).is_file() and (output / "index.html").is_file()
+
+
 def build(
     root: Path,
     output: Path,
     base_url: str | None = None,
     now: dt.datetime | None = None,
     extra_stages: list[Callable[[Path, SiteViews], None]] | None = None,
+    incremental: bool = False,
+    search_index: bool = True,
+    content_cache: ContentCache | None = None,
 ) -> BuildResult:
-    """Build the site at root into output, atomically."""
+    """Build the site at root into output.
+
+    Cold (the default, or when there is no earlier build): into a staging
+    folder swapped in only on success. Incremental: in place, re-rendering
+    only pages whose inputs changed, after the content validated; the result
+    is byte-identical to a cold build. `search_index=False` keeps the existing
+    search index when pages changed (for previews under `consult serve`).
+    """
     timings = Timings()
     with timings.stage("load+validate"):
-        site = check(root)
+        site = check(root, content_cache if incremental else None)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
     now = now or dt.datetime.now(dt.timezone.utc)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    in_place = incremental and can_build_incrementally(output)
+    target = output if in_place else Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    started = time.time()
     try:
         with timings.stage("views"):
-            views = build_views(site)
+            views = build_views(site, now.astimezone(LONDON).date())
         with timings.stage("assets"):
             assets = collect()
-            assets.write(staging)
+            assets.write(target)
         with timings.stage("render"):
-            settings = pelican_settings(site, views, assets, staging, now.date(), now)
+            settings = pelican_settings(site, views, assets, target, now.date(), now, timings)
+            settings["CONSULT_INCREMENTAL"] = in_place
+            settings["CONSULT_CODE_SIGNATURE"] = code_signature()
+            settings["CONSULT_SEARCH_INDEX"] = search_index or not in_place
             pages = render(settings)
         for stage in extra_stages or []:
             with timings.stage(stage.__name__):
-                stage(staging, views)
-        with timings.stage("swap"):
-            swap_in(staging, output)
+                stage(target, views)
+        stats: RenderStats | None = settings.get("CONSULT_RENDER_STATS")
+        if in_place:
+            with timings.stage("sweep"):
+                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST}
+                if settings.get("CONSULT_SEARCH_SKIPPED"):
+                    kept.add(settings["CONSULT_SEARCH_SKIPPED"])
+                sweep(target, started, kept)
+        else:
+            with timings.stage("swap"):
+                swap_in(target, output)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not in_place:
+            shutil.rmtree(target, ignore_errors=True)
         raise
-    return BuildResult(output, views, timings, pages)
+    return BuildResult(output, views, timings, pages, stats)
 
 
 __all__ = ["BuildError", "BuildResult", "build", "check"]

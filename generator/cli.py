@@ -75,15 +75,25 @@ def check(obj: Context) -> None:
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="_site", show_default=True, help="Folder to write the site to (replaced only when the build succeeds).")
 @click.option("--base-url", help="Public address of the site, overriding site.yml's base_url.")
 @click.option("--timings", is_flag=True, help="Print the time each stage took.")
+@click.option("--clean", is_flag=True, help="Rebuild every page from scratch instead of only what changed since the last build.")
+@click.option("--with-handbook", is_flag=True, help="Also build the editors' handbook (handbook/) into OUTPUT/handbook/.")
 @click.pass_obj
 @friendly
-def build(obj: Context, output: Path, base_url: str | None, timings: bool) -> None:
-    """Validate, then build the static site into OUTPUT."""
+def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool) -> None:
+    """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .build import build as run_build
+    from .build import cache_file
+    from .handbook import handbook_stage
+    from .loader import ContentCache
 
     out = output if output.is_absolute() else obj.root / output
-    result = run_build(obj.root, out, base_url=base_url)
-    click.echo(f"Built {result.pages_written} pages into {result.output}")
+    stages = [handbook_stage(obj.root)] if with_handbook else []
+    cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
+    result = run_build(obj.root, out, base_url=base_url, incremental=not clean, extra_stages=stages, content_cache=cache)
+    cache.save(cache_file(obj.root))
+    stats = result.render_stats
+    changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""
+    click.echo(f"Built {result.pages_written} pages{changed} into {result.output}")
     if timings:
         for line in result.timings.lines():
             click.echo(line)
@@ -119,6 +129,18 @@ def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
 
 
 @main.command()
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=".consult/handbook", show_default=True, help="Folder to write the handbook to (`consult serve` mounts the default one at /handbook/).")
+@click.pass_obj
+@friendly
+def handbook(obj: Context, output: Path) -> None:
+    """Build the editors' handbook (handbook/, MkDocs strict: a broken link fails)."""
+    from .handbook import build_handbook
+
+    out = build_handbook(obj.root, output if output.is_absolute() else obj.root / output)
+    click.echo(f"Built the handbook into {out}")
+
+
+@main.command()
 def reference() -> None:
     """Print the content reference (every site.yml and front-matter key) as Markdown."""
     from .reference import content_reference
@@ -126,15 +148,39 @@ def reference() -> None:
     click.echo(content_reference(), nl=False)
 
 
+@main.command()
+@click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True, required=True, help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.")
+@click.option("--challenge", help="Only this challenge's ideas and comments (its slug).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="export", show_default=True, help="Folder to write the files to (created if missing).")
+@click.pass_obj
+@friendly
+def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path) -> None:
+    """Write the open data files the site publishes under /data/, for analysts."""
+    from .build import check as run_check
+    from .opendata import write_files
+    from .views import build_views
+
+    views = build_views(run_check(obj.root))
+    if challenge is not None and challenge not in views.challenges:
+        raise click.BadParameter(f"no challenge '{challenge}'; choose one of: {', '.join(sorted(views.challenges))}", param_hint="--challenge")
+    for path in write_files(views, output, dict.fromkeys(formats), challenge):  # type: ignore[arg-type]
+        click.echo(f"Wrote {path}")
+
+
 def _register_optional_commands() -> None:
     """Commands from the intake package, when it is installed."""
     import importlib.util
 
-    if importlib.util.find_spec("intake") is None or importlib.util.find_spec("intake.cli") is None:
+    if importlib.util.find_spec("intake") is None:
         return
-    from intake.cli import register
+    if importlib.util.find_spec("intake.cli") is not None:
+        from intake.cli import register
 
-    register(main)
+        register(main)
+    if importlib.util.find_spec("intake.moderate_cli") is not None:
+        from intake.moderate_cli import register as register_moderate
+
+        register_moderate(main)
 
 
 _register_optional_commands()

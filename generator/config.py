@@ -39,6 +39,7 @@ class Moderation(Section):
 class Publishing(Section):
     content_per_minute: int = Field(default=80, ge=1, description="Budget of content-creating forge requests per minute.")
     content_per_hour: int = Field(default=500, ge=1, description="Budget of content-creating forge requests per hour.")
+    batch_size: int = Field(default=50, ge=2, le=200, description="Most submissions in one batched pull request, used when the queue holds more than the hourly budget can open one by one.")
 
 
 class SiteConfig(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +19,15 @@ from starlette.types import ASGIApp
 
 from .build import build
 from .errors import ConsultError, ContentError
+from .loader import ContentCache
+
+FINGERPRINTED = re.compile(r"^assets/(?:.+/)?[^/]+\.[0-9a-f]{10}\.[a-z0-9]+$")
+"""Asset paths with a content hash in the name (generator/assets.py): safe to cache for a year."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+UNHASHED_ASSET = "public, max-age=86400"
+"""Design-system icons the stylesheet names without a hash: they change only with an nhsuk-frontend upgrade."""
+REVALIDATE = "no-cache"
+"""Pages: the browser may keep them but asks before each use (a cheap 304)."""
 
 WATCHED = ("site.yml", "challenges", "content", "theme/templates", "theme/build", "plugins", "generator")
 
@@ -27,12 +37,22 @@ class SiteFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: dict) -> Response:  # type: ignore[override]
         try:
-            return await super().get_response(path, scope)
+            response = await super().get_response(path, scope)
         except HTTPException as exc:
             not_found = Path(self.directory or ".") / "404.html"
             if exc.status_code == 404 and not_found.exists():
-                return FileResponse(not_found, status_code=404)
+                return FileResponse(not_found, status_code=404, headers={"Cache-Control": REVALIDATE})
             raise
+        response.headers.setdefault("Cache-Control", cache_control(path))
+        return response
+
+
+def cache_control(path: str) -> str:
+    """The Cache-Control header for a file of the site, by its path below the root."""
+    path = path.replace("\\", "/").lstrip("/")
+    if FINGERPRINTED.match(path):
+        return IMMUTABLE
+    return UNHASHED_ASSET if path.startswith("assets/") else REVALIDATE
 
 
 class Rebuilder:
@@ -41,11 +61,16 @@ class Rebuilder:
     def __init__(self, root: Path, output: Path, base_url: str | None):
         self.root, self.output, self.base_url = root, output, base_url
         self.lock = threading.Lock()
+        self.built = False
+        self.cache = ContentCache()
 
     def __call__(self) -> bool:
         with self.lock:
             try:
-                result = build(self.root, self.output, base_url=self.base_url)
+                # The first build is complete; later ones re-render only what changed and keep
+                # the search index of the first (re-indexing every page would cost seconds).
+                result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=not self.built, content_cache=self.cache)
+                self.built = True
             except ContentError as exc:
                 click.echo("\n".join(str(p) for p in exc.problems), err=True)
                 click.echo("The site was not rebuilt; the last good build is still served.", err=True)
@@ -65,17 +90,20 @@ def watch(root: Path, rebuild: Callable[[], bool], stop: threading.Event) -> Non
         rebuild()
 
 
-def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool) -> ASGIApp:
+def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, base_url: str | None = None) -> ASGIApp:
     routes: list[BaseRoute] = []
     lifespans = []
     if with_intake:
         from intake.app import create_app as create_intake
         from intake.settings import IntakeSettings
 
-        settings = IntakeSettings.from_environment(root, site_dir=output)
+        settings = IntakeSettings.from_environment(root, site_dir=output, base_url=base_url)
         intake = create_intake(settings, on_published=rebuild)
         routes.append(Mount(settings.mount_path, app=intake))
         lifespans.append(intake)
+    handbook = root / ".consult" / "handbook"
+    if handbook.is_dir():  # built once by `consult handbook` (make run), not on every rebuild
+        routes.append(Mount("/handbook", app=SiteFiles(directory=handbook, html=True)))
     routes.append(Mount("/", app=SiteFiles(directory=output, html=True, check_dir=False)))
 
     @contextlib.asynccontextmanager
@@ -96,9 +124,10 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(root, rebuild, stop), daemon=True, name="consult-watch")
     watcher.start()
-    app = create_app(root, output, rebuild, with_intake)
+    app = create_app(root, output, rebuild, with_intake, base_url)
     click.echo(f"Serving {root} at {base_url}/ (Ctrl+C to stop)")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # No access log: it would write client addresses, which must not reach a log line.
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()

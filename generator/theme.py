@@ -8,10 +8,12 @@ behaves exactly like a page of the static site.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_environment, select_autoescape
+from markupsafe import Markup
 
 from .assets import Assets
 from .config import SiteConfig
@@ -68,6 +70,7 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
 
     intake = config.intake_url.rstrip("/")
     return {
+        "fragment": fragment,
         "site": config,
         "url": url,
         "asset": asset,
@@ -77,6 +80,23 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
         "status_colours": {s.value: c for s, c in STATUS_TAG_COLOURS.items()},
         "statuses": [s.value for s in IdeaStatus],
     }
+
+
+_FRAGMENTS: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]]" = weakref.WeakKeyDictionary()
+
+
+@pass_environment
+def fragment(env: Environment, name: str, key: tuple[Any, ...] = (), **values: Any) -> Markup:
+    """Render `fragments/<name>.html` once per environment and key, then reuse it.
+
+    For the parts every page repeats (header, footer, empty forms): the same
+    markup, rendered once per build instead of once per page.
+    """
+    cache = _FRAGMENTS.setdefault(env, {})
+    cache_key = (name, key)
+    if cache_key not in cache:
+        cache[cache_key] = Markup(env.get_template(f"fragments/{name}.html").render(**values))
+    return cache[cache_key]
 
 
 FILTERS = {"long_date": long_date, "event_time": event_time, "markdown": render_markdown}

@@ -44,3 +44,12 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 @pytest.fixture(scope="session")
 def site_dir(built_sample: BuildResult) -> Path:
     return built_sample.output
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """The one Playwright driver of the session: its sync API allows only one at a time, so every browser test shares it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright

@@ -177,3 +177,14 @@ def test_base_url_with_a_sub_path_prefixes_every_link(sample_repo: Path, tmp_pat
     hrefs = [a["href"] for a in soup.find_all("a") if a["href"].startswith("/")]
     assert hrefs and all(h.startswith("/consult/") for h in hrefs)
     assert soup.select_one("link[rel=stylesheet]")["href"].startswith("/consult/assets/")
+
+
+def test_challenge_past_its_closing_date_shows_no_form(sample_repo: Path, tmp_path: Path) -> None:
+    challenge = sample_repo / "challenges" / "feeling-empowered.md"
+    challenge.write_text(challenge.read_text().replace("closes: 2027-01-31", "closes: 2026-11-01"))
+    result = build(sample_repo, tmp_path / "out", now=BUILD_NOW)
+    soup = BeautifulSoup((result.output / "challenges/feeling-empowered/index.html").read_text(), "html.parser")
+    assert not soup.select("form#share-form")
+    assert "closed to new ideas" in soup.get_text()
+    share = BeautifulSoup((result.output / "share/index.html").read_text(), "html.parser")
+    assert "feeling-empowered" not in [o["value"] for o in share.select("select#challenge option")]
