@@ -56,8 +56,13 @@ check: setup
 build: setup
 	$(VENV)/bin/consult build
 
+# Benchmarks print figures; they assert nothing. SIZES=1000,10000,50000 for the full build table.
+SIZES ?= 1000,10000
 bench: setup-test
+	@command -v hugo >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
+	$(PY) benchmarks/build.py --sizes $(SIZES)
 	$(PY) benchmarks/intake.py
+	$(PY) benchmarks/github_surge.py
 
 clean:
 	rm -rf $(VENV) node_modules theme/build _site .consult

@@ -1,4 +1,5 @@
-"""The intake's HTTP app (Starlette): POST /ideas, /comments, /topics; GET /status/{reference}; GET /healthz.
+"""The intake's HTTP app (Starlette): POST /ideas, /comments, /topics; GET /status/{reference}; GET /healthz;
+POST /webhooks/github when site.yml says `forge: github`.
 
 Starlette on uvicorn, not FastAPI: the forms are three small, hand-checked
 shapes whose messages must follow the NHS.UK patterns, so a validation layer
@@ -41,6 +42,7 @@ from .forge.base import Forge, ProposalState
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
 from .settings import IntakeSettings, origin_of
 from .store import Store
+from .webhook import github_webhook_route, store_updater
 from .worker import Worker, make_forge
 
 log = logging.getLogger("consult.intake")
@@ -379,6 +381,8 @@ def create_app(
         Route("/status", status_query, methods=["GET"], name="status_query"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
     ]
+    if settings.config.forge == "github":  # GitHub's word on pull requests: <intake url>/webhooks/github
+        routes.append(github_webhook_route(store_updater(store, forge), forge))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.intake = intake
     return app

@@ -1,9 +1,9 @@
 """GitHub's word on a pull request, back into the intake: `POST /webhooks/github`.
 
-Mount it in the intake app:
+The intake app (intake/app.py) mounts it when site.yml says `forge: github`,
+at `<intake url>/webhooks/github`:
 
-    from intake.webhook import github_webhook_route
-    routes.append(github_webhook_route(on_status=store_update, forge=forge))
+    routes.append(github_webhook_route(store_updater(store, forge), forge))
 
 Every delivery must carry `X-Hub-Signature-256` (HMAC-SHA256 of the body with
 the secret in CONSULT_WEBHOOK_SECRET); anything unsigned or wrongly signed
@@ -104,11 +104,18 @@ def reconcile(forge: Any, references: Sequence[str], on_status: OnStatus) -> dic
     return decided
 
 
-def store_updater(store: Any) -> OnStatus:
-    """The on_status callback for the intake's Store: merged → published, closed → not published."""
+def store_updater(store: Any, forge: Any = None) -> OnStatus:
+    """The on_status callback for the intake's Store: merged → published, closed → not published.
+
+    With a forge that has `public_reason`, a closed submission keeps the
+    editor's public reason for its status page.
+    """
+    reason_of = getattr(forge, "public_reason", None)
 
     def update(reference: str, state: ProposalState) -> None:
-        if state in (ProposalState.MERGED, ProposalState.CLOSED):
+        if state == ProposalState.MERGED:
             store.decide(reference, state.value)
+        elif state == ProposalState.CLOSED:
+            store.decide(reference, state.value, reason_of(reference) if reason_of else None)
 
     return update

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 
 from .catalogue import CatalogueHolder
-from .forge.base import Forge, ForgeUnavailable, ProposalState
+from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
+from .publish_batches import publish_backlog
 from .store import Record, Store
 
 log = logging.getLogger("consult.intake")
@@ -142,7 +143,10 @@ class Worker:
         """Loop until stopped: publish what is due, check decisions, purge past retention."""
         while not self.stop_event.is_set():
             try:
-                self.run_once()
+                if isinstance(self.forge, BatchingForge):  # GitHub: large claims when a surge needs batches
+                    publish_backlog(self)
+                else:
+                    self.run_once()
                 self.housekeeping()
             except Exception:
                 log.exception("The publisher worker hit an error; it carries on.")

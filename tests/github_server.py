@@ -87,7 +87,6 @@ class Pull:
     closed_at: float | None = None
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
 
 
 def _sha(*parts: object) -> str:
@@ -150,6 +149,8 @@ class FakeGitHub:
         self.repo = Repo(files or {"README.md": "# Site\n"}, branch)
         self.pulls: dict[int, Pull] = {}
         self.labels: dict[str, dict[str, Any]] = {}
+        self.comments: list[dict[str, Any]] = []
+        """Issue comments on pull requests, oldest first; each has an extra `issue` (its pull request's number)."""
         self.faults: list[Fault] = []
         self.requests: list[Record] = []
         self.violations: list[Record] = []
@@ -285,7 +286,8 @@ class FakeGitHub:
             state=pull.state, title=pull.title, body=pull.body, body_text=pull.body, body_html=pull.body,
             created_at=_iso(pull.created_at), updated_at=_iso(pull.updated_at or pull.created_at), closed_at=_iso(pull.closed_at),
             merged_at=_iso(pull.merged_at), merge_commit_sha=pull.merge_commit_sha, merged=pull.merged_at is not None,
-            labels=[self.labels[n] for n in pull.labels], draft=False, commits=1, comments=len(pull.comments),
+            labels=[self.labels[n] for n in pull.labels], draft=False, commits=1,
+            comments=sum(1 for c in self.comments if c["issue"] == pull.number),
             commits_url=f"{api}/commits", review_comments_url=f"{api}/comments",
             comments_url=f"{self.api_repo}/issues/{pull.number}/comments",
             statuses_url=f"{self.api_repo}/statuses/{pull.head_sha}",
@@ -376,7 +378,9 @@ class FakeGitHub:
             (r"/labels", "POST", self.create_label),
             (r"/issues/(\d+)/labels", "POST", self.add_labels),
             (r"/issues/(\d+)/labels", "GET", lambda n, **_: self._found(int(n) in self.pulls, lambda: [self.labels[x] for x in self.pulls[int(n)].labels])),
+            (r"/issues/(\d+)/comments", "GET", self.list_comments),
             (r"/issues/(\d+)/comments", "POST", self.create_comment),
+            (r"/issues/comments/(\d+)", "PATCH", self.edit_comment),
         ]
 
     @staticmethod
@@ -584,14 +588,37 @@ class FakeGitHub:
         pull.updated_at = self.clock.time()
         return 200, [self.labels[x] for x in pull.labels], {}
 
-    def create_comment(self, n: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
-        pull = self.pulls.get(int(n))
-        if pull is None:
+    def comment(self, number: int, body: str, user_type: str = "User") -> dict[str, Any]:
+        """Someone (an editor, or a bot with user_type "Bot") comments on a pull request."""
+        with self.lock:
+            status, data, _ = self.create_comment(str(number), {"body": body})
+            assert status == 201, status
+            data["user"]["type"] = user_type
+            return data
+
+    def list_comments(self, n: str, query: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        if int(n) not in self.pulls:
             return 404, None, {}
-        pull.comments.append(body.get("body", ""))
+        return self._page([c for c in self.comments if c["issue"] == int(n)], query, f"/issues/{n}/comments")
+
+    def create_comment(self, n: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        if int(n) not in self.pulls:
+            return 404, None, {}
         data = self.shape("comment")
-        data.update(body=body.get("body", ""), issue_url=f"{self.api_repo}/issues/{n}")
-        return 201, data, {}
+        now = _iso(self.clock.time())
+        data.update(id=955722176 + len(self.comments), body=body.get("body", ""), issue=int(n),
+                    issue_url=f"{self.api_repo}/issues/{n}", created_at=now, updated_at=now)
+        data["url"] = f"{self.api_repo}/issues/comments/{data['id']}"
+        data["html_url"] = f"{self.web_repo}/pull/{n}#issuecomment-{data['id']}"
+        self.comments.append(data)
+        return 201, data, {"location": data["url"]}
+
+    def edit_comment(self, cid: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        found = next((c for c in self.comments if c["id"] == int(cid)), None)
+        if found is None:
+            return 404, None, {}
+        found["body"], found["updated_at"] = body["body"], _iso(self.clock.time())
+        return 200, found, {}
 
     # -- one request -------------------------------------------------------------------
 

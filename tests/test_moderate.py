@@ -23,38 +23,10 @@ COMMENT = "content/comments/hot-food-for-staff-working-nights/TH-ZZZZ8.md"
 
 
 class ModerationGitHub(FakeGitHub):
-    """The test server plus the issue-comment endpoints (list, edit) and label removal that `consult moderate` uses."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.comments: list[dict[str, Any]] = []
+    """The test server plus the label removal that `consult moderate` uses (issue comments are in FakeGitHub)."""
 
     def routes(self) -> list[Any]:
-        return [
-            (r"/issues/(\d+)/comments", "GET", self.list_comments),
-            (r"/issues/(\d+)/comments", "POST", self.post_comment),
-            (r"/issues/comments/(\d+)", "PATCH", self.edit_comment),
-            (r"/issues/(\d+)/labels/(.+)", "DELETE", self.remove_label),
-        ] + super().routes()
-
-    def list_comments(self, n: str, query: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
-        return self._page([c for c in self.comments if c["issue"] == int(n)], query, f"/issues/{n}/comments")
-
-    def post_comment(self, n: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
-        if int(n) not in self.pulls:
-            return 404, None, {}
-        data = self.shape("comment")
-        data.update(id=955722176 + len(self.comments), body=body["body"], issue=int(n))
-        data["html_url"] = f"{self.web_repo}/pull/{n}#issuecomment-{data['id']}"
-        self.comments.append(data)
-        return 201, data, {}
-
-    def edit_comment(self, cid: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
-        found = next((c for c in self.comments if c["id"] == int(cid)), None)
-        if found is None:
-            return 404, None, {}
-        found["body"] = body["body"]
-        return 200, found, {}
+        return [(r"/issues/(\d+)/labels/(.+)", "DELETE", self.remove_label)] + super().routes()
 
     def remove_label(self, n: str, name: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
         pull = self.pulls.get(int(n))

@@ -10,7 +10,9 @@ to GitHub's primary and secondary limits and a client-side write budget.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 import github3
 from github3 import exceptions as gh_errors
+from github3.issues.comment import IssueComment
 
 from .base import ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
@@ -32,6 +35,9 @@ STATE_MAX_AGE = 30.0
 """Seconds a state answer may lag GitHub (webhooks are the fast path; this is the safety net)."""
 SKEW = 120.0
 """Seconds of clock difference allowed between us and GitHub when listing what was updated since."""
+REASON_LINE = re.compile(r"^[ \t>*_`]*public reason[*_`]*\s*:(.*)$", re.IGNORECASE | re.MULTILINE)
+"""An editor's `Public reason: …` line in a pull request comment (handbook/docs/editors/reject.md)."""
+REASON_MAX = 500
 TRANSIENT = (gh_errors.TransportError, gh_errors.ServerError, gh_errors.IncompleteResponse)
 
 
@@ -304,6 +310,29 @@ class GitHubForge:
             answer[ref] = outcomes[data["number"]].get(ref, ProposalState.CLOSED)
         return answer
 
+    def public_reason(self, reference: str) -> str | None:
+        """The text after the last `Public reason:` line an editor commented on a closed, unmerged pull request.
+
+        Plain text, at most REASON_MAX characters; None when the pull request is
+        open, merged or has no such line. Comments by bots are ignored.
+        """
+        return self._retrying(lambda: self._public_reason(reference))
+
+    def _public_reason(self, reference: str) -> str | None:
+        data = self._pull_index(STATE_MAX_AGE).get(reference)
+        if data is None or data["state"] == "open":
+            data = self._pull_index(0.0).get(reference)  # closed since the index was made
+        if data is None or data["state"] != "closed" or data.get("merged_at"):
+            return None
+        url = self.repo._build_url("issues", str(data["number"]), "comments", base_url=self.repo._api)
+        found = None
+        for comment in self.repo._iter(-1, url, IssueComment, params={"per_page": 100}):
+            if getattr(getattr(comment, "user", None), "type", "") == "Bot":
+                continue
+            for match in REASON_LINE.finditer(comment.body or ""):
+                found = match.group(1)
+        return plain_reason(found) if found is not None else None
+
     def pull_outcomes(self, number: int) -> dict[str, ProposalState]:
         """reference → state for every submission a pull request carries (for the webhook)."""
         return self._retrying(lambda: self._closed_outcomes(self.repo.pull_request(number).as_dict()))
@@ -321,6 +350,17 @@ class GitHubForge:
         published = {f.filename for f in pull.files() if f.status in ("added", "modified")}
         return {ref: ProposalState.MERGED if path in published else ProposalState.CLOSED
                 for ref, path in refs.items()}
+
+
+def plain_reason(text: str) -> str | None:
+    """A reason as plain text for the status page: no HTML or Markdown marks, one line, at most REASON_MAX."""
+    text = re.sub(r"<[^>]*>", "", text)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [text](url) → text
+    text = html.unescape(re.sub(r"[*`~]|(?<!\w)_+|_+(?!\w)", "", text))
+    text = " ".join(text.split())
+    if len(text) > REASON_MAX:
+        text = text[:REASON_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
+    return text or None
 
 
 def _epoch(stamp: str | None) -> float:

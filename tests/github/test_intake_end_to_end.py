@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from intake.forge.base import ProposalState
+from intake.forge.github_body import references_in
 from intake.forge.github import GitHubForge
 from intake.settings import IntakeSettings
-from intake.webhook import github_webhook_route, reconcile, signature, store_updater
+from intake.webhook import reconcile, signature, store_updater
 from intake.worker import make_forge
 from tests.intake.conftest import IDEA, intake_env, make_repo, running_intake, wait_for
 
@@ -45,8 +46,7 @@ def signed(event: dict) -> dict:
 
 def test_an_idea_reaches_editors_as_a_pull_request_and_merging_publishes_it(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
     with running_intake(github_repo, site_dir, tmp_path / "data") as running:
-        intake = running.app.state.intake
-        running.app.router.routes.append(github_webhook_route(store_updater(intake.store), intake.forge))
+        intake = running.app.state.intake  # forge: github mounts /webhooks/github itself
         with running.client() as client:
             response = client.post("/ideas", data=IDEA, headers={"Origin": running.url})
             assert response.status_code == 303
@@ -92,4 +92,53 @@ def test_the_worker_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path
         assert len(github.pulls) == 4 and all("batch" in p.labels for p in github.pulls.values())
         assert len({intake.store.get(r).locator for r in refs}) == 4
         assert publish_backlog(intake.worker) == 0
+    assert github.violations == []
+
+
+def test_the_worker_loop_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
+    """Worker.run() (the intake's own loop) claims a surge in large batches: none lost, none proposed twice."""
+    with running_intake(github_repo, site_dir, tmp_path / "data", run_worker=False) as running:
+        intake = running.app.state.intake
+        small = intake.forge.options.__class__(**{**intake.forge.options.__dict__, "per_hour": 60, "batch_size": 8})
+        intake.worker.forge = forge = GitHubForge(small, env={"GITHUB_TOKEN": "test-token"})
+        assert forge.one_by_one_capacity() == 12
+        challenges = ["getting-the-basics-right", "feeling-empowered"]
+        refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None)
+                for n in range(60)]  # 60 > 12 an hour one by one, and more than the worker's usual claim of 25
+        claims: list[int] = []
+        run_once = intake.worker.run_once
+        intake.worker.run_once = lambda batch=25: claims.append(batch) or run_once(batch)
+        intake.worker.start()
+        try:
+            wait_for(lambda: {intake.store.get(r).state for r in refs} == {"proposed"}, timeout=60)
+        finally:
+            intake.worker.stop()
+        assert claims[0] == 80, "a backlog beyond the hourly capacity is claimed in batch_size × 10"
+        carried = [ref for p in github.pulls.values() for ref in references_in(p.body)]
+        assert sorted(carried) == sorted(refs), "every submission in exactly one pull request"
+        assert sorted(len(references_in(p.body)) for p in github.pulls.values()) == [6, 6, 8, 8, 8, 8, 8, 8]
+        assert all("batch" in p.labels for p in github.pulls.values())
+        assert {intake.store.get(r).locator for r in refs} == {github.pull_json(p)["html_url"] for p in github.pulls.values()}
+    assert github.violations == [] and github.max_in_window(3600) <= 60
+
+
+def test_a_closed_pull_request_shows_the_editors_public_reason(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
+    with running_intake(github_repo, site_dir, tmp_path / "data") as running:
+        intake = running.app.state.intake
+        with running.client() as client:
+            reference = client.post("/ideas", json=IDEA, headers={"Origin": running.url}).json()["reference"]
+            wait_for(lambda: intake.store.get(reference).state == "proposed")
+            pull = github.pulls_for(f"submissions/{reference}")[0]
+            github.comment(pull.number, "Public reason: thanks, but a bot said so.", user_type="Bot")
+            github.comment(pull.number, "Thanks for this.\n\npublic reason: an earlier draft")
+            github.comment(pull.number, "Checked.\n\n```text\nPublic reason: It contained **personal details** we cannot publish.\n```")
+            github.close(pull.number)
+            event = {"action": "closed", "number": pull.number, "pull_request": github.pull_json(pull)}
+            assert client.post("/webhooks/github", **signed(event)).json() == {"updated": [reference]}
+            reason = "It contained personal details we cannot publish."
+            answer = client.get(f"/status/{reference}", headers={"Accept": "application/json"}).json()
+            assert answer == {"reference": reference, "status": "closed", "label": "Not published", "reason": reason}
+            page = client.get(f"/status/{reference}").text
+            assert "Not published" in page and reason in page
+            assert client.post("/webhooks/github", content=b"{}", headers={"x-github-event": "pull_request"}).status_code == 401
     assert github.violations == []

@@ -134,3 +134,37 @@ def test_checking_many_submissions_costs_a_page_not_a_request_each(forge, github
     answers = [forge.state(ref) for ref in refs]  # as the worker's sync asks, one by one
     assert listed() - before == 1
     assert answers[2] is ProposalState.MERGED and answers.count(ProposalState.OPEN) == 11
+
+
+def test_public_reason_reads_the_last_reason_line_of_a_closed_unmerged_pull_request(forge, github, clock):
+    for n in range(4):
+        forge.propose(proposal(n))
+    refs = [proposal(n).reference for n in range(4)]
+    github.comment(1, "PUBLIC REASON: first\nnot a reason\n  Public Reason: <b>It is not about</b> [health](https://x.example) &amp; care.  ")
+    github.comment(2, "Public reason: published anyway")
+    github.comment(3, "Looks fine, no reason line here.")
+    github.comment(4, "Public reason: " + "word " * 200)
+    assert forge.public_reason(refs[0]) is None, "still open"
+    github.close(1)
+    github.merge(2)
+    github.close(3)
+    github.close(4)
+    clock.advance(1)
+    assert forge.public_reason(refs[0]) == "It is not about health & care."
+    assert forge.public_reason(refs[1]) is None, "merged"
+    assert forge.public_reason(refs[2]) is None, "no Public reason: line"
+    long = forge.public_reason(refs[3])
+    assert long is not None and len(long) <= 500 and long.endswith("…") and long.startswith("word word")
+    assert forge.public_reason("TH-NOPE") is None
+    assert github.violations == []
+
+
+def test_public_reason_waits_out_a_secondary_limit(forge, github, clock):
+    forge.propose(p := proposal(1))
+    github.comment(1, "Public reason: It does not meet our moderation policy.")
+    github.close(1)
+    github.inject("GET", r"/issues/1/comments$", "502")
+    github.inject("GET", r"/issues/1/comments$", "secondary", retry_after=90)
+    before = clock.time()
+    assert forge.public_reason(p.reference) == "It does not meet our moderation policy."
+    assert clock.time() - before >= 90
