@@ -53,7 +53,7 @@ SINGLE = """{{ define "main" }}<article><h1>{{ .Title }}</h1><p><strong class="n
 {{ with .Params.response }}<h2>Our response</h2>{{ .text | markdownify }}<p>{{ .by }}</p>{{ end }}
 </article>
 <section><h2>Discussion</h2>{{ with index site.Data.comments .File.ContentBaseName }}<ol>{{ range . }}<li><p><strong>{{ with .attribution }}{{ . }}{{ else }}Anonymous{{ end }}</strong>, {{ .submitted }}</p>{{ .body | markdownify }}</li>{{ end }}</ol>{{ else }}<p>No comments yet.</p>{{ end }}</section>
-<h2>Related ideas</h2><ul>{{ range first 3 (where .CurrentSection.RegularPages "Permalink" "ne" .Permalink) }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>
+<h2>Related ideas</h2><ul>{{ $self := .Permalink }}{{ range first 4 .CurrentSection.RegularPages }}{{ if ne .Permalink $self }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}{{ end }}</ul>
 {{ end }}
 """
 

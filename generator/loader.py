@@ -229,7 +229,7 @@ def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list
     for kind, (folder, model, depth) in CONTENT_DIRS.items():
         collection = site.collection(kind)
         for path in _content_files(root, folder, depth):
-            key = str(path)
+            key = path.relative_to(root).as_posix()  # the same whether root was given relative or absolute
             seen.add(key)
             stat = path.stat()
             cached = cache.get(key, stat) if cache else None
