@@ -24,7 +24,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from .assets import Assets, collect
 from .errors import BuildError, ContentError
 from .loader import ContentCache, Site, load_site
-from .pagewriter import MANIFEST, PageSpec, RenderStats, read_manifest
+from .pagewriter import MANIFEST, OUTPUTS, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
 from .validate import validate
@@ -187,10 +187,11 @@ def code_signature() -> str:
 def sweep(output: Path, started: float, kept: set[str]) -> int:
     """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say)."""
     removed = 0
+    folders = tuple(prefix for prefix in kept if prefix.endswith("/"))
     for path in output.rglob("*"):
         if path.is_file() and path.stat().st_mtime < started:
             rel = path.relative_to(output).as_posix()
-            if rel not in kept and not any(rel.startswith(prefix) for prefix in kept if prefix.endswith("/")):
+            if rel not in kept and not rel.startswith(folders):
                 path.unlink()
                 removed += 1
     for folder in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
@@ -255,7 +256,7 @@ def build(
         stats: RenderStats | None = settings.get("CONSULT_RENDER_STATS")
         if in_place:
             with timings.stage("sweep"):
-                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST}
+                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST, OUTPUTS} | settings.get("CONSULT_KEPT", set())
                 if settings.get("CONSULT_SEARCH_SKIPPED"):
                     kept.add(settings["CONSULT_SEARCH_SKIPPED"])
                 sweep(target, started, kept)

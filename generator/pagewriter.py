@@ -22,6 +22,8 @@ from typing import Any
 from jinja2 import Environment
 
 MANIFEST = ".consult-manifest.json"
+OUTPUTS = ".consult-outputs.json"
+"""Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
 
@@ -122,3 +124,17 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
             stats.removed += 1
     _write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
     return stats
+
+
+def read_outputs(output: Path) -> dict[str, str]:
+    try:
+        return json.loads((output / OUTPUTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def record_output(output: Path, name: str, value: str) -> None:
+    """Remember the signature `name`'s files were last written with."""
+    outputs = read_outputs(output)
+    outputs[name] = value
+    _write_atomic(output / OUTPUTS, json.dumps(outputs, sort_keys=True, indent=0).encode())

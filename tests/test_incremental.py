@@ -54,8 +54,10 @@ def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, t
     assert len(cache.entries) > 50
     assert first.render_stats.rendered == first.render_stats.total  # no earlier build: cold
 
+    data_written = (out / "data" / "ideas.csv").stat().st_mtime_ns
     warm = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
     assert warm.render_stats.rendered == 0
+    assert (out / "data" / "ideas.csv").stat().st_mtime_ns == data_written, "unchanged open data is kept, not rewritten"
     assert_same_as_cold(sample_repo, out, tmp_path, "warm")
 
     idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]

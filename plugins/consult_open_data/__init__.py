@@ -12,9 +12,12 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
+from generator.pagewriter import read_outputs, record_output, signature
 from generator.views import SiteViews
 
 PAGE = "/data/"
+NAME = "consult_open_data"
+DATA_FILES = ("ideas.csv", "ideas.json", "comments.csv")
 
 
 class OpenDataGenerator(Generator):
@@ -25,7 +28,19 @@ class OpenDataGenerator(Generator):
         self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Open data"})
 
     def generate_output(self, writer: Any) -> None:
-        write_files(self.views, Path(self.output_path), ("csv", "json"), folder=PAGE)
+        output = Path(self.output_path)
+        site = self.views.site
+        inputs = signature(
+            self.settings.get("CONSULT_CODE_SIGNATURE", ""), site.config.model_dump_json(),
+            *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
+        )
+        files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
+        unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
+        if self.settings.get("CONSULT_INCREMENTAL") and unchanged:
+            self.settings.setdefault("CONSULT_KEPT", set()).update(files)  # a warm build keeps them as they are
+        else:
+            write_files(self.views, output, ("csv", "json"), folder=PAGE)
+        record_output(output, NAME, inputs)
         chosen = select(self.views)
         files = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{len(chosen.ideas)} ideas, one a row"},
