@@ -26,6 +26,7 @@ from .errors import BuildError, ContentError
 from .loader import ContentCache, Site, load_site
 from .pagewriter import MANIFEST, OUTPUTS, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
+from .timing import Timings
 from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
 from .validate import validate
 from .schema import LONDON
@@ -54,32 +55,6 @@ TEMPLATE_CACHE = MemoryBytecodeCache()
 
 PLUGINS = ["consult_pages", "consult_feeds", "consult_calendar", "consult_search", "consult_numbers", "consult_open_data"]
 """Pelican plugins from plugins/, in the order they register."""
-
-
-@dataclass
-class Timings:
-    """Seconds per stage; a stage timed inside another (the search index inside render) is not counted twice."""
-
-    stages: dict[str, float] = field(default_factory=dict)
-    _open: list[str] = field(default_factory=list, repr=False)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        self._open.append(name)
-        try:
-            yield
-        finally:
-            self._open.pop()
-            elapsed = time.perf_counter() - start
-            self.stages[name] = self.stages.get(name, 0.0) + elapsed
-            if self._open:
-                self.stages[self._open[-1]] = self.stages.get(self._open[-1], 0.0) - elapsed
-
-    def lines(self) -> list[str]:
-        total = sum(self.stages.values())
-        rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]
-        return rows + [f"{'total':<14} {total:8.3f} s"]
 
 
 @dataclass
@@ -228,8 +203,13 @@ def build(
     search index when pages changed (for previews under `consult serve`).
     """
     timings = Timings()
-    with timings.stage("load+validate"):
-        site = check(root, content_cache if incremental else None)
+    with timings.stage("load"):
+        site, problems = load_site(root, content_cache if incremental else None)
+    if not problems:
+        with timings.stage("validate"):
+            problems = validate(site)
+    if problems:
+        raise ContentError(problems)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -244,7 +224,7 @@ def build(
         with timings.stage("assets"):
             assets = collect()
             assets.write(target)
-        with timings.stage("render"):
+        with timings.stage("pelican"):
             settings = pelican_settings(site, views, assets, target, now.date(), now, timings)
             settings["CONSULT_INCREMENTAL"] = in_place
             settings["CONSULT_CODE_SIGNATURE"] = code_signature()

@@ -98,6 +98,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
     """Render every spec whose signature changed (all of them unless incremental) into output."""
     global _JOB
     specs = list(specs)
+    context = {key: value for key, value in context.items() if not key.isupper()}  # Pelican's settings: no template reads them, and every include copies the context
     previous = read_manifest(output) if incremental else {}
     todo = [s for s in specs if previous.get(s.url) != s.signature or not (output / s.file).exists()]
     stats = RenderStats(total=len(specs), rendered=len(todo))

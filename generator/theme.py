@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,31 @@ JINJA_OPTIONS: dict[str, Any] = {
     # nhsuk-frontend-jinja reads optional nested params (params.search.action): chainable.
     "undefined": ChainableUndefined,
 }
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class ConsultEnvironment(Environment):
+    """Jinja's Environment with two lookups made cheaper for the NHS.UK macros' heavy use of them.
+
+    Same results as Jinja's own: the macros read `params.x` on plain dicts
+    hundreds of times a page, and Jinja first tries (and fails) an attribute
+    lookup each time; and each `{% from … import %}` compares the caller's
+    globals with a ChainMap's keys. Jinja asks that globals are not changed
+    once a template is loaded, so a template's globals can be a flat dict.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
 
 
 def loader() -> ChoiceLoader:
@@ -71,6 +97,7 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
     intake = config.intake_url.rstrip("/")
     return {
         "fragment": fragment,
+        "memo": memo,
         "site": config,
         "url": url,
         "asset": asset,
@@ -97,6 +124,24 @@ def fragment(env: Environment, name: str, key: tuple[Any, ...] = (), **values: A
     if cache_key not in cache:
         cache[cache_key] = Markup(env.get_template(f"fragments/{name}.html").render(**values))
     return cache[cache_key]
+
+
+_MEMO: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]]" = weakref.WeakKeyDictionary()
+
+
+@pass_environment
+def memo(env: Environment, template: str, macro: str, key: tuple[Any, ...], *args: Any) -> Markup:
+    """Call `macro` of `template` once per environment and key, then reuse its markup.
+
+    For markup repeated across many pages, such as an idea's card on every
+    listing it appears in. `key` must capture everything the macro shows.
+    """
+    cache = _MEMO.setdefault(env, {})
+    cache_key = (template, macro, key)
+    markup = cache.get(cache_key)
+    if markup is None:
+        markup = cache[cache_key] = Markup(getattr(env.get_template(template).module, macro)(*args))
+    return markup
 
 
 FILTERS = {"long_date": long_date, "event_time": event_time, "markdown": render_markdown}

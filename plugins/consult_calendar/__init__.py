@@ -10,6 +10,7 @@ from pelican.generators import Generator
 
 from generator.outputs import write_output
 from generator.views import SiteViews
+from generator.timing import stage
 
 from .ical import calendar, event_ics_path
 
@@ -24,6 +25,7 @@ class CalendarGenerator(Generator):
         self.context["calendar_feed"] = FEED_PATH
         self.context["event_ics"] = {slug: event_ics_path(e) for slug, e in self.views.events.items()}
 
+    @stage("calendar")
     def generate_output(self, writer: Any) -> None:
         config = self.views.site.config
         output = Path(self.output_path)

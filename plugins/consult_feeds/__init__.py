@@ -14,6 +14,7 @@ from pelican.generators import Generator
 
 from generator.outputs import page_paths, write_output
 from generator.views import SiteViews
+from generator.timing import stage
 
 from .atom import all_feeds, feed_links
 from .sitemap import robots, sitemap
@@ -28,11 +29,13 @@ class FeedsGenerator(Generator):
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
         self.context["feeds"] = feed_links(self.views)
 
+    @stage("feeds")
     def generate_output(self, writer: Any) -> None:
         for path, document in all_feeds(self.views).items():
             write_output(Path(self.output_path), path, document)
 
 
+@stage("sitemap")
 def write_sitemap(pelican: Any) -> None:
     """After every page is written: sitemap.xml and robots.txt."""
     settings = pelican.settings

@@ -8,6 +8,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.views import SiteViews
+from generator.timing import stage
 
 from .figures import all_figures, totals
 from .svg import bar_chart
@@ -22,6 +23,7 @@ class NumbersGenerator(Generator):
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
         self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Numbers"})
 
+    @stage("numbers")
     def generate_output(self, writer: Any) -> None:
         figures = [(figure, bar_chart(figure)) for figure in all_figures(self.views)]
         latest = max((idea.date for idea in self.views.ideas.values()), default=None)

@@ -14,6 +14,7 @@ from pelican.generators import Generator
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
 from generator.pagewriter import read_outputs, record_output, signature
 from generator.views import SiteViews
+from generator.timing import stage
 
 PAGE = "/data/"
 NAME = "consult_open_data"
@@ -27,6 +28,7 @@ class OpenDataGenerator(Generator):
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
         self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Open data"})
 
+    @stage("open data")
     def generate_output(self, writer: Any) -> None:
         output = Path(self.output_path)
         site = self.views.site

@@ -14,12 +14,18 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.theme import ConsultEnvironment
 from generator.pagewriter import PageSpec, render_pages, signature
 from generator.views import CommentView, IdeaView, PageOf, SiteViews, paginate
+from generator.timing import stage
 
 
 class ConsultPagesGenerator(Generator):
     """Writes the site's pages from CONSULT_VIEWS."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.__class__ = ConsultEnvironment  # Pelican makes a plain Environment; ours only makes lookups cheaper
 
     def generate_context(self) -> None:
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
@@ -114,6 +120,7 @@ class ConsultPagesGenerator(Generator):
             context_parts,
         )
 
+    @stage("render pages")
     def generate_output(self, writer: Any) -> None:
         output = Path(self.output_path)
         stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False))

@@ -7,7 +7,6 @@ the search page loads Pagefind, and only when someone searches.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,6 +15,7 @@ from pelican.generators import Generator
 
 from generator.schema import IdeaStatus
 from generator.views import SiteViews
+from generator.timing import stage, timed
 
 from .pagefind import BUNDLE, index_site
 
@@ -49,6 +49,7 @@ class SearchGenerator(Generator):
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
         self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Search"})
 
+    @stage("search page")
     def generate_output(self, writer: Any) -> None:
         template = self.get_template("search")
         options = search_options(self.views)
@@ -65,8 +66,7 @@ def build_index(pelican: Any) -> None:
     if (unchanged or not settings.get("CONSULT_SEARCH_INDEX", True)) and (Path(pelican.output_path) / BUNDLE).is_dir():
         settings["CONSULT_SEARCH_SKIPPED"] = f"{BUNDLE}/"  # keep the index the last full build made
         return
-    timings = settings.get("CONSULT_TIMINGS")
-    with timings.stage("search index") if timings else nullcontext():
+    with timed(settings, "search index"):
         index_site(Path(pelican.output_path))
 
 

@@ -1,0 +1,56 @@
+"""Time spent per build stage, for `consult build --timings`."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, ContextManager
+
+
+@dataclass
+class Timings:
+    """Seconds per stage; a stage timed inside another (the search index inside render) is not counted twice."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+    _open: list[str] = field(default_factory=list, repr=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        self._open.append(name)
+        try:
+            yield
+        finally:
+            self._open.pop()
+            elapsed = time.perf_counter() - start
+            self.stages[name] = self.stages.get(name, 0.0) + elapsed
+            if self._open:
+                self.stages[self._open[-1]] = self.stages.get(self._open[-1], 0.0) - elapsed
+
+    def lines(self) -> list[str]:
+        total = sum(self.stages.values())
+        rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]
+        return rows + [f"{'total':<14} {total:8.3f} s"]
+
+
+def timed(settings: Mapping[str, Any], name: str) -> ContextManager[None]:
+    """A plugin's stage, counted when the build keeps timings (`CONSULT_TIMINGS` in Pelican's settings)."""
+    timings: Timings | None = settings.get("CONSULT_TIMINGS")
+    return timings.stage(name) if timings else nullcontext()
+
+
+def stage(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorate a Pelican generator's method (or a signal handler taking pelican) so it is timed as stage `name`."""
+
+    def decorate(method: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(method)
+        def wrapper(owner: Any, *args: Any, **kwargs: Any) -> None:
+            with timed(owner.settings, name):
+                method(owner, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
