@@ -23,6 +23,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 
 from .assets import Assets, collect
 from .errors import BuildError, ContentError
+from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site
 from .pagewriter import MANIFEST, OUTPUTS, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
@@ -175,6 +176,12 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
     return removed
 
 
+def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None) -> bool:
+    """Whether the site in output was built from the inputs as they are now and is still right (see freshness)."""
+    inputs = fingerprint(root, base_url, code_signature(), collect().files)
+    return is_current(output.resolve(), inputs, now or dt.datetime.now(dt.timezone.utc))
+
+
 def cache_file(root: Path) -> Path:
     """Where `consult build` keeps parsed content between runs (git-ignored)."""
     return root / ".consult" / "cache" / "content.pickle"
@@ -203,6 +210,11 @@ def build(
     search index when pages changed (for previews under `consult serve`).
     """
     timings = Timings()
+    now = now or dt.datetime.now(dt.timezone.utc)
+    with timings.stage("fingerprint"):
+        code = code_signature()
+        assets = collect()
+        inputs = fingerprint(root, base_url, code, assets.files)
     with timings.stage("load"):
         site, problems = load_site(root, content_cache if incremental else None)
     if not problems:
@@ -212,22 +224,22 @@ def build(
         raise ContentError(problems)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
-    now = now or dt.datetime.now(dt.timezone.utc)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     in_place = incremental and can_build_incrementally(output)
     target = output if in_place else Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
     started = time.time()
+    if in_place:
+        clear_stamp(output)
     try:
         with timings.stage("views"):
             views = build_views(site, now.astimezone(LONDON).date())
         with timings.stage("assets"):
-            assets = collect()
             assets.write(target)
         with timings.stage("pelican"):
             settings = pelican_settings(site, views, assets, target, now.date(), now, timings)
             settings["CONSULT_INCREMENTAL"] = in_place
-            settings["CONSULT_CODE_SIGNATURE"] = code_signature()
+            settings["CONSULT_CODE_SIGNATURE"] = code
             settings["CONSULT_SEARCH_INDEX"] = search_index or not in_place
             pages = render(settings)
         for stage in extra_stages or []:
@@ -236,7 +248,7 @@ def build(
         stats: RenderStats | None = settings.get("CONSULT_RENDER_STATS")
         if in_place:
             with timings.stage("sweep"):
-                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST, OUTPUTS} | settings.get("CONSULT_KEPT", set())
+                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST, OUTPUTS, STAMP} | settings.get("CONSULT_KEPT", set())
                 if settings.get("CONSULT_SEARCH_SKIPPED"):
                     kept.add(settings["CONSULT_SEARCH_SKIPPED"])
                 sweep(target, started, kept)
@@ -247,6 +259,7 @@ def build(
         if not in_place:
             shutil.rmtree(target, ignore_errors=True)
         raise
+    write_stamp(output, inputs, valid_until(views, now))
     return BuildResult(output, views, timings, pages, stats)
 
 

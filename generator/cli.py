@@ -82,11 +82,14 @@ def check(obj: Context) -> None:
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .build import build as run_build
-    from .build import cache_file
+    from .build import cache_file, up_to_date
     from .handbook import handbook_stage
     from .loader import ContentCache
 
     out = output if output.is_absolute() else obj.root / output
+    if not clean and not with_handbook and up_to_date(obj.root, out, base_url):
+        click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
+        return
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     result = run_build(obj.root, out, base_url=base_url, incremental=not clean, extra_stages=stages, content_cache=cache)

@@ -1,0 +1,96 @@
+"""Is the last build still current? Lets `consult build` stop at once when nothing changed.
+
+After every successful build a stamp (`.consult-build.json`) is written into
+the output folder: a fingerprint of every input the build read (each content
+file's path, size and modification time, site.yml, the code, templates and
+assets, the options) and the moment the output stops being right by itself
+(the next midnight, when a challenge may close, or the end of the next
+event, when it moves to past events). A build whose fingerprint matches,
+before that moment, would write the same bytes, so it writes nothing.
+
+Like make, this trusts modification times and an output folder that nobody
+edits by hand; `consult build --clean` rebuilds everything regardless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+
+from .schema import LONDON
+from .views import SiteViews
+
+STAMP = ".consult-build.json"
+PACKAGES = ("pelican", "jinja2", "nhsuk-frontend-jinja", "markdown-it-py", "nh3", "pagefind")
+"""Installed packages whose version can change the output."""
+
+
+def _versions() -> str:
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=-")
+    return ",".join(versions)
+
+
+def _walk(base: Path, root: Path, digest: "hashlib._Hash") -> None:
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in sorted(filenames):
+            try:
+                stat = os.stat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            digest.update(f"{rel_dir}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+
+
+def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str]) -> str:
+    """A hash of every input of a build, from file metadata (no file is read)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n".encode())
+    config = root / "site.yml"
+    if config.is_file():
+        stat = config.stat()
+        digest.update(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    _walk(root / "content", root, digest)
+    return digest.hexdigest()
+
+
+def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
+    """The first moment after `now` at which the same inputs would give a different site."""
+    london = now.astimezone(LONDON)
+    next_london_midnight = dt.datetime.combine(london.date() + dt.timedelta(days=1), dt.time(), LONDON)
+    utc = now.astimezone(dt.timezone.utc)
+    next_utc_midnight = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    moments = [next_london_midnight, next_utc_midnight]
+    moments += [event.meta.end for event in views.events.values() if event.meta.end >= now]
+    return min(moments)
+
+
+def write_stamp(output: Path, print_: str, until: dt.datetime) -> None:
+    data = json.dumps({"fingerprint": print_, "valid_until": until.astimezone(dt.timezone.utc).isoformat()})
+    tmp = output / f".{STAMP}.tmp"
+    tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, output / STAMP)
+
+
+def clear_stamp(output: Path) -> None:
+    """Before changing the output in place: an interrupted build must not look current."""
+    (output / STAMP).unlink(missing_ok=True)
+
+
+def is_current(output: Path, print_: str, now: dt.datetime) -> bool:
+    """Whether output was built from exactly these inputs and is still right at `now`."""
+    try:
+        stamp = json.loads((output / STAMP).read_text(encoding="utf-8"))
+        until = dt.datetime.fromisoformat(stamp["valid_until"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return stamp.get("fingerprint") == print_ and now < until and (output / "index.html").is_file()
