@@ -25,7 +25,7 @@ from .assets import Assets, collect
 from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site
-from .pagewriter import MANIFEST, OUTPUTS, PageSpec, RenderStats, read_manifest
+from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .timing import Timings
 from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
@@ -65,6 +65,7 @@ class BuildResult:
     timings: Timings
     pages_written: int
     render_stats: RenderStats | None = None
+    renderer: PageRenderer | None = None
 
 
 def check(root: Path, cache: ContentCache | None = None) -> Site:
@@ -260,7 +261,7 @@ def build(
             shutil.rmtree(target, ignore_errors=True)
         raise
     write_stamp(output, inputs, valid_until(views, now))
-    return BuildResult(output, views, timings, pages, stats)
+    return BuildResult(output, views, timings, pages, stats, settings.get("CONSULT_RENDERER"))
 
 
 __all__ = ["BuildError", "BuildResult", "build", "check"]

@@ -84,6 +84,22 @@ def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> by
     return template.render({**context, "page_url": spec.url, **spec.values}).encode("utf-8")
 
 
+def template_context(context: dict[str, Any]) -> dict[str, Any]:
+    """Pelican's context without its settings: no template reads them, and every include copies the context."""
+    return {key: value for key, value in context.items() if not key.isupper()}
+
+
+@dataclass
+class PageRenderer:
+    """What the last build rendered pages with, kept so `consult serve` can re-render one page at once."""
+
+    env: Environment
+    context: dict[str, Any]
+
+    def write(self, spec: PageSpec, output: Path) -> None:
+        _write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
+
+
 def _render_share(worker: int, workers: int) -> int:
     assert _JOB is not None
     env, context, specs, output = _JOB
@@ -98,7 +114,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
     """Render every spec whose signature changed (all of them unless incremental) into output."""
     global _JOB
     specs = list(specs)
-    context = {key: value for key, value in context.items() if not key.isupper()}  # Pelican's settings: no template reads them, and every include copies the context
+    context = template_context(context)
     previous = read_manifest(output) if incremental else {}
     todo = [s for s in specs if previous.get(s.url) != s.signature or not (output / s.file).exists()]
     stats = RenderStats(total=len(specs), rendered=len(todo))

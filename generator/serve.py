@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import click
@@ -16,10 +17,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
+from watchfiles import Change
 
-from .build import build
+from .build import BuildResult, build
 from .errors import ConsultError, ContentError
-from .loader import ContentCache
+from .loader import CONTENT_DIRS, ContentCache, load_entry
+from .pagewriter import PageSpec
+from .schema import Idea
+from .views import IdeaView
 
 FINGERPRINTED = re.compile(r"^assets/(?:.+/)?[^/]+\.[0-9a-f]{10}\.[a-z0-9]+$")
 """Asset paths with a content hash in the name (generator/assets.py): safe to cache for a year."""
@@ -29,6 +34,7 @@ UNHASHED_ASSET = "public, max-age=86400"
 REVALIDATE = "no-cache"
 """Pages: the browser may keep them but asks before each use (a cheap 304)."""
 
+IDEAS = CONTENT_DIRS["idea"][0]
 WATCHED = ("site.yml", "challenges", "content", "theme/templates", "theme/build", "plugins", "generator")
 
 
@@ -56,21 +62,35 @@ def cache_control(path: str) -> str:
 
 
 class Rebuilder:
-    """Rebuilds the site; one build at a time, problems printed rather than raised."""
+    """Rebuilds the site; one build at a time, problems printed rather than raised.
+
+    When the only change is an edit to existing ideas, their pages are first
+    re-rendered on their own with the last build's templates and views (a
+    preview, served within a second even on a large site), then the full
+    incremental build brings every listing, feed and related link up to date.
+    """
+
+    PREVIEW_LIMIT = 5
+    """More edited files at once than this (a git checkout, say) go straight to the full build."""
 
     def __init__(self, root: Path, output: Path, base_url: str | None):
         self.root, self.output, self.base_url = root, output, base_url
         self.lock = threading.Lock()
         self.built = False
         self.cache = ContentCache()
+        self.last: BuildResult | None = None
 
-    def __call__(self) -> bool:
+    def __call__(self, changes: Iterable[tuple[Change, str]] = ()) -> bool:
         with self.lock:
+            previewed = self.preview(changes)
+            if previewed:
+                click.echo(f"Previewed {', '.join(previewed)}; rebuilding the rest.")
             try:
                 # The first build is complete; later ones re-render only what changed and keep
                 # the search index of the first (re-indexing every page would cost seconds).
                 result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=not self.built, content_cache=self.cache)
                 self.built = True
+                self.last = result
             except ContentError as exc:
                 click.echo("\n".join(str(p) for p in exc.problems), err=True)
                 click.echo("The site was not rebuilt; the last good build is still served.", err=True)
@@ -81,13 +101,36 @@ class Rebuilder:
             click.echo(f"Rebuilt {result.pages_written} pages.")
             return True
 
+    def preview(self, changes: Iterable[tuple[Change, str]]) -> list[str]:
+        """Re-render the pages of edited ideas at once; return their URLs ([] when this change is not that simple)."""
+        changes = list(changes)
+        last = self.last
+        if not changes or len(changes) > self.PREVIEW_LIMIT or last is None or last.renderer is None:
+            return []
+        ideas = (self.root / IDEAS).resolve()
+        updated: list[IdeaView] = []
+        for change, name in changes:
+            path = Path(name).resolve()
+            if change != Change.modified or path.suffix != ".md" or path.parent.parent != ideas:
+                return []
+            old = last.views.ideas.get(path.stem)
+            if old is None or (self.root / old.entry.path).resolve() != path:
+                return []
+            entry, problems = load_entry(self.root, "idea", path, Idea)
+            if entry is None or problems or entry.meta.challenge != old.meta.challenge or entry.meta.reference != old.meta.reference:
+                return []  # the full build reports problems and handles moves
+            updated.append(dataclasses.replace(old, entry=entry))
+        for idea in updated:
+            last.renderer.write(PageSpec(idea.url, "idea", {"idea": idea, "challenge": idea.challenge}), self.output)
+        return [idea.url for idea in updated]
 
-def watch(root: Path, rebuild: Callable[[], bool], stop: threading.Event) -> None:
+
+def watch(root: Path, rebuild: Callable[[Iterable[tuple[Change, str]]], bool], stop: threading.Event) -> None:
     from watchfiles import watch as watch_files
 
     paths = [root / p for p in WATCHED if (root / p).exists()]
-    for _changes in watch_files(*paths, stop_event=stop, debounce=200, step=50):
-        rebuild()
+    for changes in watch_files(*paths, stop_event=stop, debounce=200, step=50):
+        rebuild(changes)
 
 
 def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, base_url: str | None = None) -> ASGIApp:

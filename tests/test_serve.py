@@ -10,6 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from watchfiles import Change
+
+from generator.build import build
+from generator.serve import Rebuilder
 
 
 def free_port() -> int:
@@ -59,3 +63,54 @@ def test_rebuilds_when_content_changes(served) -> None:
     challenge = repo / "challenges" / "feeling-empowered.md"
     challenge.write_text(challenge.read_text().replace("title:", "title: Edited", 1).replace("title: Edited ", "title: Edited ", 1))
     wait_for(lambda: "Edited" in httpx.get(base + "/challenges/feeling-empowered/").text, what="the edit to be served")
+
+
+def test_an_edited_idea_is_served_at_once_then_everything_catches_up(served) -> None:
+    base, repo = served
+    idea = sorted((repo / "content" / "ideas").rglob("*.md"))[0]
+    idea.write_text(idea.read_text().rstrip() + "\n\nA sentence added while serving.\n")
+    wait_for(lambda: "A sentence added while serving." in httpx.get(f"{base}/ideas/{idea.stem}/").text, what="the edited idea to be served")
+
+
+def edit(path: Path, text: str) -> tuple[Change, str]:
+    path.write_text(text)
+    return (Change.modified, str(path))
+
+
+def test_preview_renders_only_the_edited_ideas(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    rebuild = Rebuilder(sample_repo, out, None)
+    assert rebuild()
+    ideas = sorted((sample_repo / "content" / "ideas").rglob("*.md"))
+    original = ideas[0].read_text()
+    listing_before = (out / "ideas" / "index.html").read_bytes()
+
+    assert rebuild.preview([edit(ideas[0], original.rstrip() + "\n\nPreviewed <b>text</b>.\n")]) == [f"/ideas/{ideas[0].stem}/"]
+    page = (out / "ideas" / ideas[0].stem / "index.html").read_text()
+    assert "Previewed &lt;b&gt;text&lt;/b&gt;." in page, "the body goes through the same Markdown and escaping"
+    assert (out / "ideas" / "index.html").read_bytes() == listing_before, "only the idea's own page is previewed"
+
+    assert rebuild([(Change.modified, str(ideas[0]))])
+    fresh = tmp_path / "cold"
+    build(sample_repo, fresh)
+    assert (out / "ideas" / ideas[0].stem / "index.html").read_bytes() == (fresh / "ideas" / ideas[0].stem / "index.html").read_bytes()
+
+
+def test_preview_leaves_anything_else_to_the_full_build(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    rebuild = Rebuilder(sample_repo, out, None)
+    assert rebuild()
+    ideas = sorted((sample_repo / "content" / "ideas").rglob("*.md"))
+    text = ideas[0].read_text()
+    page = out / "ideas" / ideas[0].stem / "index.html"
+    before = page.read_bytes()
+
+    assert rebuild.preview([edit(ideas[0], text.replace("title:", "titel:", 1))]) == [], "a problem: the full build reports it"
+    other_challenge = next(c.stem for c in (sample_repo / "challenges").glob("*.md") if f"challenge: {c.stem}" not in text)
+    challenge_line = next(line for line in text.splitlines() if line.startswith("challenge:"))
+    assert rebuild.preview([edit(ideas[0], text.replace(challenge_line, f"challenge: {other_challenge}"))]) == [], "moved to another challenge"
+    assert rebuild.preview([(Change.added, str(ideas[0]))]) == []
+    challenge = sample_repo / "challenges" / "feeling-empowered.md"
+    assert rebuild.preview([edit(challenge, challenge.read_text())]) == [], "not an idea"
+    assert rebuild.preview([edit(ideas[0], text)] * (Rebuilder.PREVIEW_LIMIT + 1)) == [], "too many files at once"
+    assert page.read_bytes() == before

@@ -15,7 +15,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.theme import ConsultEnvironment
-from generator.pagewriter import PageSpec, render_pages, signature
+from generator.pagewriter import PageRenderer, PageSpec, render_pages, signature, template_context
 from generator.views import CommentView, IdeaView, PageOf, SiteViews, paginate
 from generator.timing import stage
 
@@ -125,6 +125,7 @@ class ConsultPagesGenerator(Generator):
         output = Path(self.output_path)
         stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False))
         self.settings.setdefault("CONSULT_RENDER_STATS", stats)
+        self.settings["CONSULT_RENDERER"] = PageRenderer(self.env, template_context(self.context))
         self.context["consult_render_stats"] = stats
 
 
