@@ -27,6 +27,7 @@ from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until,
 from .loader import ContentCache, Site, load_site
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
+from .progress import QUIET, BuildProgress
 from .timing import Timings
 from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
 from .validate import validate
@@ -201,6 +202,7 @@ def build(
     incremental: bool = False,
     search_index: bool = True,
     content_cache: ContentCache | None = None,
+    progress: BuildProgress = QUIET,
 ) -> BuildResult:
     """Build the site at root into output.
 
@@ -210,7 +212,7 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     """
-    timings = Timings()
+    timings = Timings(progress=progress)
     now = now or dt.datetime.now(dt.timezone.utc)
     with timings.stage("fingerprint"):
         code = code_signature()

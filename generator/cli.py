@@ -85,6 +85,8 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     from .build import cache_file, up_to_date
     from .handbook import handbook_stage
     from .loader import ContentCache
+    from .progress import BuildProgress
+    from .progress import wanted as progress_wanted
 
     out = output if output.is_absolute() else obj.root / output
     if not clean and not with_handbook and up_to_date(obj.root, out, base_url):
@@ -92,7 +94,8 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         return
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
-    result = run_build(obj.root, out, base_url=base_url, incremental=not clean, extra_stages=stages, content_cache=cache)
+    with BuildProgress(progress_wanted()) as progress:
+        result = run_build(obj.root, out, base_url=base_url, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress)
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""

@@ -21,6 +21,8 @@ from typing import Any
 
 from jinja2 import Environment
 
+from .progress import QUIET, BuildProgress
+
 MANIFEST = ".consult-manifest.json"
 OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
@@ -77,6 +79,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 # Set by render_pages before forking; read by the worker processes.
 _JOB: tuple[Environment, dict[str, Any], list[PageSpec], Path] | None = None
+_DONE: Any = None
+"""Pages rendered so far by every process (a shared counter), for the progress bar; None when no bar is shown."""
+_PROGRESS: BuildProgress = QUIET
 
 
 def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> bytes:
@@ -107,30 +112,45 @@ def _render_share(worker: int, workers: int) -> int:
     for spec in specs[worker::workers]:
         _write_atomic(output / spec.file, _render_one(env, context, spec))
         count += 1
+        if _DONE is not None:
+            with _DONE.get_lock():
+                _DONE.value += 1
+            if worker == 0:
+                _PROGRESS.set_done(_DONE.value)
     return count
 
 
-def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool) -> RenderStats:
+def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET) -> RenderStats:
     """Render every spec whose signature changed (all of them unless incremental) into output."""
-    global _JOB
+    global _JOB, _DONE, _PROGRESS
     specs = list(specs)
     context = template_context(context)
     previous = read_manifest(output) if incremental else {}
     todo = [s for s in specs if previous.get(s.url) != s.signature or not (output / s.file).exists()]
     stats = RenderStats(total=len(specs), rendered=len(todo))
     workers = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_THRESHOLD else 1
+    progress.stage("render pages", total=len(todo))
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        _JOB = (env, context, todo, output)
+        fork = multiprocessing.get_context("fork")
+        _JOB, _PROGRESS = (env, context, todo, output), progress
+        _DONE = fork.Value("l", 0) if progress.enabled else None
         try:
-            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            with fork.Pool(workers - 1) as pool:
                 pending = pool.starmap_async(_render_share, [(w, workers) for w in range(1, workers)])
                 _render_share(0, workers)
+                while not pending.ready():
+                    pending.wait(0.1)
+                    if _DONE is not None:
+                        progress.set_done(_DONE.value)
                 pending.get()
         finally:
-            _JOB = None
+            _JOB, _DONE, _PROGRESS = None, None, QUIET
         stats.processes = workers
     else:
-        rendered = [(spec, _render_one(env, context, spec)) for spec in todo]  # all in memory first: a failure writes nothing
+        rendered = []  # all in memory first: a failure writes nothing
+        for spec in todo:
+            rendered.append((spec, _render_one(env, context, spec)))
+            progress.set_done(len(rendered))
         for spec, data in rendered:
             _write_atomic(output / spec.file, data)
     current = {s.url: s.signature for s in specs}

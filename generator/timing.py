@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import resource
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ContextManager
+
+from .progress import QUIET, BuildProgress
 
 
 @dataclass
@@ -15,11 +18,23 @@ class Timings:
     """Seconds per stage; a stage timed inside another (the search index inside render) is not counted twice."""
 
     stages: dict[str, float] = field(default_factory=dict)
+    peaks: dict[str, float] = field(default_factory=dict)
+    """Peak resident memory in MiB: `build` (this process and its render workers), `search index` (Pagefind)."""
+    progress: BuildProgress = field(default=QUIET, repr=False)
     _open: list[str] = field(default_factory=list, repr=False)
+
+    def note_build_peak(self, children: bool = True) -> None:
+        """Record the peak memory of this process and (unless Pagefind is among them) the children it has waited for."""
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if children:
+            peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak /= 1024
+        self.peaks["build"] = max(self.peaks.get("build", 0.0), peak)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        self.progress.stage(name)
         self._open.append(name)
         try:
             yield
@@ -33,7 +48,8 @@ class Timings:
     def lines(self) -> list[str]:
         total = sum(self.stages.values())
         rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]
-        return rows + [f"{'total':<14} {total:8.3f} s"]
+        rows.append(f"{'total':<14} {total:8.3f} s")
+        return rows + [f"peak memory, {name}: {mib:,.0f} MiB" for name, mib in self.peaks.items()]
 
 
 def timed(settings: Mapping[str, Any], name: str) -> ContextManager[None]:

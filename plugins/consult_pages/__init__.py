@@ -17,6 +17,7 @@ from pelican.generators import Generator
 from generator.theme import ConsultEnvironment
 from generator.pagewriter import PageRenderer, PageSpec, render_pages, signature, template_context
 from generator.views import CommentView, IdeaView, PageOf, SiteViews, paginate
+from generator.progress import QUIET
 from generator.timing import stage
 
 
@@ -123,7 +124,9 @@ class ConsultPagesGenerator(Generator):
     @stage("render pages")
     def generate_output(self, writer: Any) -> None:
         output = Path(self.output_path)
-        stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False))
+        timings = self.settings.get("CONSULT_TIMINGS")
+        progress = timings.progress if timings else QUIET
+        stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False), progress=progress)
         self.settings.setdefault("CONSULT_RENDER_STATS", stats)
         self.settings["CONSULT_RENDERER"] = PageRenderer(self.env, template_context(self.context))
         self.context["consult_render_stats"] = stats

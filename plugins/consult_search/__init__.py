@@ -66,8 +66,13 @@ def build_index(pelican: Any) -> None:
     if (unchanged or not settings.get("CONSULT_SEARCH_INDEX", True)) and (Path(pelican.output_path) / BUNDLE).is_dir():
         settings["CONSULT_SEARCH_SKIPPED"] = f"{BUNDLE}/"  # keep the index the last full build made
         return
+    timings = settings.get("CONSULT_TIMINGS")
+    if timings:
+        timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
     with timed(settings, "search index"):
-        index_site(Path(pelican.output_path))
+        _bundle, peak_mib = index_site(Path(pelican.output_path))
+    if timings:
+        timings.peaks["search index"] = peak_mib
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

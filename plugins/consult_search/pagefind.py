@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
+import threading
 from pathlib import Path
 
 from generator.errors import BuildError
@@ -26,16 +29,31 @@ def executable() -> Path:
     return get_executable()
 
 
-def index_site(site: Path) -> Path:
-    """Index every page that has `data-pagefind-body`, in a stable form; return the bundle folder."""
+def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
+    """Run command; return its exit code, its output and its own peak memory in MiB (from wait4)."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+        log.seek(0)
+        return proc.returncode, log.read().decode("utf-8", "replace"), usage.ru_maxrss / 1024
+
+
+def index_site(site: Path) -> tuple[Path, float]:
+    """Index every page that has `data-pagefind-body`, in a stable form; return the bundle folder and Pagefind's peak memory (MiB)."""
     bundle = site / BUNDLE
     shutil.rmtree(bundle, ignore_errors=True)
     command = [str(executable()), "--site", str(site), "--output-subdir", BUNDLE, "--silent"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
-    if done.returncode != 0 or not (bundle / "pagefind.js").exists():
-        detail = (done.stderr or done.stdout).strip() or f"exit code {done.returncode}"
+    code, output, peak_mib = _run(command, timeout=600)
+    if code != 0 or not (bundle / "pagefind.js").exists():
+        detail = output.strip() or f"exit code {code}"
         raise BuildError(f"Pagefind could not index {site}: {detail}")
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
     stabilise(bundle)
-    return bundle
+    return bundle, peak_mib
