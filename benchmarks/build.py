@@ -1,13 +1,22 @@
-"""Build benchmark: `consult build` cold, warm and one edit under `consult serve`, side by side with Hugo.
+"""Build benchmark: `consult build` cold, warm, after one edit, and one edit under `consult serve`, side by side with Hugo.
 
     .venv/bin/python benchmarks/build.py --sizes 1000,10000,50000
 
 For each N it generates (once, cached under benchmarks/.corpus/) a deterministic
-corpus, then times whole processes: consult cold (no output, no cache), Hugo
-cold, consult warm (nothing changed), Hugo again, alternating; then one idea's
-text is changed under `consult serve` and the time until the new page is
-served is measured. Peak memory is the largest resident set of the build
-process and its children. Prints a table; asserts nothing.
+corpus, then times whole processes, alternating with Hugo on the same corpus:
+
+- cold: no output and no cache. The Pagefind search index is timed on its own
+  (from `--timings`) and the ratio to Hugo compares the page build, cold minus
+  search, as Hugo's templates build no search index;
+- warm: nothing changed since the last build;
+- edit build: one idea's text changed, then `consult build` (re-renders what
+  shows it, keeps the rest);
+- edit served: the same change under `consult serve`, from the file save until
+  the new text is served.
+
+Memory: the peak resident set of the build (its process and render workers)
+and of Pagefind, as the build reports them, and the largest of any process.
+Prints a table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -41,21 +51,40 @@ MEASURE = [sys.executable, str(HERE / "measure.py")]
 class Row:
     n: int
     cold: list[float] = field(default_factory=list)
+    search: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
+    edit_build: list[float] = field(default_factory=list)
     hugo: list[float] = field(default_factory=list)
-    edit: float = float("nan")
-    rss_mb: float = 0.0
+    edit_served: float = float("nan")
+    build_peak_mib: float = 0.0
+    search_peak_mib: float = 0.0
+    any_peak_mib: float = 0.0
     pages: int = 0
-    search: float = float("nan")
+
+    @property
+    def page_build(self) -> list[float]:
+        return [cold - search for cold, search in zip(self.cold, self.search)]
 
 
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
-    """Run cmd under measure.py; return (seconds, peak RSS in MiB, output)."""
+    """Run cmd under measure.py; return (seconds, peak RSS of any of its processes in MiB, its output)."""
     proc = subprocess.run(MEASURE + cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result["seconds"], result["max_rss_mib"], proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    return result["seconds"], result["max_rss_mib"], "\n".join(lines[:-1])
+
+
+def stage_seconds(output: str, stage: str) -> float:
+    """A stage's time from `consult build --timings` output (0 when the stage did not run)."""
+    match = re.search(rf"^{re.escape(stage)}\s+([0-9.]+) s$", output, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def peak_mib(output: str, name: str) -> float:
+    match = re.search(rf"^peak memory, {re.escape(name)}: ([0-9,]+) MiB$", output, re.M)
+    return float(match.group(1).replace(",", "")) if match else 0.0
 
 
 def corpus_for(n: int, seed: int) -> Path:
@@ -113,43 +142,72 @@ def one_edit(corpus: Path, out: Path, timeout: float = 600.0) -> float:
         serve.wait(timeout=30)
 
 
+def edit_text(idea: Path) -> str:
+    return idea.read_text().rstrip() + f"\n\nEdited at {time.time_ns()}\n"
+
+
 def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> Row:
     corpus = corpus_for(n, seed)
     out = corpus.parent / f"site-{n}"
     hugo_dir = corpus.parent / f"hugo-{n}"
     if with_hugo:
         write_hugo_project(corpus, hugo_dir)
+    build = CONSULT + ["--root", str(corpus), "build", "--output", str(out), "--timings"]
+    idea = sorted((corpus / "content" / "ideas").glob("*/*.md"))[0]
     row = Row(n)
     for _ in range(repeats):
         clean_caches(corpus, out)
-        seconds, rss, _ = timed(CONSULT + ["--root", str(corpus), "build", "--output", str(out)])
+        seconds, rss, output = timed(build)
         row.cold.append(seconds)
-        row.rss_mb = max(row.rss_mb, rss)
+        row.search.append(stage_seconds(output, "search index"))
+        row.build_peak_mib = max(row.build_peak_mib, peak_mib(output, "build"))
+        row.search_peak_mib = max(row.search_peak_mib, peak_mib(output, "search index"))
+        row.any_peak_mib = max(row.any_peak_mib, rss)
         if with_hugo:
             shutil.rmtree(hugo_dir / "public", ignore_errors=True)
             row.hugo.append(timed(["hugo", "--quiet", "-s", str(hugo_dir), "-d", str(hugo_dir / "public")])[0])
-        seconds, rss, _ = timed(CONSULT + ["--root", str(corpus), "build", "--output", str(out)])
+        seconds, rss, output = timed(build)
         row.warm.append(seconds)
-        row.rss_mb = max(row.rss_mb, rss)
+        row.any_peak_mib = max(row.any_peak_mib, rss)
+        original = idea.read_text()
+        try:
+            idea.write_text(edit_text(idea))
+            seconds, rss, output = timed(build)
+            row.edit_build.append(seconds)
+            row.build_peak_mib = max(row.build_peak_mib, peak_mib(output, "build"))
+            row.any_peak_mib = max(row.any_peak_mib, rss)
+        finally:
+            idea.write_text(original)
+        timed(build)  # back to the corpus as generated
     row.pages = sum(1 for _ in out.rglob("*.html"))
     if with_edit:
-        row.edit = one_edit(corpus, out)
+        row.edit_served = one_edit(corpus, out)
     return row
 
 
 def fmt(values: list[float]) -> str:
-    return f"{statistics.median(values):7.2f}" if values else "      -"
+    return f"{statistics.median(values):8.2f}" if values else "       -"
+
+
+def ratio(values: list[float], hugo: list[float]) -> str:
+    return f"{statistics.median(values) / statistics.median(hugo):8.2f}" if values and hugo else "       -"
 
 
 def print_table(rows: list[Row]) -> None:
     print()
-    print(f"{'N ideas':>8} {'pages':>7} {'cold s':>7} {'warm s':>7} {'hugo s':>7} {'cold/hugo':>9} {'warm/hugo':>9} {'edit s':>7} {'peak MiB':>9}")
+    print("Times in seconds (median of the repeats), memory in MiB. 'pages' = cold minus search index; x hugo compares it.")
+    print(f"{'N ideas':>8} {'pages':>7} {'cold':>8} {'search':>8} {'pages':>8} {'hugo':>8} {'x hugo':>8} {'warm':>8} {'x hugo':>8} {'edit':>8} {'served':>8} {'build':>8} {'search':>8} {'any':>8}")
+    print(f"{'':>8} {'written':>7} {'':>8} {'index':>8} {'build':>8} {'':>8} {'':>8} {'':>8} {'':>8} {'build':>8} {'edit':>8} {'peak':>8} {'peak':>8} {'peak':>8}")
     for row in rows:
-        hugo = statistics.median(row.hugo) if row.hugo else float("nan")
-        print(f"{row.n:>8} {row.pages:>7} {fmt(row.cold)} {fmt(row.warm)} {fmt(row.hugo)} {statistics.median(row.cold) / hugo:>9.2f} {statistics.median(row.warm) / hugo:>9.2f} {row.edit:>7.2f} {row.rss_mb:>9.0f}")
+        print(
+            f"{row.n:>8} {row.pages:>7} {fmt(row.cold)} {fmt(row.search)} {fmt(row.page_build)} {fmt(row.hugo)} {ratio(row.page_build, row.hugo)}"
+            f" {fmt(row.warm)} {ratio(row.warm, row.hugo)} {fmt(row.edit_build)} {row.edit_served:8.2f}"
+            f" {row.build_peak_mib:8.0f} {row.search_peak_mib:8.0f} {row.any_peak_mib:8.0f}"
+        )
     if len(rows) > 1:
         for a, b in zip(rows, rows[1:]):
-            print(f"cold time N={b.n} / N={a.n}: {statistics.median(b.cold) / statistics.median(a.cold):.2f} (N grew {b.n / a.n:.0f}x)")
+            grow = b.n / a.n
+            print(f"N={b.n} / N={a.n} ({grow:.0f}x the ideas): cold {statistics.median(b.cold) / statistics.median(a.cold):.2f}x, page build {statistics.median(b.page_build) / statistics.median(a.page_build):.2f}x")
 
 
 def main() -> None:
