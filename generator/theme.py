@@ -98,6 +98,7 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
     return {
         "fragment": fragment,
         "memo": memo,
+        "freeze": freeze,
         "stamped_card": stamped_card,
         "site": config,
         "url": url,
@@ -143,6 +144,15 @@ def memo(env: Environment, template: str, macro: str, key: tuple[Any, ...], *arg
     if markup is None:
         markup = cache[cache_key] = Markup(getattr(env.get_template(template).module, macro)(*args))
     return markup
+
+
+def freeze(value: Any) -> Any:
+    """A hashable copy of nested dicts and lists, to key `memo` with a macro's parameters."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, freeze(item)) for key, item in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value
 
 
 _STAMPS: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str]]" = weakref.WeakKeyDictionary()
