@@ -7,6 +7,7 @@ content and the full list of problems, so a person sees everything at once.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import pickle
@@ -19,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
+from .parallel import parallel_map
 from .config import SiteConfig
 from .errors import Problem, display_path
 from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update
@@ -221,31 +223,42 @@ def _schema_version() -> str:
     return digest.hexdigest()
 
 
+def _parse(root: Path, item: tuple[str, Path]) -> tuple[Entry[Any] | None, list[Problem]]:
+    kind, path = item
+    return load_entry(root, kind, path, CONTENT_DIRS[kind][1])
+
+
 def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list[Problem]]:
-    """Read everything under root; return the site and every problem found."""
+    """Read everything under root; return the site and every problem found.
+
+    Files the cache already holds (same size and modification time) are not
+    read again; the others are parsed over both cores when there are many.
+    """
     config, problems = load_config(root)
     site = Site(root=root, config=config)
-    seen: set[str] = set()
-    for kind, (folder, model, depth) in CONTENT_DIRS.items():
-        collection = site.collection(kind)
+    found: list[tuple[str, str, Path, os.stat_result, tuple[Entry[Any] | None, list[Problem]] | None]] = []
+    for kind, (folder, _model, depth) in CONTENT_DIRS.items():
         for path in _content_files(root, folder, depth):
             key = path.relative_to(root).as_posix()  # the same whether root was given relative or absolute
-            seen.add(key)
             stat = path.stat()
-            cached = cache.get(key, stat) if cache else None
-            if cached is None:
-                cached = load_entry(root, kind, path, model)
-                if cache:
-                    cache.put(key, stat, *cached)
-            entry, found = cached
-            problems.extend(found)
-            if entry is None:
-                continue
-            if entry.slug in collection:
-                problems.append(Problem(entry.path, 1, "file name", f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}", "give one of them another file name"))
-                continue
-            collection[entry.slug] = entry
+            found.append((kind, key, path, stat, cache.get(key, stat) if cache else None))
+    missing = [(kind, path) for kind, _key, path, _stat, cached in found if cached is None]
+    parsed = iter(parallel_map(functools.partial(_parse, root), missing))
+    for kind, key, _path, stat, cached in found:
+        if cached is None:
+            cached = next(parsed)
+            if cache:
+                cache.put(key, stat, *cached)
+        entry, entry_problems = cached
+        problems.extend(entry_problems)
+        if entry is None:
+            continue
+        collection = site.collection(kind)
+        if entry.slug in collection:
+            problems.append(Problem(entry.path, 1, "file name", f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}", "give one of them another file name"))
+            continue
+        collection[entry.slug] = entry
     if cache:
-        cache.prune(seen)
+        cache.prune({key for _kind, key, _path, _stat, _cached in found})
     site.challenges = dict(sorted(site.challenges.items(), key=lambda item: (item[1].meta.order, item[0])))
     return site, problems

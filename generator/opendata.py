@@ -9,6 +9,7 @@ email address in the text is replaced.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from .config import SiteConfig
 from .markdown import plain_text
 from .outputs import absolute_url, write_output
+from .parallel import parallel_map
 from .views import CommentView, IdeaView, SiteViews
 
 Format = Literal["csv", "json"]
@@ -177,21 +179,39 @@ def to_json(config: SiteConfig, records: list[dict[str, Any]]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def render_files(views: SiteViews, fmt: Format, challenge: str | None = None) -> dict[str, str]:
-    """File name → contents for one format."""
+@dataclass(frozen=True)
+class Records:
+    ideas: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+
+
+def records(views: SiteViews, challenge: str | None = None) -> Records:
+    """Every idea and comment as a record (over both cores on a large site: each text is turned into plain text)."""
     config = views.site.config
     chosen = select(views, challenge)
-    ideas = [idea_record(config, i) for i in chosen.ideas]
-    if fmt == "json":
-        return {"ideas.json": to_json(config, ideas)}
-    comments = [comment_record(config, c, slug, page) for c, slug, page in chosen.comments]
-    return {"ideas.csv": to_csv(ideas, IDEA_FIELDS), "comments.csv": to_csv(comments, COMMENT_FIELDS)}
+    ideas = parallel_map(functools.partial(idea_record, config), chosen.ideas)
+    comments = parallel_map(functools.partial(_comment_record, config), chosen.comments)
+    return Records(ideas, comments)
+
+
+def _comment_record(config: SiteConfig, item: tuple[CommentView, str, str]) -> dict[str, Any]:
+    return comment_record(config, *item)
+
+
+def render_files(views: SiteViews, formats: Iterable[Format], challenge: str | None = None) -> dict[str, str]:
+    """File name → contents, for each format asked for."""
+    config = views.site.config
+    chosen = records(views, challenge)
+    files = {}
+    for fmt in dict.fromkeys(formats):
+        if fmt == "json":
+            files["ideas.json"] = to_json(config, chosen.ideas)
+        else:
+            files["ideas.csv"] = to_csv(chosen.ideas, IDEA_FIELDS)
+            files["comments.csv"] = to_csv(chosen.comments, COMMENT_FIELDS)
+    return files
 
 
 def write_files(views: SiteViews, output: Path, formats: Iterable[Format], challenge: str | None = None, folder: str = "/") -> list[Path]:
     """Write the files of each format into output/folder; return their paths."""
-    written = []
-    for fmt in formats:
-        for name, text in render_files(views, fmt, challenge).items():
-            written.append(write_output(output, f"{folder.rstrip('/')}/{name}", text))
-    return written
+    return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in render_files(views, formats, challenge).items()]
