@@ -24,7 +24,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from .assets import Assets, collect
 from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
-from .loader import ContentCache, Site, load_site
+from .loader import ContentCache, Site, load_site, render_markdown
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .progress import QUIET, BuildProgress
@@ -225,6 +225,8 @@ def build(
             problems = validate(site)
     if problems:
         raise ContentError(problems)
+    with timings.stage("markdown"):
+        render_markdown(site)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
     output = output.resolve()

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
+from .markdown import render_all
 from .parallel import parallel_map
 from .config import SiteConfig
 from .errors import Problem, display_path
@@ -58,6 +59,8 @@ class Entry(Generic[M]):
     """For ideas, topics and comments: the folder the file sits in."""
     digest: str = field(default="", compare=False)
     """Hash of the file's text: what changed, for incremental builds."""
+    html: str = field(default="", compare=False, repr=False)
+    """The body rendered to safe HTML by the build's Markdown stage (kept in the content cache); empty until then."""
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -120,6 +123,14 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], path: str, k
     return problems
 
 
+def render_markdown(site: Site) -> int:
+    """Render the body of every entry not yet rendered (the cache keeps earlier ones); return how many were."""
+    pending = [entry for kind in CONTENT_DIRS for entry in site.collection(kind).values() if not entry.html]
+    for entry, html in zip(pending, render_all([entry.body for entry in pending])):
+        object.__setattr__(entry, "html", html)  # entries are frozen; this derived field is filled once, here
+    return len(pending)
+
+
 def load_config(root: Path) -> tuple[SiteConfig, list[Problem]]:
     path = root / "site.yml"
     if not path.exists():
@@ -175,7 +186,7 @@ class ContentCache:
     `.consult/cache/` by `consult build`, so a warm build reads only what changed.
     """
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[int, int, Entry[Any] | None, list[Problem]]] = {}

@@ -14,6 +14,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from .parallel import parallel_map
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
@@ -45,11 +47,23 @@ def render(text: str) -> Markup:
     return Markup(clean)
 
 
-@lru_cache(maxsize=200_000)
-def plain_text(text: str, limit: int = 0) -> str:
-    """Markdown reduced to plain text (for summaries, feeds and search)."""
-    text_only = html.unescape(nh3.clean(_parser().render(text), tags=set())).strip()
-    text_only = " ".join(text_only.split())
+def plain_text_of(html_text: str, limit: int = 0) -> str:
+    """Rendered (safe) HTML reduced to plain text: tags dropped, entities decoded, whitespace collapsed."""
+    text_only = " ".join(html.unescape(nh3.clean(html_text, tags=set())).split())
     if limit and len(text_only) > limit:
         return text_only[: limit - 1].rsplit(" ", 1)[0] + "…"
     return text_only
+
+
+def plain_text(text: str, limit: int = 0) -> str:
+    """Markdown reduced to plain text (for summaries, feeds, search and open data)."""
+    return plain_text_of(render(text), limit)
+
+
+def render_all(texts: list[str]) -> list[str]:
+    """Render many Markdown texts, over both cores when there are many (the build's Markdown stage)."""
+    return parallel_map(_render_text, texts)
+
+
+def _render_text(text: str) -> str:
+    return str(render(text))

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from markupsafe import Markup
 
 from .loader import Entry, Site
-from .markdown import plain_text, render
+from .markdown import plain_text_of, render
 from .pagewriter import signature
 from .schema import Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
@@ -43,11 +43,12 @@ class View(Generic[T]):
 
     @cached_property
     def html(self) -> Markup:
-        return render(self.entry.body)
+        """The body as safe HTML: rendered by the build's Markdown stage (or now, for a single page)."""
+        return Markup(self.entry.html) if self.entry.html else render(self.entry.body)
 
     @cached_property
     def text(self) -> str:
-        return plain_text(self.entry.body)
+        return plain_text_of(self.html)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from io import StringIO
 from feedgenerator import Atom1Feed
 
 from generator.config import SiteConfig
-from generator.markdown import plain_text
+from generator.markdown import plain_text_of
 from generator.outputs import absolute_url
 from generator.schema import LONDON
 from generator.views import ChallengeView, IdeaView, SiteViews, UpdateView
@@ -57,7 +57,7 @@ def _moment(day: dt.date) -> dt.datetime:
 
 
 def idea_entry(idea: IdeaView) -> Entry:
-    summary = idea.meta.summary or plain_text(idea.entry.body, 400)
+    summary = idea.meta.summary or plain_text_of(idea.html, 400)
     label = idea.meta.status.label
     categories = tuple([idea.challenge.title if idea.challenge else "", label, *idea.meta.tags])
     return Entry(f"{idea.title} ({label})", idea.url, summary, idea.date, tuple(c for c in categories if c))
