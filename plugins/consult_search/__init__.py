@@ -17,7 +17,7 @@ from generator.schema import IdeaStatus
 from generator.views import SiteViews
 from generator.timing import stage, timed
 
-from .pagefind import BUNDLE, index_site
+from .pagefind import BUNDLE, index_site, part_folder
 
 NAME = "consult_search"
 PAGE = "/search/"
@@ -42,6 +42,13 @@ def search_options(views: SiteViews) -> dict[str, list[Choice]]:
     }
 
 
+def index_parts(views: SiteViews) -> list[list[str]]:
+    """Idea pages indexed apart from the main bundle: on a large site, every part after the first `search_part_ideas` ideas."""
+    size = views.site.config.search_part_ideas
+    pages = sorted(f"{idea.url.strip('/')}/index.html" for idea in views.ideas.values())
+    return [pages[start : start + size] for start in range(size, len(pages), size)]
+
+
 class SearchGenerator(Generator):
     """Writes /search/ and adds it to the footer."""
 
@@ -53,7 +60,8 @@ class SearchGenerator(Generator):
     def generate_output(self, writer: Any) -> None:
         template = self.get_template("search")
         options = search_options(self.views)
-        writer.write_file("search/index.html", template, self.context, page_url=PAGE, search=options, pagefind_url=f"/{BUNDLE}/pagefind.js")
+        parts = [f"/{part_folder(n)}/" for n in range(1, len(index_parts(self.views)) + 1)]
+        writer.write_file("search/index.html", template, self.context, page_url=PAGE, search=options, pagefind_url=f"/{BUNDLE}/pagefind.js", pagefind_parts=parts)
 
 
 def build_index(pelican: Any) -> None:
@@ -70,7 +78,7 @@ def build_index(pelican: Any) -> None:
     if timings:
         timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
     with timed(settings, "search index"):
-        _bundle, peak_mib = index_site(Path(pelican.output_path))
+        _bundle, peak_mib = index_site(Path(pelican.output_path), index_parts(settings["CONSULT_VIEWS"]))
     if timings:
         timings.peaks["search index"] = peak_mib
 
