@@ -254,8 +254,6 @@ def build(
         if in_place:
             with timings.stage("sweep"):
                 kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST, OUTPUTS, STAMP} | settings.get("CONSULT_KEPT", set())
-                if settings.get("CONSULT_SEARCH_SKIPPED"):
-                    kept.add(settings["CONSULT_SEARCH_SKIPPED"])
                 sweep(target, started, kept)
         else:
             with timings.stage("swap"):

@@ -46,6 +46,8 @@ class PageSpec:
     template: str
     values: dict[str, Any] = field(hash=False, compare=False)
     signature: str = ""
+    indexed: bool = field(default=False, compare=False)
+    """Whether the page is in the search index (has `data-pagefind-body`)."""
 
     @property
     def file(self) -> str:
@@ -61,6 +63,8 @@ class RenderStats:
     rendered: int = 0
     removed: int = 0
     processes: int = 1
+    indexed: dict[str, str] = field(default_factory=dict)
+    """URL → signature of every page in the search index."""
 
 
 def read_manifest(output: Path) -> dict[str, str]:

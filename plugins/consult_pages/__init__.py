@@ -21,6 +21,10 @@ from generator.progress import QUIET
 from generator.timing import stage
 
 
+INDEXED_TEMPLATES = frozenset({"challenge", "event", "idea", "page", "topic", "update"})
+"""Templates whose pages carry `data-pagefind-body` (a challenge only on its first, unfiltered page)."""
+
+
 class ConsultPagesGenerator(Generator):
     """Writes the site's pages from CONSULT_VIEWS."""
 
@@ -41,7 +45,14 @@ class ConsultPagesGenerator(Generator):
         )
 
     def _spec(self, url: str, template: str, parts: tuple[Any, ...], **values: Any) -> PageSpec:
-        return PageSpec(url, template, values, signature(self.global_signature, template, url, *parts))
+        return PageSpec(url, template, values, signature(self.global_signature, template, url, *parts), indexed=self._indexed(template, values))
+
+    @staticmethod
+    def _indexed(template: str, values: dict[str, Any]) -> bool:
+        """Whether the page has `data-pagefind-body` (the search index's pages): as the templates decide it."""
+        if template == "challenge":
+            return values["page"].number == 1 and not values.get("status_filter")
+        return template in INDEXED_TEMPLATES
 
     def _listing(self, base_url: str, template: str, ideas: list[IdeaView], extra: tuple[Any, ...], **values: Any) -> Iterator[PageSpec]:
         per_page = self.views.site.config.ideas_per_page
@@ -126,7 +137,10 @@ class ConsultPagesGenerator(Generator):
         output = Path(self.output_path)
         timings = self.settings.get("CONSULT_TIMINGS")
         progress = timings.progress if timings else QUIET
-        stats = render_pages(self.env, self.context, self.page_specs(), output, incremental=self.settings.get("CONSULT_INCREMENTAL", False), progress=progress)
+        specs = list(self.page_specs())
+        stats = render_pages(self.env, self.context, specs, output, incremental=self.settings.get("CONSULT_INCREMENTAL", False), progress=progress)
+        stats.indexed = {spec.url: spec.signature for spec in specs if spec.indexed}
+        self.settings["CONSULT_INDEXED"] = stats.indexed
         self.settings.setdefault("CONSULT_RENDER_STATS", stats)
         self.settings["CONSULT_RENDERER"] = PageRenderer(self.env, template_context(self.context))
         self.context["consult_render_stats"] = stats

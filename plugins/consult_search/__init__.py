@@ -7,17 +7,20 @@ the search page loads Pagefind, and only when someone searches.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.pagewriter import read_outputs, record_output, signature
 from generator.schema import IdeaStatus
+from generator.search_parts import page_file, part_count, plan
 from generator.views import SiteViews
 from generator.timing import stage, timed
 
-from .pagefind import BUNDLE, index_site, part_folder
+from .pagefind import BUNDLE, index_part, part_folder, remove_parts_from
 
 NAME = "consult_search"
 PAGE = "/search/"
@@ -42,11 +45,8 @@ def search_options(views: SiteViews) -> dict[str, list[Choice]]:
     }
 
 
-def index_parts(views: SiteViews) -> list[list[str]]:
-    """Idea pages indexed apart from the main bundle: on a large site, every part after the first `search_part_ideas` ideas."""
-    size = views.site.config.search_part_ideas
-    pages = sorted(f"{idea.url.strip('/')}/index.html" for idea in views.ideas.values())
-    return [pages[start : start + size] for start in range(size, len(pages), size)]
+def parts_of(views: SiteViews) -> int:
+    return part_count(len(views.ideas), views.site.config.search_part_ideas)
 
 
 class SearchGenerator(Generator):
@@ -60,27 +60,56 @@ class SearchGenerator(Generator):
     def generate_output(self, writer: Any) -> None:
         template = self.get_template("search")
         options = search_options(self.views)
-        parts = [f"/{part_folder(n)}/" for n in range(1, len(index_parts(self.views)) + 1)]
+        parts = [f"/{part_folder(n)}/" for n in range(1, parts_of(self.views))]
         writer.write_file("search/index.html", template, self.context, page_url=PAGE, search=options, pagefind_url=f"/{BUNDLE}/pagefind.js", pagefind_parts=parts)
 
 
 def build_index(pelican: Any) -> None:
-    """After every page is written: the Pagefind index (timed as its own build stage when the build keeps timings)."""
+    """After every page is written: the Pagefind index, each part rebuilt only when a page indexed in it changed.
+
+    Timed as its own build stage, with Pagefind's peak memory, when the build keeps timings.
+    """
     settings = pelican.settings
     if NAME not in settings.get("PLUGINS", []) or "CONSULT_VIEWS" not in settings:
         return
-    stats = settings.get("CONSULT_RENDER_STATS")
-    unchanged = settings.get("CONSULT_INCREMENTAL") and stats is not None and stats.rendered == 0 and stats.removed == 0
-    if (unchanged or not settings.get("CONSULT_SEARCH_INDEX", True)) and (Path(pelican.output_path) / BUNDLE).is_dir():
-        settings["CONSULT_SEARCH_SKIPPED"] = f"{BUNDLE}/"  # keep the index the last full build made
-        return
-    timings = settings.get("CONSULT_TIMINGS")
-    if timings:
-        timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-    with timed(settings, "search index"):
-        _bundle, peak_mib = index_site(Path(pelican.output_path), index_parts(settings["CONSULT_VIEWS"]))
-    if timings:
-        timings.peaks["search index"] = peak_mib
+    output = Path(pelican.output_path)
+    settings.setdefault("CONSULT_KEPT", set()).add(f"{BUNDLE}/")  # parts left as they are stay; the plugin removes what it drops
+    if not settings.get("CONSULT_SEARCH_INDEX", True) and (output / BUNDLE).is_dir():
+        return  # a preview under `consult serve`: keep the last full build's index
+    indexed: dict[str, str] = settings.get("CONSULT_INDEXED", {})
+    count = parts_of(settings["CONSULT_VIEWS"])
+    members = plan(list(indexed), count)
+    made_with = (settings.get("CONSULT_CODE_SIGNATURE", ""), _pagefind_version(), count)
+    signatures = [signature(made_with, tuple((url, indexed[url]) for url in urls)) for urls in members]
+    previous = read_outputs(output) if settings.get("CONSULT_INCREMENTAL") else {}
+    todo = [n for n in range(count) if previous.get(f"{NAME}:{n}") != signatures[n] or not (output / part_folder(n) / "pagefind.js").is_file()]
+    if todo:
+        timings = settings.get("CONSULT_TIMINGS")
+        if timings:
+            timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+        apart = {page_file(url) for urls in members[1:] for url in urls}
+        with timed(settings, "search index"):
+            peak = 0.0
+            for number in todo:
+                if count == 1:
+                    files = None
+                elif number == 0:
+                    files = sorted(rel for path in output.rglob("*.html") if (rel := path.relative_to(output).as_posix()) not in apart)
+                else:
+                    files = [page_file(url) for url in members[number]]
+                peak = max(peak, index_part(output, number, files))
+        if timings:
+            timings.peaks["search index"] = peak
+    remove_parts_from(output, count)
+    for number, value in enumerate(signatures):
+        record_output(output, f"{NAME}:{number}", value)
+
+
+def _pagefind_version() -> str:
+    try:
+        return metadata.version("pagefind")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

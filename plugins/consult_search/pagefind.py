@@ -45,8 +45,8 @@ def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
 
 
 def part_folder(number: int) -> str:
-    """Where the index of part `number` (1, 2, …) of a large site goes, inside the main bundle."""
-    return f"{BUNDLE}/part-{number}"
+    """The bundle of part `number` of the index, relative to the site: 0 is the main bundle, others sit inside it."""
+    return BUNDLE if number == 0 else f"{BUNDLE}/part-{number}"
 
 
 def _link_tree(site: Path, farm: Path, files: list[str]) -> None:
@@ -60,37 +60,55 @@ def _link_tree(site: Path, farm: Path, files: list[str]) -> None:
             shutil.copyfile(site / rel, target)
 
 
-def _index(site: Path, bundle: Path, timeout: float) -> float:
-    """Run Pagefind over site into bundle, tidied and stable; return its peak memory in MiB."""
-    command = [str(executable()), "--site", str(site), "--output-path", str(bundle), "--silent"]
+def _index(source: Path, bundle: Path, timeout: float) -> float:
+    """Run Pagefind over source into bundle, tidied and stable; return its peak memory in MiB."""
+    command = [str(executable()), "--site", str(source), "--output-path", str(bundle), "--silent"]
     code, output, peak_mib = _run(command, timeout=timeout)
     if code != 0 or not (bundle / "pagefind.js").exists():
         detail = output.strip() or f"exit code {code}"
-        raise BuildError(f"Pagefind could not index {site}: {detail}")
+        raise BuildError(f"Pagefind could not index {source}: {detail}")
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
     stabilise(bundle)
     return peak_mib
 
 
-def index_site(site: Path, parts: list[list[str]] | None = None) -> tuple[Path, float]:
-    """Index every page that has `data-pagefind-body`, in a stable form; return the bundle folder and Pagefind's peak memory (MiB).
+def _is_part(path: Path) -> bool:
+    return path.is_dir() and path.name.startswith("part-")
 
-    Pagefind holds a whole index in memory while it builds it (about 1 GiB for
-    10,000 ideas). `parts` (lists of page files, relative to site) are each
-    indexed on their own into `part_folder(n)`, and everything else into the
-    main bundle; the search page merges them (Pagefind's `mergeIndex`).
-    """
+
+def _put_in_place(fresh: Path, target: Path, main: bool) -> None:
+    """Replace the bundle at target with fresh; the main bundle keeps the parts inside it."""
+    if not main:
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(fresh, target)
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.iterdir():
+        if not _is_part(old):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    for new in fresh.iterdir():
+        os.replace(new, target / new.name)
+
+
+def index_part(site: Path, number: int, files: list[str] | None = None) -> float:
+    """(Re)build part `number` of the index from `files` (relative to site; None: the whole site); return Pagefind's peak MiB."""
+    with tempfile.TemporaryDirectory(prefix=".pagefind-", dir=site.parent) as work:
+        source = site
+        if files is not None:
+            source = Path(work) / "site"
+            _link_tree(site, source, files)
+        fresh = Path(work) / "bundle"
+        peak = _index(source, fresh, timeout=600)
+        _put_in_place(fresh, site / part_folder(number), main=number == 0)
+    return peak
+
+
+def remove_parts_from(site: Path, first: int) -> None:
+    """Delete part bundles numbered `first` and above (the site now has fewer parts)."""
     bundle = site / BUNDLE
-    shutil.rmtree(bundle, ignore_errors=True)
-    parts = [part for part in parts or [] if part]
-    if not parts:
-        return bundle, _index(site, bundle, timeout=600)
-    apart = {rel for part in parts for rel in part}
-    main = sorted(rel for path in site.rglob("*.html") if (rel := path.relative_to(site).as_posix()) not in apart)
-    peak = 0.0
-    for number, files in enumerate([main, *parts]):
-        with tempfile.TemporaryDirectory(prefix=".pagefind-part-", dir=site.parent) as farm:
-            _link_tree(site, Path(farm), files)
-            peak = max(peak, _index(Path(farm), site / part_folder(number) if number else bundle, timeout=600))
-    return bundle, peak
+    if bundle.is_dir():
+        for part in bundle.iterdir():
+            if _is_part(part) and int(part.name.removeprefix("part-")) >= first:
+                shutil.rmtree(part)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from generator import search_parts
 from generator.build import build
+from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
 from .conftest import Content, QuietHandler
@@ -51,17 +54,20 @@ def page_count(bundle: Path) -> int:
 def test_every_indexed_page_is_in_exactly_one_part(parted_site: Path, content: Content) -> None:
     bundle = parted_site / "pagefind"
     parts = sorted(bundle.glob("part-*"), key=lambda p: int(p.name.split("-")[1]))
-    expected = -(-len(content.ideas) // PART_IDEAS) - 1
+    expected = part_count(len(content.ideas), PART_IDEAS) - 1
+    assert expected >= 2
     assert [p.name for p in parts] == [f"part-{n}" for n in range(1, expected + 1)]
-    assert all(page_count(part) <= PART_IDEAS for part in parts)
+    sizes = Counter(part_of(content).values())
+    assert [page_count(part) for part in parts] == [sizes[n] for n in range(1, expected + 1)]
     assert page_count(bundle) + sum(page_count(part) for part in parts) == len(pages_with_body(parted_site))
     search_page = (parted_site / "search" / "index.html").read_text(encoding="utf-8")
     assert f'data-parts="{" ".join(f"/pagefind/part-{n}/" for n in range(1, expected + 1))}"' in search_page
 
 
 def part_of(content: Content) -> dict[str, int]:
-    """Which part (0 = the main bundle) each idea's page is indexed in: ideas in URL order, PART_IDEAS to a part."""
-    return {slug: n // PART_IDEAS for n, slug in enumerate(sorted(i.slug for i in content.ideas))}
+    """Which part (0 = the main bundle) each idea's page is indexed in."""
+    count = part_count(len(content.ideas), PART_IDEAS)
+    return {i.slug: search_parts.part_of(f"/ideas/{i.slug}/", count) for i in content.ideas}
 
 
 def test_the_search_page_searches_every_part(browser_page: Any, parted_served: str, content: Content) -> None:
@@ -78,3 +84,48 @@ def test_the_search_page_searches_every_part(browser_page: Any, parted_served: s
     status.filter(has_text="result").wait_for()
     urls = browser_page.locator("[data-search-results] a").evaluate_all("links => links.map((a) => a.getAttribute('href'))")
     assert f"/ideas/{last.slug}/" in urls, "a word from an idea in the last part finds it"
+
+
+def bundle_files(site: Path) -> dict[str, int]:
+    """Each part's files with their modification times (part-1/…, main/…)."""
+    bundle = site / "pagefind"
+    return {
+        (p.relative_to(bundle).as_posix() if p.relative_to(bundle).parts[0].startswith("part-") else "main/" + p.relative_to(bundle).as_posix()): p.stat().st_mtime_ns
+        for p in bundle.rglob("*") if p.is_file()
+    }
+
+
+def part_name(rel: str) -> str:
+    return rel.split("/", 1)[0]
+
+
+def test_an_edit_re_indexes_only_the_part_it_is_in(tmp_path: Path, content: Content) -> None:
+    repo = copy_sample(tmp_path / "repo")
+    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
+        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    before = bundle_files(out)
+    parts = part_of(content)
+    slug = next(slug for slug, part in sorted(parts.items()) if part == 2)
+    idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
+    idea.write_text(idea.read_text().rstrip() + "\n\nA word nobody else uses: zyzzyvaquokka.\n")
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    after = bundle_files(out)
+    changed = {part_name(rel) for rel in set(before) | set(after) if before.get(rel) != after.get(rel)}
+    assert changed == {"part-2"}, changed
+
+    kept = {u.slug for u in content.updates} | {slug for u in content.updates for slug in u.meta.get("ideas", [])}
+    kept |= {c.slug for c in content.comments} | {d.name for d in (repo / "content" / "comments").iterdir()}
+    removable = [i.slug for i in content.ideas if i.slug not in kept]
+    for slug in removable[: len(content.ideas) - 2 * PART_IDEAS]:
+        next((repo / "content" / "ideas").rglob(f"{slug}.md")).unlink()
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    assert sorted(p.name for p in (out / "pagefind").glob("part-*")) == ["part-1"], "parts the site no longer has are removed"
+
+
+def test_the_pages_marked_as_indexed_are_those_pagefind_indexes(tmp_path: Path) -> None:
+    """The build decides which part to re-index from the pages it marks as indexed: they must be the pages with data-pagefind-body."""
+    repo = copy_sample(tmp_path / "repo")
+    result = build(repo, tmp_path / "site", now=BUILD_NOW)
+    assert set(result.render_stats.indexed) == pages_with_body(tmp_path / "site")
