@@ -25,7 +25,7 @@ from .assets import Assets, collect
 from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
-from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest
+from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest, remove_file
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .progress import QUIET, BuildProgress
 from .timing import Timings
@@ -163,18 +163,24 @@ def code_signature() -> str:
 
 
 def sweep(output: Path, started: float, kept: set[str]) -> int:
-    """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say)."""
+    """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say).
+
+    `kept` holds file paths relative to output, and folders (ending in /) kept whole.
+    """
     removed = 0
     folders = tuple(prefix for prefix in kept if prefix.endswith("/"))
-    for path in output.rglob("*"):
-        if path.is_file() and path.stat().st_mtime < started:
-            rel = path.relative_to(output).as_posix()
-            if rel not in kept and not rel.startswith(folders):
-                path.unlink()
+    for dirpath, dirnames, filenames in os.walk(output, topdown=True):
+        rel_dir = os.path.relpath(dirpath, output).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else f"{rel_dir}/"
+        dirnames[:] = [d for d in dirnames if f"{prefix}{d}/" not in folders]  # kept whole: not even looked at
+        for name in filenames:
+            rel = f"{prefix}{name}"
+            if rel in kept or rel.startswith(folders):
+                continue
+            path = os.path.join(dirpath, name)
+            if os.stat(path).st_mtime < started:
+                remove_file(output, Path(path))
                 removed += 1
-    for folder in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
     return removed
 
 

@@ -74,6 +74,15 @@ def read_manifest(output: Path) -> dict[str, str]:
         return {}
 
 
+def remove_file(output: Path, path: Path) -> None:
+    """Delete a file of the site, and the folders it leaves empty (up to output)."""
+    path.unlink()
+    folder = path.parent
+    while folder != output and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -161,7 +170,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
     for url in set(previous) - set(current):
         stale = output / PageSpec(url, "", {}).file
         if stale.exists():
-            stale.unlink()
+            remove_file(output, stale)
             stats.removed += 1
     _write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
     return stats

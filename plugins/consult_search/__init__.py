@@ -87,17 +87,10 @@ def build_index(pelican: Any) -> None:
         timings = settings.get("CONSULT_TIMINGS")
         if timings:
             timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-        apart = {page_file(url) for urls in members[1:] for url in urls}
         with timed(settings, "search index"):
             peak = 0.0
-            for number in todo:
-                if count == 1:
-                    files = None
-                elif number == 0:
-                    files = sorted(rel for path in output.rglob("*.html") if (rel := path.relative_to(output).as_posix()) not in apart)
-                else:
-                    files = [page_file(url) for url in members[number]]
-                peak = max(peak, index_part(output, number, files))
+            for number in todo:  # Pagefind reads just the part's indexed pages, not the listings around them
+                peak = max(peak, index_part(output, number, [page_file(url) for url in members[number]]))
         if timings:
             timings.peaks["search index"] = peak
     remove_parts_from(output, count)

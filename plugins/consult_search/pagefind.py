@@ -92,13 +92,12 @@ def _put_in_place(fresh: Path, target: Path, main: bool) -> None:
         os.replace(new, target / new.name)
 
 
-def index_part(site: Path, number: int, files: list[str] | None = None) -> float:
-    """(Re)build part `number` of the index from `files` (relative to site; None: the whole site); return Pagefind's peak MiB."""
+def index_part(site: Path, number: int, files: list[str]) -> float:
+    """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB."""
     with tempfile.TemporaryDirectory(prefix=".pagefind-", dir=site.parent) as work:
-        source = site
-        if files is not None:
-            source = Path(work) / "site"
-            _link_tree(site, source, files)
+        source = Path(work) / "site"
+        source.mkdir()
+        _link_tree(site, source, files)
         fresh = Path(work) / "bundle"
         peak = _index(source, fresh, timeout=600)
         _put_in_place(fresh, site / part_folder(number), main=number == 0)
