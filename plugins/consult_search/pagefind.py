@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
+import time
 from pathlib import Path
 
 from generator.errors import BuildError
@@ -29,19 +29,38 @@ def executable() -> Path:
     return get_executable()
 
 
+def _peak_mib(pid: int) -> float:
+    """The process's own peak resident memory so far (VmHWM), 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
-    """Run command; return its exit code, its output and its own peak memory in MiB (from wait4)."""
+    """Run command; return its exit code, its output and its peak memory in MiB.
+
+    The peak is sampled from /proc every 20 ms: the rusage of a child counts
+    the memory of this process at the moment it forked, which would hide
+    Pagefind's own figure behind the build's.
+    """
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+        deadline = time.monotonic() + timeout
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _peak_mib(proc.pid))
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.02)
         log.seek(0)
-        return proc.returncode, log.read().decode("utf-8", "replace"), usage.ru_maxrss / 1024
+        return proc.returncode, log.read().decode("utf-8", "replace"), peak
 
 
 def part_folder(number: int) -> str:
