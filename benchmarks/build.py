@@ -22,6 +22,7 @@ Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -111,7 +112,7 @@ def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.read().decode()
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not up yet, or a page replaced while it was being sent
         return ""
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class RenderStats:
     rendered: int = 0
     removed: int = 0
     processes: int = 1
+    write_seconds: float = 0.0
+    """Of the time rendering took, how much went on writing files (per process, when several wrote at once)."""
     indexed: dict[str, str] = field(default_factory=dict)
     """URL → signature of every page in the search index."""
 
@@ -118,19 +121,22 @@ class PageRenderer:
         _write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
 
 
-def _render_share(worker: int, workers: int) -> int:
+def _render_share(worker: int, workers: int) -> float:
+    """Render and write this worker's share of the pages; return the seconds spent writing."""
     assert _JOB is not None
     env, context, specs, output = _JOB
-    count = 0
+    writing = 0.0
     for spec in specs[worker::workers]:
-        _write_atomic(output / spec.file, _render_one(env, context, spec))
-        count += 1
+        data = _render_one(env, context, spec)
+        start = time.perf_counter()
+        _write_atomic(output / spec.file, data)
+        writing += time.perf_counter() - start
         if _DONE is not None:
             with _DONE.get_lock():
                 _DONE.value += 1
             if worker == 0:
                 _PROGRESS.set_done(_DONE.value)
-    return count
+    return writing
 
 
 def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET) -> RenderStats:
@@ -150,12 +156,13 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
         try:
             with fork.Pool(workers - 1) as pool:
                 pending = pool.starmap_async(_render_share, [(w, workers) for w in range(1, workers)])
-                _render_share(0, workers)
+                writing = [_render_share(0, workers)]
                 while not pending.ready():
                     pending.wait(0.1)
                     if _DONE is not None:
                         progress.set_done(_DONE.value)
-                pending.get()
+                writing += pending.get()
+            stats.write_seconds = sum(writing) / len(writing)  # the processes wrote side by side
         finally:
             _JOB, _DONE, _PROGRESS = None, None, QUIET
         stats.processes = workers
@@ -164,8 +171,10 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
         for spec in todo:
             rendered.append((spec, _render_one(env, context, spec)))
             progress.set_done(len(rendered))
+        start = time.perf_counter()
         for spec, data in rendered:
             _write_atomic(output / spec.file, data)
+        stats.write_seconds = time.perf_counter() - start
     current = {s.url: s.signature for s in specs}
     for url in set(previous) - set(current):
         stale = output / PageSpec(url, "", {}).file

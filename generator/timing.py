@@ -45,6 +45,11 @@ class Timings:
             if self._open:
                 self.stages[self._open[-1]] = self.stages.get(self._open[-1], 0.0) - elapsed
 
+    def split(self, stage: str, part: str, seconds: float) -> None:
+        """Report `seconds` of `stage` as a stage of its own (writing files, out of rendering)."""
+        self.stages[stage] = self.stages.get(stage, 0.0) - seconds
+        self.stages[part] = self.stages.get(part, 0.0) + seconds
+
     def lines(self) -> list[str]:
         total = sum(self.stages.values())
         rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]

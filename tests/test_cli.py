@@ -55,7 +55,8 @@ def test_build_writes_the_site(runner: CliRunner, sample_repo: Path, tmp_path: P
     result = runner.invoke(main, ["--root", str(sample_repo), "build", "--output", str(out), "--timings"])
     assert result.exit_code == 0, result.output
     assert (out / "index.html").exists()
-    assert "render" in result.output and "total" in result.output
+    for stage in ("load", "validate", "markdown", "render pages", "write pages", "assets", "search index", "total", "peak memory, build", "peak memory, search index"):
+        assert stage in result.output, stage
 
 
 @pytest.mark.parametrize(

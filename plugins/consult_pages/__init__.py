@@ -140,6 +140,8 @@ class ConsultPagesGenerator(Generator):
         specs = list(self.page_specs())
         stats = render_pages(self.env, self.context, specs, output, incremental=self.settings.get("CONSULT_INCREMENTAL", False), progress=progress)
         stats.indexed = {spec.url: spec.signature for spec in specs if spec.indexed}
+        if timings:
+            timings.split("render pages", "write pages", stats.write_seconds)
         self.settings["CONSULT_INDEXED"] = stats.indexed
         self.settings.setdefault("CONSULT_RENDER_STATS", stats)
         self.settings["CONSULT_RENDERER"] = PageRenderer(self.env, template_context(self.context))
