@@ -7,6 +7,7 @@ against its own code.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -73,7 +74,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def served(site_dir: Path) -> Iterator[str]:
     """The built site on a free port of 127.0.0.1; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site_dir)))
+    with serving(site_dir) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """A built site's folder served on a free port of 127.0.0.1 while the block runs; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="participation-site")
     thread.start()
     try:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,7 @@ from generator.build import build
 from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
-from .conftest import Content, QuietHandler
+from .conftest import Content, serving
 from .test_search import pages_with_body
 
 PART_IDEAS = 10
@@ -36,15 +33,8 @@ def parted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def parted_served(parted_site: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(parted_site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(parted_site) as base:
+        yield base
 
 
 def page_count(bundle: Path) -> int:
