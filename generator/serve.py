@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import os
 import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -13,10 +15,11 @@ import click
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.staticfiles import NotModifiedResponse, PathLike, StaticFiles
+from starlette.types import ASGIApp, Scope
 from watchfiles import Change
 
 from .build import BuildResult, build
@@ -51,6 +54,24 @@ class SiteFiles(StaticFiles):
             raise
         response.headers.setdefault("Cache-Control", cache_control(path))
         return response
+
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope, status_code: int = 200) -> Response:
+        """Pages are read whole before the answer starts, with an ETag from their bytes.
+
+        A rebuild may replace a page between the server's stat and its read;
+        streamed, the answer would then promise the old length and send the
+        new bytes. Assets have content-hashed names and are never replaced.
+        """
+        if not str(full_path).endswith(".html"):
+            return super().file_response(full_path, stat_result, scope, status_code)
+        try:
+            data = Path(full_path).read_bytes()
+        except FileNotFoundError:
+            raise HTTPException(status_code=404) from None
+        headers = Headers({"etag": f'"{hashlib.blake2b(data, digest_size=16).hexdigest()}"'})
+        if self.is_not_modified(headers, Headers(scope=scope)):
+            return NotModifiedResponse(headers)
+        return Response(data, status_code=status_code, media_type="text/html", headers=dict(headers))
 
 
 def cache_control(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from watchfiles import Change
 
 from generator.build import build
-from generator.serve import Rebuilder
+from generator.serve import Rebuilder, SiteFiles
 
 
 def free_port() -> int:
@@ -114,3 +115,21 @@ def test_preview_leaves_anything_else_to_the_full_build(sample_repo: Path, tmp_p
     assert rebuild.preview([edit(challenge, challenge.read_text())]) == [], "not an idea"
     assert rebuild.preview([edit(ideas[0], text)] * (Rebuilder.PREVIEW_LIMIT + 1)) == [], "too many files at once"
     assert page.read_bytes() == before
+
+
+def test_pages_carry_an_etag_of_their_bytes(served) -> None:
+    base, _ = served
+    first = httpx.get(base + "/")
+    assert first.headers["etag"] and first.headers["cache-control"] == "no-cache"
+    assert httpx.get(base + "/", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+
+
+def test_a_page_replaced_after_the_stat_is_sent_whole(tmp_path: Path) -> None:
+    """A rebuild can replace a page between the server's stat and its read: the answer must match the bytes it sends."""
+    page = tmp_path / "index.html"
+    page.write_text("<p>old</p>")
+    stale = os.stat(page)
+    page.write_text("<p>new, and longer than before</p>")  # the rebuild, after the stat
+    response = SiteFiles(directory=tmp_path, html=True).file_response(str(page), stale, {"type": "http", "headers": []})
+    assert response.body == b"<p>new, and longer than before</p>"
+    assert response.headers["content-length"] == str(len(response.body))
