@@ -72,7 +72,9 @@ def test_the_search_page_searches_every_part(browser_page: Any, parted_served: s
     last = next(i for i in sorted(content.ideas, key=lambda i: i.slug, reverse=True) if parts[i.slug] == max(parts.values()))
     browser_page.goto(f"{parted_served}/search/?q={last.meta['title'].replace(' ', '+')}")
     status.filter(has_text="result").wait_for()
-    urls = browser_page.locator("[data-search-results] a").evaluate_all("links => links.map((a) => a.getAttribute('href'))")
+    links = browser_page.locator("[data-search-results] a")
+    links.first.wait_for()  # the status is set before the first results are shown
+    urls = links.evaluate_all("links => links.map((a) => a.getAttribute('href'))")
     assert f"/ideas/{last.slug}/" in urls, "a word from an idea in the last part finds it"
 
 
