@@ -25,7 +25,7 @@ from .assets import Assets, collect
 from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
-from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, PageSpec, RenderStats, read_manifest, remove_file
+from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, read_manifest, remove_file
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .progress import QUIET, BuildProgress
 from .timing import Timings
@@ -259,7 +259,7 @@ def build(
         stats: RenderStats | None = settings.get("CONSULT_RENDER_STATS")
         if in_place:
             with timings.stage("sweep"):
-                kept = {PageSpec(url, "", {}).file for url in read_manifest(target)} | {MANIFEST, OUTPUTS, STAMP} | settings.get("CONSULT_KEPT", set())
+                kept = {page_file(url) for url in read_manifest(target)} | {MANIFEST, OUTPUTS, STAMP} | settings.get("CONSULT_KEPT", set())
                 sweep(target, started, kept)
         else:
             with timings.stage("swap"):

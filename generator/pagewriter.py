@@ -40,6 +40,14 @@ def signature(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def page_file(url: str) -> str:
+    """The file a page's URL is written to, relative to the site: `/ideas/x/` → `ideas/x/index.html`, `/404.html` as it is."""
+    if url.endswith(".html"):
+        return url.lstrip("/")
+    stripped = url.strip("/")
+    return f"{stripped}/index.html" if stripped else "index.html"
+
+
 @dataclass(frozen=True)
 class PageSpec:
     url: str
@@ -52,10 +60,7 @@ class PageSpec:
 
     @property
     def file(self) -> str:
-        if self.url.endswith(".html"):
-            return self.url.lstrip("/")
-        stripped = self.url.strip("/")
-        return f"{stripped}/index.html" if stripped else "index.html"
+        return page_file(self.url)
 
 
 @dataclass
@@ -177,7 +182,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
         stats.write_seconds = time.perf_counter() - start
     current = {s.url: s.signature for s in specs}
     for url in set(previous) - set(current):
-        stale = output / PageSpec(url, "", {}).file
+        stale = output / page_file(url)
         if stale.exists():
             remove_file(output, stale)
             stats.removed += 1

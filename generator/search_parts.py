@@ -34,9 +34,3 @@ def plan(urls: list[str], parts: int) -> list[list[str]]:
     for url in sorted(urls):
         members[part_of(url, parts)].append(url)
     return members
-
-
-def page_file(url: str) -> str:
-    """The file a page's URL is written to, relative to the site (`/ideas/x/` → `ideas/x/index.html`)."""
-    stripped = url.strip("/")
-    return f"{stripped}/index.html" if stripped else "index.html"

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.pagewriter import read_outputs, record_output, signature
+from generator.pagewriter import page_file, read_outputs, record_output, signature
 from generator.schema import IdeaStatus
-from generator.search_parts import page_file, part_count, plan
+from generator.search_parts import part_count, plan
 from generator.views import SiteViews
 from generator.timing import stage, timed
 
