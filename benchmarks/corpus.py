@@ -23,7 +23,7 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TAGS = ["rotas", "e-rostering", "it-systems", "paperwork", "rest-breaks", "car-parking", "food-at-night", "mentoring",
         "apprenticeships", "leadership", "speaking-up", "recognition", "flexible-working", "wellbeing", "induction",
         "digital-skills", "reporting", "handover", "agency-staff", "night-shifts"]
-STATUSES = ["published"] * 5 + ["under-consideration"] * 3 + ["responded"] * 2 + ["adopted", "not-taken-forward"]
+STATUSES = ["waiting"] * 5 + ["under-consideration"] * 3 + ["responded"] * 2 + ["adopted", "not-taken-forward"]
 OPENERS = ["Every shift we", "On our ward we", "In community teams we", "At night we", "Most weeks we", "Our team"]
 VERBS = ["lose time", "spend an hour", "wait", "struggle", "waste effort", "have to queue", "cannot get help"]
 OBJECTS = ["logging in to five different systems", "finding a working computer", "chasing rota changes by text",

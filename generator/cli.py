@@ -68,6 +68,12 @@ def check(obj: Context) -> None:
     from .build import check as run_check
 
     site = run_check(obj.root)
+    notices = site.notices()
+    for notice in notices:
+        click.echo(f"{notice}", err=True)
+    if notices:
+        many = len(notices) != 1
+        click.echo(f"Found {len(notices)} deprecated value{'s' if many else ''}: the site still builds, but change {'them' if many else 'it'} as the hint says.", err=True)
     click.echo(f"OK: {len(site.challenges)} challenges, {len(site.ideas)} ideas, {len(site.events)} events, {len(site.pages)} pages, {len(site.topics)} topics, {len(site.comments)} comments, {len(site.updates)} updates.")
 
 

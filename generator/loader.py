@@ -24,7 +24,7 @@ from .markdown import render_all
 from .parallel import parallel_map
 from .config import SiteConfig
 from .errors import Problem, display_path
-from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update
+from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update, deprecations
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,6 +61,8 @@ class Entry(Generic[M]):
     """Hash of the file's text: what changed, for incremental builds."""
     html: str = field(default="", compare=False, repr=False)
     """The body rendered to safe HTML by the build's Markdown stage (kept in the content cache); empty until then."""
+    notices: tuple[Problem, ...] = field(default=(), compare=False)
+    """Deprecated values the file still uses: it loads, and `consult check` asks for them to be changed."""
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -80,6 +82,10 @@ class Site:
 
     def collection(self, kind: str) -> dict[str, Entry[Any]]:
         return getattr(self, {"challenge": "challenges", "idea": "ideas", "event": "events", "page": "pages", "topic": "topics", "comment": "comments", "update": "updates"}[kind])
+
+    def notices(self) -> list[Problem]:
+        """Every deprecated value still in use, in file order: the content loads, but should be updated."""
+        return sorted(notice for kind in CONTENT_DIRS for entry in self.collection(kind).values() for notice in entry.notices)
 
 
 def nearest(word: str, options: list[str] | tuple[str, ...]) -> str | None:
@@ -176,7 +182,8 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
     if kind == "comment" and getattr(meta, "reference", slug) != slug:
         return None, [Problem(rel, doc.key_lines.get("reference", 1), "reference", f"the file is named {slug} but its reference is {getattr(meta, 'reference', '')}", "the file name and the reference must match")]
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-    return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name, digest), []
+    notices = tuple(Problem(rel, doc.key_lines.get(key, 1), key, message, hint) for key, message, hint in deprecations(kind, doc.data))
+    return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name, digest, notices=notices), []
 
 
 class ContentCache:

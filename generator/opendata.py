@@ -43,7 +43,7 @@ IDEA_FIELDS = (
     Field("title", "The idea's title."),
     Field("summary", "A summary written by the editorial team; empty if there is none yet."),
     Field("text", "The idea as published, as plain text."),
-    Field("status", "Where the idea is: published, under-consideration, responded, adopted or not-taken-forward."),
+    Field("status", "Where the idea is: waiting (for a response), under-consideration, responded, adopted or not-taken-forward."),
     Field("submitted", "Date the idea was submitted (YYYY-MM-DD)."),
     Field("published", "Date it was published on the site (YYYY-MM-DD)."),
     Field("tags", "Tags, separated by semicolons in the CSV file (a list in JSON)."),

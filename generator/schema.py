@@ -38,7 +38,7 @@ class ChallengeStatus(str, Enum):
 
 
 class IdeaStatus(str, Enum):
-    PUBLISHED = "published"
+    WAITING = "waiting"
     UNDER_CONSIDERATION = "under-consideration"
     RESPONDED = "responded"
     ADOPTED = "adopted"
@@ -50,12 +50,30 @@ class IdeaStatus(str, Enum):
 
 
 IDEA_STATUS_LABELS: dict[IdeaStatus, str] = {
-    IdeaStatus.PUBLISHED: "Published",
+    IdeaStatus.WAITING: "Waiting for a response",
     IdeaStatus.UNDER_CONSIDERATION: "Under consideration",
     IdeaStatus.RESPONDED: "Responded to",
     IdeaStatus.ADOPTED: "Adopted",
     IdeaStatus.NOT_TAKEN_FORWARD: "Not taken forward",
 }
+
+DEPRECATED_IDEA_STATUSES: dict[str, IdeaStatus] = {"published": IdeaStatus.WAITING}
+"""Old `status` values still read, each as its new value; `consult check` names every file that uses one.
+
+`published` was the first status until November 2026, when every idea on the
+site was also "published": the status now says what it means, waiting for a response.
+"""
+
+
+def deprecations(kind: str, data: object) -> list[tuple[str, str, str]]:
+    """(key, message, hint) for each deprecated value in a file's front matter, which still loads."""
+    if kind != "idea" or not isinstance(data, dict):
+        return []
+    old = data.get("status")
+    if not isinstance(old, str) or old.strip() not in DEPRECATED_IDEA_STATUSES:
+        return []
+    new = DEPRECATED_IDEA_STATUSES[old.strip()]
+    return [("status", f"'{old.strip()}' is deprecated; it is read as '{new.value}' ({new.label})", f"write status: {new.value}")]
 
 
 class Challenge(Strict):
@@ -98,9 +116,16 @@ class Idea(Strict):
     role: str | None = Field(default=None, description="Staff role, one of site.yml `roles`.")
     region: str | None = Field(default=None, description="Region, one of site.yml `regions`.")
     tags: list[Slug] = Field(default_factory=list, max_length=10, description="Tags (lower-case words joined by hyphens).")
-    status: IdeaStatus = Field(default=IdeaStatus.PUBLISHED, description="Lifecycle: published, under-consideration, responded, adopted, not-taken-forward.")
+    status: IdeaStatus = Field(default=IdeaStatus.WAITING, description="Lifecycle: waiting (for a response), under-consideration, responded, adopted, not-taken-forward. The old value `published` is still read as `waiting`, and `consult check` asks you to change it.")
     response: Response | None = Field(default=None, description="The organisation's response: date, text, by.")
     supporters: int = Field(default=1, ge=1, description="How many people raised this idea (editors merge duplicates into one).")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _renamed_status(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip() in DEPRECATED_IDEA_STATUSES:
+            return DEPRECATED_IDEA_STATUSES[value.strip()]
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Idea:

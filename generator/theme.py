@@ -23,7 +23,7 @@ from .paths import TEMPLATES_DIR
 from .schema import IDEA_STATUS_LABELS, IdeaStatus
 
 STATUS_TAG_COLOURS = {
-    IdeaStatus.PUBLISHED: "blue",
+    IdeaStatus.WAITING: "blue",
     IdeaStatus.UNDER_CONSIDERATION: "yellow",
     IdeaStatus.RESPONDED: "purple",
     IdeaStatus.ADOPTED: "green",

@@ -38,7 +38,7 @@ def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken:
     for key, value in (("attribution", _credit(fields)), ("role", fields.get("role")), ("region", fields.get("region"))):
         if value:
             data[key] = value
-    data.update({"tags": [], "status": "published"})
+    data.update({"tags": [], "status": "waiting"})
     Idea.model_validate(data)
     return f"content/ideas/{fields['challenge']}/{slug}.md", frontmatter.dump(data, fields["idea"])
 

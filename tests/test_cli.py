@@ -31,6 +31,27 @@ def test_check_problem_exits_1_with_lines_and_no_traceback(runner: CliRunner, sa
     assert "Traceback" not in result.output
 
 
+def test_check_accepts_the_old_published_status_and_says_it_is_deprecated(runner: CliRunner, sample_repo: Path) -> None:
+    idea = next((sample_repo / "content" / "ideas").glob("*/*.md"))
+    text = idea.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    status_line = next(n for n, line in enumerate(lines, 1) if line.startswith("status:"))
+    idea.write_text("\n".join("status: published" if n == status_line else line for n, line in enumerate(lines, 1)) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["--root", str(sample_repo), "check"])
+    assert result.exit_code == 0, result.output
+    rel = idea.relative_to(sample_repo).as_posix()
+    expected = f"{rel}:{status_line}: status: 'published' is deprecated; it is read as 'waiting' (Waiting for a response) (hint: write status: waiting)"
+    assert expected in result.stderr.splitlines()
+    assert "Found 1 deprecated value" in result.stderr
+    site = check(sample_repo)
+    assert site.ideas[idea.stem].meta.status.value == "waiting"
+
+
+def test_sample_content_uses_no_deprecated_value(runner: CliRunner, sample_repo: Path) -> None:
+    result = runner.invoke(main, ["--root", str(sample_repo), "check"])
+    assert result.exit_code == 0 and "deprecated" not in result.output, result.output
+
+
 def test_debug_shows_the_exception(runner: CliRunner, sample_repo: Path) -> None:
     (sample_repo / "site.yml").write_text("title: [\n")
     result = runner.invoke(main, ["--root", str(sample_repo), "--debug", "check"])

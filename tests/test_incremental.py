@@ -94,6 +94,6 @@ def test_incremental_matches_cold_on_a_generated_corpus(tmp_path: Path) -> None:
     ideas = sorted((repo / "content/ideas").rglob("*.md"))
     for idea in ideas[:3]:
         text = idea.read_text()
-        idea.write_text(text.replace("status: published", "status: under-consideration").replace("summary: ", "summary: Edited. ", 1))
+        idea.write_text(text.replace("status: waiting", "status: under-consideration").replace("summary: ", "summary: Edited. ", 1))
     build(repo, out, now=BUILD_NOW, incremental=True)
     assert_same_as_cold(repo, out, tmp_path, "corpus")

@@ -72,7 +72,7 @@ PAGE_TYPES: list[PageType] = [
     PageType("home", "/"),
     PageType("challenges", "/challenges/"),
     PageType("challenge", CHALLENGE),
-    PageType("challenge by status", CHALLENGE + "status/published/"),
+    PageType("challenge by status", CHALLENGE + "status/waiting/"),
     PageType("challenge page 2", CHALLENGE + "page/2/"),
     PageType("topic", CHALLENGE + "topics/what-would-make-your-night-shift-easier/"),
     PageType("ideas", "/ideas/"),

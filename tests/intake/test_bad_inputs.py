@@ -232,7 +232,7 @@ def test_hostile_text_is_only_ever_data(quiet_intake: Running, case: str, text: 
     assert proposal.path.startswith("content/ideas/getting-the-basics-right/") and ".." not in proposal.path
     doc = frontmatter.parse(proposal.content)
     assert set(doc.data) <= {"title", "challenge", "summary", "submitted", "reference", "attribution", "role", "region", "tags", "status"}
-    assert doc.data["status"] == "published" and doc.data["reference"] == reference
+    assert doc.data["status"] == "waiting" and doc.data["reference"] == reference
     assert doc.body.rstrip("\n") == record.fields["idea"]
     assert "\x00" not in proposal.content and "\u202e" not in proposal.content and "\u2066" not in proposal.content
     page = BeautifulSoup(str(render(doc.body)), "html.parser")

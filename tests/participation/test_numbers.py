@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from .conftest import Content
 
-LABELS = {"published": "Published", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
+LABELS = {"waiting": "Waiting for a response", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_ideas_per_month(numbers: BeautifulSoup, content: Content) -> None:
 
 
 def test_ideas_by_status(numbers: BeautifulSoup, content: Content) -> None:
-    expected = Counter(LABELS[i.meta.get("status", "published")] for i in content.ideas)
+    expected = Counter(LABELS[i.meta.get("status", "waiting")] for i in content.ideas)
     assert table(numbers, "by-status") == {label: expected.get(label, 0) for label in LABELS.values()}
 
 

@@ -34,7 +34,7 @@ def expected_idea(doc, challenges: dict[str, str]) -> dict[str, str]:
         "challenge_title": challenges[meta["challenge"]],
         "title": meta["title"],
         "summary": meta.get("summary", ""),
-        "status": meta.get("status", "published"),
+        "status": meta.get("status", "waiting"),
         "submitted": str(meta["submitted"]),
         "published": str(meta.get("published") or ""),
         "tags": ";".join(meta.get("tags", [])),

@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from .conftest import Content
 
 IDEA = "hot-food-for-staff-working-nights"
-STATUS_LABELS = {"published": "Published", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
+STATUS_LABELS = {"waiting": "Waiting for a response", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
 
 RUN_SEARCH = """async ([term, filters]) => {
   const pagefind = await import("/pagefind/pagefind.js");
@@ -61,7 +61,7 @@ def test_pagefind_answers_a_word_from_an_idea(browser_page: Any, served: str) ->
 
 def test_pagefind_filters_match_the_content(browser_page: Any, served: str, content: Content) -> None:
     filters = search(browser_page, served, None)["filters"]
-    assert filters["status"] == dict(Counter(STATUS_LABELS[i.meta.get("status", "published")] for i in content.ideas))
+    assert filters["status"] == dict(Counter(STATUS_LABELS[i.meta.get("status", "waiting")] for i in content.ideas))
     assert filters["tag"] == dict(Counter(t.replace("-", " ") for i in content.ideas for t in i.meta.get("tags", [])))
     titles = {c.meta["title"] for c in content.challenges}
     assert set(filters["challenge"]) == titles
@@ -101,7 +101,7 @@ def test_search_page_without_javascript_offers_the_listing_pages(chromium: Any, 
     finally:
         context.close()
     assert {f"/challenges/{c.slug}/" for c in content.challenges} <= hrefs
-    statuses = {i.meta.get("status", "published") for i in content.ideas}
+    statuses = {i.meta.get("status", "waiting") for i in content.ideas}
     assert {f"/ideas/status/{s}/" for s in statuses} <= hrefs
     assert {f"/tags/{t}/" for i in content.ideas for t in i.meta.get("tags", [])} <= hrefs
     for href in hrefs:
