@@ -7,13 +7,14 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.features import NUMBERS
 from generator.views import SiteViews
 from generator.timing import stage
 
 from .figures import all_figures, totals
 from .svg import bar_chart
 
-PAGE = "/numbers/"
+PAGE = NUMBERS["href"]
 
 
 class NumbersGenerator(Generator):
@@ -21,7 +22,7 @@ class NumbersGenerator(Generator):
 
     def generate_context(self) -> None:
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
-        self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Numbers"})
+        self.context.setdefault("feature_links", []).append(dict(NUMBERS))
 
     @stage("numbers")
     def generate_output(self, writer: Any) -> None:

@@ -13,10 +13,11 @@ from pelican.generators import Generator
 
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
 from generator.pagewriter import read_outputs, record_output, signature
+from generator.features import OPEN_DATA
 from generator.views import SiteViews
 from generator.timing import stage
 
-PAGE = "/data/"
+PAGE = OPEN_DATA["href"]
 NAME = "consult_open_data"
 DATA_FILES = ("ideas.csv", "ideas.json", "comments.csv")
 
@@ -26,7 +27,7 @@ class OpenDataGenerator(Generator):
 
     def generate_context(self) -> None:
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
-        self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Open data"})
+        self.context.setdefault("feature_links", []).append(dict(OPEN_DATA))
 
     @stage("open data")
     def generate_output(self, writer: Any) -> None:

@@ -18,6 +18,7 @@ from pelican.generators import Generator
 from generator.pagewriter import page_file, read_outputs, record_output, signature
 from generator.schema import IdeaStatus
 from generator.search_parts import part_count, plan
+from generator.features import SEARCH
 from generator.views import SiteViews
 from generator.timing import stage, timed
 
@@ -26,7 +27,7 @@ from .pagefind import BUNDLE, index_part, part_folder, remove_parts_from
 NAME = "consult_search"
 SEARCH_WORKERS = 2
 """Pagefind processes run at once for a site indexed in parts."""
-PAGE = "/search/"
+PAGE = SEARCH["href"]
 
 
 class Choice(NamedTuple):
@@ -57,7 +58,7 @@ class SearchGenerator(Generator):
 
     def generate_context(self) -> None:
         self.views: SiteViews = self.settings["CONSULT_VIEWS"]
-        self.context.setdefault("feature_links", []).append({"href": PAGE, "text": "Search"})
+        self.context.setdefault("feature_links", []).append(dict(SEARCH))
 
     @stage("search page")
     def generate_output(self, writer: Any) -> None:
