@@ -51,15 +51,6 @@ class Assets:
 
 CONSULT_JS = """import {{ initAll }} from "./{nhsuk}";
 initAll();
-const ref = new URLSearchParams(window.location.search).get("ref");
-const slot = document.querySelector("[data-reference]");
-if (slot && ref && /^TH-[0-9A-Z]{{5}}$/.test(ref)) {{
-  slot.textContent = ref;
-  slot.closest("[hidden]")?.removeAttribute("hidden");
-  for (const link of document.querySelectorAll("[data-status-link]")) {{
-    link.href = link.href.replace(/\\/?$/, "/" + ref);
-  }}
-}}
 """
 
 

@@ -1,5 +1,5 @@
-"""The intake's HTTP app (Starlette): POST /ideas, /comments, /topics; GET /status/{reference}; GET /healthz;
-POST /webhooks/github when site.yml says `forge: github`.
+"""The intake's HTTP app (Starlette): POST /ideas, /comments, /topics; GET /confirmation/{reference},
+GET /status/{reference}; GET /healthz; POST /webhooks/github when site.yml says `forge: github`.
 
 Starlette on uvicorn, not FastAPI: the forms are three small, hand-checked
 shapes whose messages must follow the NHS.UK patterns, so a validation layer
@@ -7,7 +7,7 @@ that writes its own error messages would only be in the way.
 
 Order of checks for a submission: origin → content type → size → read
 (UTF-8) → rate limit → honeypot → fields. It is stored (durably) before the answer:
-303 to the site's thank-you page for a browser, 202 with the reference for JSON.
+303 to the intake's own confirmation page (intake/pages.py) for a browser, 202 with the reference for JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment
 from starlette.applications import Starlette
@@ -40,6 +40,7 @@ from generator.theme import environment
 from .catalogue import Catalogue, CatalogueHolder
 from .forge.base import Forge, ProposalState
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
+from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
 from .settings import IntakeSettings, origin_of
 from .store import Store
 from .webhook import github_webhook_route, store_updater
@@ -210,9 +211,15 @@ def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environmen
 
 
 def render(intake: Intake, template: str, status: int, **context: Any) -> HTMLResponse:
-    cat = intake.catalogue.current
-    html = intake.templates.get_template(template).render(footer_pages=cat.pages, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return render_page(intake.templates, intake.catalogue.current, template, status, **context)
+
+
+def intake_link(intake: Intake, request: Request, name: str, **params: str) -> str:
+    """A link to one of the intake's own pages: below intake_url's path on the site's origin, else the intake's full address."""
+    url = request.url_for(name, **params)
+    if not intake.settings.same_origin:
+        return str(url)
+    return intake.settings.mount_path + url.path.removeprefix(request.scope.get("root_path", ""))
 
 
 def form_page(intake: Intake, kind: str | None, status: int, values: dict[str, str], errors: dict[str, str], summary_text: str = "") -> HTMLResponse:
@@ -283,13 +290,9 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         intake.worker.wake.set()
         if wants_json(request):
             return JSONResponse({"reference": reference, "status": "received", "status_url": f"{intake.settings.mount_path}/status/{reference}"}, status_code=202)
-        return RedirectResponse(intake.settings.site_link(f"/share/thank-you/?ref={quote(reference)}"), status_code=303)
+        return RedirectResponse(intake_link(intake, request, "confirmation", reference=reference), status_code=303)
 
     return submit
-
-
-STATE_LABELS = {"received": ("Received", "blue"), "proposed": ("With the editors", "yellow"), "merged": ("Published", "green"), "closed": ("Not published", "grey")}
-KIND_LABELS = {"idea": "idea", "comment": "comment", "topic": "discussion topic"}
 
 
 def published_url(record_proposal: dict[str, Any] | None, kind: str, reference: str) -> str | None:
@@ -322,17 +325,24 @@ async def status(request: Request) -> Response:
     if wants_json(request):
         if record is None:
             return JSONResponse({"error": f"No submission has the reference {reference}."}, status_code=404)
-        return JSONResponse({"reference": reference, "status": record.state, "label": STATE_LABELS[record.state][0], "reason": record.reason})
-    status_action = f"{intake.settings.mount_path}/status" if intake.settings.same_origin else str(request.url_for("status_query"))
+        return JSONResponse({"reference": reference, "status": record.state, "label": STATE_TAGS[record.state][0], "reason": record.reason})
+    status_action = intake_link(intake, request, "status_query")
+    catalogue = intake.catalogue.current
     if record is None:
-        return render(intake, "status.html", 404, found=False, reference=reference[:20], status_action=status_action)
-    label, colour = STATE_LABELS[record.state]
+        return not_found_page(intake.templates, catalogue, reference, status_action)
     link = published_url(record.proposal, record.kind, reference)
-    return render(
-        intake, "status.html", 200, found=True, reference=reference, state=record.state, state_label=label, state_colour=colour,
-        received=record.received_at.date(), reason=record.reason, kind_label=KIND_LABELS.get(record.kind, "submission"),
-        published_url=intake.settings.site_link(link) if link else None, status_action=status_action,
-    )
+    return status_page(intake.templates, catalogue, intake.settings, record, intake.settings.site_link(link) if link else None, status_action)
+
+
+async def confirmation(request: Request) -> Response:
+    """The page a browser lands on after sending a form: the reference in the panel, rendered here."""
+    intake: Intake = request.app.state.intake
+    reference = request.path_params["reference"].strip().upper()
+    record = await run_in_threadpool(intake.store.get, reference) if re.match(REFERENCE_PATTERN, reference) else None
+    catalogue = intake.catalogue.current
+    if record is None:
+        return not_found_page(intake.templates, catalogue, reference, intake_link(intake, request, "status_query"))
+    return confirmation_page(intake.templates, catalogue, intake.settings, record, intake_link(intake, request, "status", reference=reference))
 
 
 async def status_query(request: Request) -> Response:
@@ -377,6 +387,7 @@ def create_app(
 
     routes = [Route(f"/{path}", make_submit(kind), methods=["POST"], name=f"submit_{kind}") for path, kind in KINDS.items()]
     routes += [
+        Route("/confirmation/{reference}", confirmation, methods=["GET"], name="confirmation"),
         Route("/status/{reference}", status, methods=["GET"], name="status"),
         Route("/status", status_query, methods=["GET"], name="status_query"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),

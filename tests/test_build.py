@@ -101,7 +101,7 @@ def test_events_split_upcoming_and_past(site_dir: Path, built_sample) -> None:
     assert "Online" in page(site_dir, online.url).get_text()
 
 
-def test_tag_static_404_share_and_thank_you_pages(site_dir: Path, built_sample) -> None:
+def test_tag_static_404_and_share_pages(site_dir: Path, built_sample) -> None:
     tag, ideas = next(iter(built_sample.views.tags.items()))
     tag_page = page(site_dir, f"/tags/{tag}/")
     assert len(tag_page.select(".nhsuk-card__link")) == min(len(ideas), built_sample.views.site.config.ideas_per_page)
@@ -114,7 +114,7 @@ def test_tag_static_404_share_and_thank_you_pages(site_dir: Path, built_sample) 
     names = {el["name"] for el in share.select("form#share-form [name]")}
     assert {"challenge", "title", "idea", "role", "region", "name", "email", "consent", "website"} <= names
     assert share.select_one("label[for=consent] a[href='/privacy/']")
-    assert texts(page(site_dir, "/share/thank-you/"), "h1") == ["Thank you: we have received what you sent"]
+    assert not (site_dir / "share" / "thank-you").exists(), "the intake renders its own confirmation page"
 
 
 ASSET_ATTRS = {"link": "href", "script": "src", "img": "src", "source": "src", "iframe": "src"}

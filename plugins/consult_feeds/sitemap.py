@@ -8,21 +8,19 @@ from generator.config import SiteConfig
 from generator.outputs import absolute_url
 from generator.theme import base_path
 
-EXCLUDED = ("/share/thank-you/",)
-"""Pages that are reached only after an action and are not worth indexing."""
-
-
 def sitemap(config: SiteConfig, paths: list[str]) -> str:
     """A sitemaps.org document listing every page, sorted (no dates: the content has no per-page revision date)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for path in sorted(p for p in paths if p not in EXCLUDED):
+    for path in sorted(paths):
         lines.append(f"  <url><loc>{escape(absolute_url(config, path))}</loc></url>")
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
 
 
 def robots(config: SiteConfig) -> str:
-    """Allow everything except the thank-you page, and point crawlers at the sitemap."""
+    """Allow everything but the intake's pages (confirmations and statuses, which show what a person sent before
+    moderation), and point crawlers at the sitemap."""
     prefix = base_path(config.base_url)
-    disallow = "".join(f"Disallow: {prefix}{path}\n" for path in EXCLUDED)
+    intake = config.intake_url.rstrip("/")
+    disallow = f"Disallow: {prefix}{intake}/\n" if intake.startswith("/") else ""
     return f"User-agent: *\n{disallow}Allow: /\n\nSitemap: {absolute_url(config, '/sitemap.xml')}\n"

@@ -97,7 +97,6 @@ class ConsultPagesGenerator(Generator):
         for page in views.pages.values():
             yield self._spec(page.url, "page", (page.entry.digest,), static_page=page)
         yield self._spec("/share/", "share", (everything,), selected_challenge=None)
-        yield self._spec("/share/thank-you/", "thank_you", ())
         yield self._spec("/404.html", "404", ())
 
     @staticmethod

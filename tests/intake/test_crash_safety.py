@@ -59,7 +59,7 @@ def submit(url: str, number: int, attempt: str) -> tuple[str, str] | None:
             return (title, response.json()["reference"]) if response.status_code == 202 else None
         response = client.post(f"{url}/ideas", data=data)
         if response.status_code == 303:
-            return title, response.headers["location"].split("ref=")[1]
+            return title, response.headers["location"].rsplit("/", 1)[1]
     except (httpx.HTTPError, ValueError, KeyError):
         return None
     return None

@@ -48,9 +48,11 @@ def test_an_idea_goes_from_the_form_to_the_published_site(served: tuple[str, Pat
         response = client.post("/intake/ideas", data=IDEA, headers={"Origin": url})
         assert response.status_code == 303
         location = response.headers["location"]
-        assert location.startswith("/share/thank-you/?ref=TH-")
-        reference = location.split("ref=")[1]
-        assert client.get(location).status_code == 200
+        assert location.startswith("/intake/confirmation/TH-")
+        reference = location.rsplit("/", 1)[1]
+        confirmation = BeautifulSoup(client.get(location).text, "html.parser")
+        assert confirmation.select_one(".nhsuk-panel--confirmation .consult-reference").get_text(strip=True) == reference
+        assert confirmation.select_one(f"main a[href='/intake/status/{reference}']")
 
         path = "content/ideas/getting-the-basics-right/water-fountains-on-every-ward-corridor.md"
         wait_for(lambda: git(repo, "branch", "--list", f"submissions/{reference}"))
@@ -76,7 +78,8 @@ def test_an_idea_goes_from_the_form_to_the_published_site(served: tuple[str, Pat
         page = wait_for(lambda: (r := client.get("/ideas/water-fountains-on-every-ward-corridor/")).status_code == 200 and r, timeout=120)
         assert "Water fountains on every ward corridor" in page.text
         assert "sam@example.org" not in page.text
-        wait_for(lambda: "Published" in client.get(f"/intake/status/{reference}").text)
+        status_tag = lambda: BeautifulSoup(client.get(f"/intake/status/{reference}").text, "html.parser").select_one("main strong.nhsuk-tag")  # noqa: E731
+        wait_for(lambda: status_tag().get_text(strip=True) == "Published")
     assert (repo / path).exists()
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "branch", "--list", "submissions/*") == ""
