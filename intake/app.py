@@ -306,10 +306,14 @@ def published_url(record_proposal: dict[str, Any] | None, kind: str, reference: 
 
 
 def _current_state(intake: Intake, reference: str) -> Any:
-    """The stored record, brought up to date with the forge when it is with the editors."""
+    """The stored record, brought up to date with the forge when it is with the editors (as stored if the forge cannot say)."""
     record = intake.store.get(reference)
     if record is not None and record.state == "proposed":
-        state = intake.forge.state(reference)
+        try:
+            state = intake.forge.state(reference)
+        except Exception as exc:  # the forge unreachable or refusing: the stored state is still true, if not the latest
+            log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
+            return record
         if state in (ProposalState.MERGED, ProposalState.CLOSED):
             reason_of = getattr(intake.forge, "public_reason", None)
             reason = reason_of(reference) if reason_of and state == ProposalState.CLOSED else None

@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -102,17 +103,19 @@ class LiveSite:
     output: Path
     requests: RequestLog
     with_intake: bool
+    intake_store: Any = None
+    """The intake's store (intake.store.Store), to put a submission in a given state; None without the intake."""
 
 
 def site_app(root: Path, output: Path, base_url: str, data_dir: Path):
-    """`consult serve`'s app over the built site, with the intake mounted in front when it exists.
+    """`consult serve`'s app over the built site, with the intake mounted in front when it exists (and its store).
 
     The intake runs without its publisher worker: publishing would rebuild the
     session's shared site while other tests read it.
     """
     static = create_app(root, output, Rebuilder(root, output, base_url), with_intake=False)
     if not intake_available():
-        return static, False
+        return static, None
     from intake.app import create_app as create_intake
     from intake.settings import IntakeSettings
 
@@ -125,7 +128,7 @@ def site_app(root: Path, output: Path, base_url: str, data_dir: Path):
         async with intake.router.lifespan_context(intake):
             yield
 
-    return Starlette(routes=[Mount(settings.mount_path, app=intake), Mount("/", app=static)], lifespan=lifespan), True
+    return Starlette(routes=[Mount(settings.mount_path, app=intake), Mount("/", app=static)], lifespan=lifespan), intake.state.intake.store
 
 
 @pytest.fixture(scope="session")
@@ -140,7 +143,7 @@ def live_site(built_sample: BuildResult) -> Iterator[LiveSite]:
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     log = RequestLog()
-    app, with_intake = site_app(root, output, base_url, data_dir)
+    app, store = site_app(root, output, base_url, data_dir)
     server = uvicorn.Server(uvicorn.Config(recording(app, log), log_level="warning", lifespan="on", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="browser-test-server")
     thread.start()
@@ -150,7 +153,7 @@ def live_site(built_sample: BuildResult) -> Iterator[LiveSite]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield LiveSite(base_url, output, log, with_intake)
+        yield LiveSite(base_url, output, log, store is not None, store)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Response
 
@@ -61,11 +61,32 @@ def send_empty_form(page: Page, base_url: str) -> Response | None:
     return send_share_form(page, fill=False)
 
 
+def send_idea(page: Page, base_url: str) -> Response | None:
+    """Send a valid idea: the intake answers with its own confirmation page."""
+    return send_share_form(page)
+
+
+def send_comment(page: Page, base_url: str) -> Response | None:
+    """Send a valid comment from the idea page's form: the intake answers with its own confirmation page."""
+    n = next(_serial)
+    page.fill("#comment", f"Browser test comment number {n}, agreeing with this idea.")
+    page.check("#comment-consent")
+    with page.expect_navigation(wait_until="load") as navigation:
+        page.locator("#comment").locator("xpath=ancestor::form[1]").locator("[type=submit]").click()
+    return navigation.value
+
+
+def confirmed_reference(page: Page) -> str:
+    """The reference at the end of the confirmation page's address (/intake/confirmation/TH-7QK2M)."""
+    path = urlsplit(page.url).path
+    assert "/intake/confirmation/TH-" in path, f"not on the intake's confirmation page: {page.url}"
+    return path.rsplit("/", 1)[1]
+
+
 def open_status_page(page: Page, base_url: str) -> Response | None:
     """Send a valid idea, then follow its reference to the intake's status page."""
     send_share_form(page)
-    reference = parse_qs(urlsplit(page.url).query)["ref"][0]
-    return page.goto(f"{base_url}/intake/status/{reference}", wait_until="load")
+    return page.goto(f"{base_url}/intake/status/{confirmed_reference(page)}", wait_until="load")
 
 
 PAGE_TYPES: list[PageType] = [
@@ -89,8 +110,10 @@ PAGE_TYPES: list[PageType] = [
     PageType("numbers", "/numbers/"),
     PageType("open data", "/data/"),
     PageType("share form", SHARE),
-    PageType("confirmation", "/share/thank-you/?ref=TH-7QK2M"),
+    PageType("confirmation", SHARE, reach=send_idea),
+    PageType("confirmation of a comment", IDEA, reach=send_comment),
     PageType("404", "/no-such-page/", status=404),
     PageType("intake error (422)", SHARE, status=422, reach=send_empty_form),
     PageType("intake status", SHARE, reach=open_status_page),
+    PageType("intake status not found", "/intake/status/TH-ZZZZZ", status=404),
 ]

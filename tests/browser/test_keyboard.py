@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from .pages import CHALLENGE, PAGE_TYPES, SHARE, PageType
+from .pages import CHALLENGE, PAGE_TYPES, SHARE, PageType, confirmed_reference
 
 TABBABLE = """() => {
   const candidates = document.querySelectorAll(
@@ -117,8 +117,7 @@ def test_share_form_can_be_filled_and_sent_by_keyboard_alone(browser, live_site)
     posts = []
     context.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
     if not live_site.with_intake:
-        # Without the intake (issue 3), stand in for it: answer the POST as it does.
-        context.route("**/intake/ideas", lambda route: route.fulfill(status=303, headers={"Location": live_site.base_url + "/share/thank-you/?ref=TH-7QK2M"}))
+        pytest.fail("this check needs the intake (intake.app): it is not importable", pytrace=False)
     page = context.new_page()
     try:
         page.goto(live_site.base_url + SHARE)
@@ -152,9 +151,9 @@ def test_share_form_can_be_filled_and_sent_by_keyboard_alone(browser, live_site)
         assert sent["title"] == ["Quiet rooms for breaks on every ward"]
         assert sent["consent"] == ["yes"]
         assert sent["challenge"][0] and sent["role"][0]
-        assert "/share/thank-you/?ref=TH-" in page.url, page.url
-        assert page.locator("h1").inner_text().startswith("Thank you")
-        assert page.locator("[data-reference]").inner_text().startswith("TH-")
+        reference = confirmed_reference(page)
+        assert page.locator("h1").inner_text() == "We have received your idea"
+        assert page.locator(".nhsuk-panel--confirmation .consult-reference").inner_text() == reference
     finally:
         context.close()
 

@@ -106,6 +106,21 @@ def test_once_the_text_is_purged_the_status_page_says_so(quiet_intake: Running) 
     assert "It names a member of staff." in page.get_text()
 
 
+def test_the_status_page_shows_the_stored_state_when_the_forge_cannot_answer(quiet_intake: Running, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    reference, _ = send(quiet_intake, "/ideas", IDEA)
+    intake = quiet_intake.app.state.intake  # type: ignore[attr-defined]
+    intake.store.mark_proposed({reference: f"submissions/{reference}"})
+
+    def unreachable(ref: str) -> None:
+        raise ConnectionError("the forge is down")
+
+    monkeypatch.setattr(intake.forge, "state", unreachable)
+    with quiet_intake.client() as client:
+        response = client.get(f"/status/{reference}")
+    assert response.status_code == 200
+    assert summary(BeautifulSoup(response.text, "html.parser"))["Status"] == "With the editors"
+
+
 def test_an_unknown_reference_gets_the_reference_form(quiet_intake: Running) -> None:
     with quiet_intake.client() as client:
         for path in ("/confirmation/TH-ZZZZZ", "/status/TH-ZZZZZ", "/confirmation/nonsense"):
