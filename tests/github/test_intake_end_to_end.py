@@ -50,7 +50,8 @@ def test_an_idea_reaches_editors_as_a_pull_request_and_merging_publishes_it(gith
         with running.client() as client:
             response = client.post("/ideas", data=IDEA, headers={"Origin": running.url})
             assert response.status_code == 303
-            reference = response.headers["location"].split("ref=")[1]
+            assert response.headers["location"].startswith("/intake/confirmation/TH-")
+            reference = response.headers["location"].rsplit("/", 1)[1]
             wait_for(lambda: intake.store.get(reference).state == "proposed")
             pull = github.pulls_for(f"submissions/{reference}")[0]
             path = "content/ideas/getting-the-basics-right/water-fountains-on-every-ward-corridor.md"
