@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 import re
@@ -23,7 +24,9 @@ from starlette.types import ASGIApp, Scope
 from watchfiles import Change
 
 from .build import BuildResult, build
+from .clock import Clock, system_clock
 from .errors import ConsultError, ContentError
+from .freshness import valid_until
 from .loader import CONTENT_DIRS, ContentCache, load_entry
 from .pagewriter import PageSpec
 from .schema import Idea
@@ -94,12 +97,15 @@ class Rebuilder:
     PREVIEW_LIMIT = 5
     """More edited files at once than this (a git checkout, say) go straight to the full build."""
 
-    def __init__(self, root: Path, output: Path, base_url: str | None):
+    def __init__(self, root: Path, output: Path, base_url: str | None, clock: Clock | None = None):
         self.root, self.output, self.base_url = root, output, base_url
+        self.clock = clock or system_clock()
         self.lock = threading.Lock()
         self.built = False
         self.cache = ContentCache()
         self.last: BuildResult | None = None
+        self.stale_at: dt.datetime | None = None
+        """When the last build's dates stop being right (midnight, or an event ending): rebuild then."""
 
     def __call__(self, changes: Iterable[tuple[Change, str]] = ()) -> bool:
         with self.lock:
@@ -109,9 +115,11 @@ class Rebuilder:
             try:
                 # The first build is complete; later ones re-render only what changed and keep
                 # the search index of the first (re-indexing every page would cost seconds).
-                result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=not self.built, content_cache=self.cache)
+                now = self.clock.now()
+                result = build(self.root, self.output, base_url=self.base_url, now=now, incremental=self.built, search_index=not self.built, content_cache=self.cache)
                 self.built = True
                 self.last = result
+                self.stale_at = valid_until(result.views, now)
             except ContentError as exc:
                 click.echo("\n".join(str(p) for p in exc.problems), err=True)
                 click.echo("The site was not rebuilt; the last good build is still served.", err=True)
@@ -154,6 +162,19 @@ def watch(root: Path, rebuild: Callable[[Iterable[tuple[Change, str]]], bool], s
         rebuild(changes)
 
 
+def rebuild_when_stale(rebuild: Rebuilder, stop: threading.Event, longest_wait: float = 3600.0) -> None:
+    """Rebuild when the served dates go stale (a challenge closing at midnight, an event ending), by the server's clock."""
+    while not stop.is_set():
+        due = rebuild.stale_at
+        wait = longest_wait if due is None else (due - rebuild.clock.now()).total_seconds()
+        if wait <= 0:
+            click.echo("The date changed or an event ended; rebuilding.")
+            if not rebuild():
+                stop.wait(60)  # the content has a problem: it is reported, and the next edit rebuilds
+            continue
+        stop.wait(min(wait, longest_wait))
+
+
 def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, base_url: str | None = None) -> ASGIApp:
     routes: list[BaseRoute] = []
     lifespans = []
@@ -188,6 +209,7 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(root, rebuild, stop), daemon=True, name="consult-watch")
     watcher.start()
+    threading.Thread(target=rebuild_when_stale, args=(rebuild, stop), daemon=True, name="consult-dates").start()
     app = create_app(root, output, rebuild, with_intake, base_url)
     click.echo(f"Serving {root} at {base_url}/ (Ctrl+C to stop)")
     try:

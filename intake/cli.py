@@ -73,8 +73,8 @@ def register(main: click.Group) -> None:
 
         _logging()
         settings = _settings(obj.root)
-        catalogue = CatalogueHolder(settings.root)
-        store = Store(settings.db_path)
+        catalogue = CatalogueHolder(settings.root, settings.clock)
+        store = Store(settings.db_path, clock=settings.clock)
         runner = Worker(settings, store, make_forge(settings), catalogue)
         if once:
             count = runner.run_once()
@@ -101,7 +101,7 @@ def register(main: click.Group) -> None:
         if not settings.db_path.exists():
             click.echo(f"No intake store at {settings.db_path}: nothing to purge.")
             return
-        contacts, texts = Store(settings.db_path).purge(age)
+        contacts, texts = Store(settings.db_path, clock=settings.clock).purge(age)
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
 
     @main.group()
@@ -120,7 +120,7 @@ def register(main: click.Group) -> None:
         from .store import Store
 
         if settings.db_path.exists():
-            Store(settings.db_path).decide(reference, state, reason)
+            Store(settings.db_path, clock=settings.clock).decide(reference, state, reason)
 
     def _ref(reference: str) -> str:
         from generator.schema import REFERENCE_PATTERN

@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from generator.clock import wall_time
+
 from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
@@ -47,7 +49,7 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._last_sync = 0.0
         self._last_purge = 0.0
-        self._checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        self._checked_at = wall_time().isoformat(timespec="microseconds")
 
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
@@ -107,7 +109,7 @@ class Worker:
 
         Decisions recorded by another process (`consult review accept`) count too.
         """
-        since, self._checked_at = self._checked_at, dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        since, self._checked_at = self._checked_at, wall_time().isoformat(timespec="microseconds")
         published = 0
         for record in self.store.in_state("proposed"):
             state = self.forge.state(record.reference)

@@ -15,6 +15,7 @@ from icalendar import Calendar, Event, Timezone
 
 from generator.config import SiteConfig
 from generator.outputs import absolute_url
+from generator.recurrence import ical_rule
 from generator.schema import LONDON
 from generator.views import EventView
 
@@ -28,8 +29,10 @@ def event_ics_path(event: EventView) -> str:
 
 
 def vtimezone(events: list[EventView]) -> Timezone:
-    """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last."""
-    years = [e.meta.start.year for e in events] + [e.meta.end.year for e in events]
+    """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last
+    (for a repeating event, its current occurrence or its last date)."""
+    years = [e.meta.start.year for e in events] + [e.end.year for e in events]
+    years += [e.meta.repeats_until.year for e in events if e.meta.repeats_until]
     first = dt.date(min(years, default=2000), 1, 1)
     last = dt.date(max(years, default=2000) + 1, 12, 31)
     return Timezone.from_tzid(TZID, first_date=first, last_date=last)
@@ -49,6 +52,9 @@ def vevent(config: SiteConfig, event: EventView) -> Event:
     item.add("url", page)
     item.add("status", "CONFIRMED")
     item.add("transp", "OPAQUE")
+    repeats = ical_rule(meta)
+    if repeats is not None:
+        item.add("rrule", repeats)
     return item
 
 
