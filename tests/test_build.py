@@ -46,7 +46,7 @@ def test_challenge_page_has_question_dates_ideas_counts_and_filters(site_dir: Pa
     soup = page(site_dir, challenge.url)
     assert texts(soup, "h1") == [challenge.title]
     assert challenge.meta.question in soup.get_text()
-    assert "31 January 2027" in soup.get_text()
+    assert "No closing date: this challenge stays open for ideas" in soup.get_text()
     listed = soup.select("#ideas ~ ul.consult-card-list .nhsuk-card__link")
     per_page = built_sample.views.site.config.ideas_per_page
     assert len(listed) == min(per_page, len(challenge.ideas))
@@ -61,6 +61,16 @@ def test_challenge_page_has_question_dates_ideas_counts_and_filters(site_dir: Pa
     form = soup.select_one("form#share-form")
     assert form["action"] == "/intake/ideas" and form["method"] == "post"
     assert form.select_one("select#challenge option[selected]")["value"] == challenge.slug
+
+
+def test_a_challenge_page_counts_the_days_to_its_closing_date(site_dir: Path, built_sample) -> None:
+    challenge = built_sample.views.challenges["feeling-empowered"]
+    days = (challenge.meta.closes - BUILD_NOW.date()).days
+    soup = page(site_dir, challenge.url)
+    rows = dict(zip(texts(soup, ".nhsuk-summary-list__key"), texts(soup, ".nhsuk-summary-list__value")))
+    assert rows["Closes"] == f"31 January 2027 (in {days} days)"
+    home = " ".join(page(site_dir, "/").get_text(" ").split())
+    assert "Open for ideas until 31 January 2027" in home and "Open for ideas, with no closing date" in home
 
 
 def test_idea_page_has_summary_body_status_response_attribution_and_related(site_dir: Path, built_sample) -> None:
