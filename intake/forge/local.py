@@ -9,8 +9,10 @@ public reason in a small ref of its own (`refs/consult/rejected/<reference>`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,7 @@ class LocalGitForge:
             ["git", "-C", str(self.root), *args],
             input=input,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
             env={**os.environ, **IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
         )
         if check and result.returncode != 0:
@@ -155,6 +157,61 @@ class LocalGitForge:
         """The commit message (with flags) and the diff against the main branch."""
         tip = self._require_open(reference)
         return self.git("show", "--no-color", "--format=commit %H%nDate: %cd%n%n%B", tip)
+
+    def proposed_files(self, reference: str) -> list[str]:
+        """The files the open branch adds or changes, compared with where it left the main branch."""
+        tip = self._require_open(reference)
+        return self.git("diff", "--name-only", "--no-renames", f"{self._main_ref()}...{tip}").splitlines()
+
+    def read_file(self, reference: str, path: str) -> str:
+        """A file as the open branch has it (byte for byte: git() would strip its last newline)."""
+        spec = f"{self._require_open(reference)}:{path}"
+        result = subprocess.run(["git", "-C", str(self.root), "cat-file", "blob", spec], capture_output=True, check=False)
+        if result.returncode != 0:
+            raise ForgeError(f"git cat-file failed for {path} on submissions/{reference}: {result.stderr.decode(errors='replace').strip()}")
+        return result.stdout.decode("utf-8")
+
+    def proposed_at(self, reference: str) -> dt.datetime:
+        """When the intake proposed it: the time of the branch's first commit."""
+        tip = self._require_open(reference)
+        dates = self.git("log", "--reverse", "--format=%cI", f"{self._main_ref()}..{tip}").splitlines()
+        return dt.datetime.fromisoformat(dates[0] if dates else self.git("log", "-1", "--format=%cI", tip))
+
+    def diff(self, reference: str) -> str:
+        """Everything the branch would change on the main branch, as one diff."""
+        return self.git("diff", "--no-color", f"{self._main_ref()}...{self._require_open(reference)}")
+
+    def history(self, reference: str) -> str:
+        """The branch's commits, oldest first: the intake's proposal (with the flags at arrival), then any edits."""
+        tip = self._require_open(reference)
+        return self.git("log", "--reverse", "--no-color", "--format=commit %h  %cd  %an%n%n%B", f"{self._main_ref()}..{tip}")
+
+    def commit_edit(self, reference: str, old_path: str, new_path: str, content: str, message: str) -> str:
+        """Commit an editor's version of the proposed file on its branch (moved when the path changed); return the commit.
+
+        Plumbing with a private index, so no working tree or checkout is touched; the
+        branch moves only if nobody else moved it meanwhile.
+        """
+        tip = self._require_open(reference)
+        blob = self.git("hash-object", "-w", "--stdin", input=content)
+        with tempfile.TemporaryDirectory() as tmp:
+            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.git("read-tree", tip, env=index)
+            if old_path != new_path:
+                self.git("update-index", "--force-remove", old_path, env=index)
+            self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{new_path}", env=index)
+            tree = self.git("write-tree", env=index)
+        commit = self.git("commit-tree", tree, "-p", tip, "-m", message, env=self._editor_identity())
+        self.git("update-ref", "-m", f"consult: edit {reference}", BRANCH_PREFIX + reference, commit, tip)
+        return commit
+
+    def _editor_identity(self) -> dict[str, str]:
+        """The editor's own git name and email when configured, so the history says who edited; else the intake's."""
+        name = self.git("config", "user.name", check=False)
+        email = self.git("config", "user.email", check=False)
+        if not (name and email):
+            return {}
+        return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
 
     def _require_open(self, reference: str) -> str:
         state = self.state(reference)
