@@ -129,7 +129,11 @@ def register(main: click.Group) -> None:
 
         settings = _settings(obj.root)
         if settings.config.forge != "local":
-            raise ConsultError("site.yml says forge: github, so submissions are reviewed as pull requests on GitHub, not with `consult review`")
+            raise ConsultError(
+                "site.yml says forge: github, so submissions are reviewed as pull requests on GitHub, not with `consult review`: "
+                "edit the file in the pull request (the Moderation checks run `consult check` and recompute the flags on every push) "
+                "and merge or close it there (handbook: Review on GitHub)"
+            )
         return settings, LocalGitForge(settings.root, settings.main_branch)
 
     def _record(settings, reference: str, state: str, reason: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -165,7 +169,7 @@ def register(main: click.Group) -> None:
             return
         now = dt.datetime.now(dt.timezone.utc)
         rows = [("REFERENCE", "KIND", "CHALLENGE", "WAITING", "FLAGS", "TITLE")]
-        rows += [(w.reference, w.kind, w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items]
+        rows += [(w.reference, w.kind or "-", w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items]
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         for row in rows:
             click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])

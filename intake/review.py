@@ -23,7 +23,7 @@ from generator.validate import validate
 
 from .catalogue import Catalogue
 from .forge.base import Flag
-from .forge.local import LocalGitForge
+from .forge.local import LocalGitForge, OpenBranch
 from .moderate import moderated_kind
 from .moderation import WaitingIdea, flags_for
 
@@ -49,8 +49,8 @@ class Waiting:
 
 def proposed_path(forge: LocalGitForge, reference: str) -> str:
     """The one idea, topic or comment file a submission's branch proposes."""
-    paths = [p for p in forge.proposed_files(reference) if moderated_kind(p)]
-    if len(paths) != 1:
+    paths = forge.proposed_files(reference)
+    if len(paths) != 1 or not moderated_kind(paths[0]):
         found = ", ".join(paths) or "none"
         raise ConsultError(f"submissions/{reference} should propose exactly one idea, topic or comment file, found {found}; check the branch out and fix it with git")
     return paths[0]
@@ -63,12 +63,16 @@ def public_fields(kind: str, data: dict[str, Any], body: str) -> dict[str, str]:
     return fields
 
 
-def read_waiting(forge: LocalGitForge, reference: str, catalogue: Catalogue) -> Waiting:
-    """A waiting submission's file, parsed (a file someone broke by hand is still listed, by its path)."""
-    path = proposed_path(forge, reference)
-    kind = moderated_kind(path) or ""
+def read_waiting(branch: OpenBranch, text: str | None, catalogue: Catalogue) -> Waiting:
+    """A waiting submission's file, parsed (a branch someone broke by hand is still listed, as best it can be)."""
+    paths = list(branch.paths)
+    if len(paths) != 1 or text is None:
+        count = len(branch.paths)
+        title = f"({count} file{'s' if count != 1 else ''} changed, not one idea, topic or comment: check the branch out and fix it with git)"
+        return Waiting(branch.reference, "", ", ".join(branch.paths), title, None, branch.proposed_at, {})
+    path, kind = paths[0], moderated_kind(paths[0]) or ""
     try:
-        doc = frontmatter.parse(forge.read_file(reference, path))
+        doc = frontmatter.parse(text)
         data, body = doc.data, doc.body
     except frontmatter.FrontMatterError:
         data, body = {}, ""
@@ -77,7 +81,7 @@ def read_waiting(forge: LocalGitForge, reference: str, catalogue: Catalogue) -> 
         title, challenge = f"Comment on: {catalogue.target_title(target)}", catalogue.target_challenge(target)
     else:
         title, challenge = str(data.get("title") or path), (str(data["challenge"]) if data.get("challenge") else None)
-    return Waiting(reference, kind, path, title, challenge, forge.proposed_at(reference), public_fields(kind, data, body))
+    return Waiting(branch.reference, kind, path, title, challenge, branch.proposed_at, public_fields(kind, data, body))
 
 
 def with_flags(items: list[Waiting], catalogue: Catalogue) -> list[Waiting]:
@@ -86,13 +90,18 @@ def with_flags(items: list[Waiting], catalogue: Catalogue) -> list[Waiting]:
     out = []
     for item in items:
         others = [idea for idea in ideas if idea.reference != item.reference]
-        out.append(replace(item, flags=flags_for(item.kind, item.fields, catalogue, others) if item.fields.get(BODY_FIELD[item.kind]) else ()))
+        readable = item.kind in BODY_FIELD and item.fields.get(BODY_FIELD[item.kind])
+        out.append(replace(item, flags=flags_for(item.kind, item.fields, catalogue, others) if readable else ()))
     return out
 
 
 def waiting(forge: LocalGitForge, catalogue: Catalogue) -> list[Waiting]:
     """Every submission waiting for review, oldest first, with its flags computed now."""
-    return with_flags([read_waiting(forge, p.reference, catalogue) for p in forge.open_proposals()], catalogue)
+    branches = forge.open_branches()
+    files = [b.paths[0] if len(b.paths) == 1 and moderated_kind(b.paths[0]) else None for b in branches]
+    texts = iter(forge.blobs([f"{b.tip}:{path}" for b, path in zip(branches, files) if path]))
+    items = [read_waiting(b, next(texts) if path else None, catalogue) for b, path in zip(branches, files)]
+    return with_flags(items, catalogue)
 
 
 def age(since: dt.datetime, now: dt.datetime) -> str:

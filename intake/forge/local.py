@@ -42,6 +42,18 @@ class OpenProposal:
     date: str
 
 
+@dataclass(frozen=True)
+class OpenBranch:
+    """A submission's branch not yet merged, read in one git call."""
+
+    reference: str
+    tip: str
+    paths: tuple[str, ...]
+    """Files the branch adds or changes (after any moves), in the order it first touched them."""
+    proposed_at: dt.datetime
+    """When its first commit (the intake's proposal) was made."""
+
+
 class LocalGitForge:
     """Proposals as branches of a local git repository."""
 
@@ -157,6 +169,45 @@ class LocalGitForge:
         """The commit message (with flags) and the diff against the main branch."""
         tip = self._require_open(reference)
         return self.git("show", "--no-color", "--format=commit %H%nDate: %cd%n%n%B", tip)
+
+    def open_branches(self) -> list[OpenBranch]:
+        """Every open submission branch with its files and age, oldest first: one git call per branch, not one per question."""
+        main_ref = self._main_ref()
+        out = self.git("for-each-ref", f"--no-merged={main_ref}", "--format=%(refname) %(objectname)", BRANCH_PREFIX.rstrip("/"))
+        branches = []
+        for line in filter(None, out.splitlines()):
+            ref, tip = line.split(" ", 1)
+            log = self.git("log", "--reverse", "--no-renames", "--format=%x00%cI", "--name-status", f"{main_ref}..{tip}")
+            commits = [chunk.strip().splitlines() for chunk in log.split("\0") if chunk.strip()]
+            paths: dict[str, None] = {}
+            for change in (row.split("\t", 1) for lines in commits for row in lines[1:] if "\t" in row):
+                if change[0] == "D":
+                    paths.pop(change[1], None)
+                else:
+                    paths.setdefault(change[1])
+            when = dt.datetime.fromisoformat(commits[0][0]) if commits else dt.datetime.now(dt.timezone.utc)
+            branches.append(OpenBranch(ref.removeprefix(BRANCH_PREFIX), tip, tuple(paths), when))
+        return sorted(branches, key=lambda b: b.proposed_at)
+
+    def blobs(self, specs: list[str]) -> list[str | None]:
+        """The text of each `commit:path` in one `git cat-file --batch` (None where there is no such file)."""
+        if not specs:
+            return []
+        result = subprocess.run(["git", "-C", str(self.root), "cat-file", "--batch"], input="\n".join(specs).encode() + b"\n", capture_output=True, check=False)
+        if result.returncode != 0:
+            raise ForgeError(f"git cat-file failed in {self.root}: {result.stderr.decode(errors='replace').strip()}")
+        out, texts, at = result.stdout, [], 0
+        for _spec in specs:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[1] != b"blob":
+                texts.append(None)
+                at = end + 1
+                continue
+            size = int(header[2])
+            texts.append(out[end + 1:end + 1 + size].decode("utf-8", errors="replace"))
+            at = end + 1 + size + 1
+        return texts
 
     def proposed_files(self, reference: str) -> list[str]:
         """The files the open branch adds or changes, compared with where it left the main branch."""

@@ -222,3 +222,28 @@ def test_age_in_words() -> None:
     assert age(start, start + dt.timedelta(minutes=1)) == "1 minute"
     assert age(start, start + dt.timedelta(hours=5, minutes=3)) == "5 hours"
     assert age(start, start + dt.timedelta(days=3, hours=1)) == "3 days"
+
+
+def test_a_branch_changed_by_hand_is_still_listed(repo: Path, env: dict[str, str]) -> None:
+    first, second = propose(repo, env, PUBLIC, {**PUBLIC, "title": "Quiet rooms for breaks", "idea": "A quiet room on each floor for ten minutes away from patients and phones."})
+    git(repo, "checkout", "-q", f"submissions/{first}")
+    (repo / "content" / "pages" / "extra.md").write_text("---\ntitle: Extra\n---\nAdded by hand.\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "A second file, by hand")
+    git(repo, "checkout", "-q", "main")
+    result = review(repo, "list")
+    assert result.exit_code == 0, result.output
+    row = next(r for r in result.output.splitlines() if r.startswith(first))
+    assert "2 files changed, not one idea, topic or comment: check the branch out and fix it with git" in row
+    assert any(r.startswith(second) and "Quiet rooms for breaks" in r for r in result.output.splitlines())
+    result = review(repo, "edit", first)
+    assert result.exit_code == 1 and "should propose exactly one idea, topic or comment file" in result.output
+
+
+def test_with_the_github_forge_review_points_to_the_pull_request(repo: Path, env: dict[str, str]) -> None:
+    site = repo / "site.yml"
+    assert "forge: local" in site.read_text()
+    site.write_text(site.read_text().replace("forge: local", "forge: github"))
+    result = review(repo, "edit", "TH-7QK2M")
+    assert result.exit_code == 1
+    assert "reviewed as pull requests on GitHub" in result.output and "edit the file in the pull request" in result.output
