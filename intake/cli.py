@@ -34,12 +34,6 @@ def _drop_draft(root: Path, reference: str) -> None:
     shutil.rmtree(root / DRAFTS / reference, ignore_errors=True)
 
 
-def moderated_kind(path: str) -> str | None:
-    from .moderate import moderated_kind as kind_of
-
-    return kind_of(path)
-
-
 def parse_age(text: str) -> dt.timedelta:
     """`90d`, `12h`, `30m` or a plain number of days."""
     match = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
@@ -190,7 +184,7 @@ def register(main: click.Group) -> None:
         item = next(w for w in items if w.reference == reference)
         now = dt.datetime.now(dt.timezone.utc)
         click.echo(f"{item.reference}: {item.title}")
-        click.echo(f"Kind: {item.kind}\nChallenge: {item.challenge or '-'}\nFile: {item.path}")
+        click.echo(f"Kind: {item.kind or '-'}\nChallenge: {item.challenge or '-'}\nFile: {item.path}")
         click.echo(f"Waiting: {age(item.proposed_at, now)} (since {item.proposed_at:%Y-%m-%d %H:%M})")
         click.echo(f"\nModeration flags, computed now against the published ideas and the {len(items) - 1} other waiting submission(s):")
         for flag in item.flags:
@@ -208,6 +202,7 @@ def register(main: click.Group) -> None:
     @friendly
     def edit(obj: Context, reference: str) -> None:
         """Edit the proposed file in $EDITOR, check it like `consult check`, and commit it to the submission's branch."""
+        from .moderate import moderated_kind
         from .review import check_file, path_for, proposed_path
 
         settings, forge = _forge(obj)
@@ -249,15 +244,18 @@ def register(main: click.Group) -> None:
     @friendly
     def accept(obj: Context, reference: str, summary: str | None, tags: str | None) -> None:
         """Publish: check the file like `consult check`, then merge the branch into the main branch."""
+        from .moderate import moderated_kind
         from .review import check_file, proposed_path, set_summary_and_tags, split_tags
 
         settings, forge = _forge(obj)
         reference = _ref(reference)
         path = proposed_path(forge, reference)
         text = forge.read_file(reference, path)
-        if (summary is not None or tags is not None) and moderated_kind(path) != "idea":
-            raise click.UsageError(f"{reference} is a {moderated_kind(path)}: only ideas have a summary and tags")
-        edited = set_summary_and_tags(text, summary.strip() if summary is not None else None, split_tags(tags) if tags is not None else None) if summary is not None or tags is not None else text
+        edited = text
+        if summary is not None or tags is not None:
+            if moderated_kind(path) != "idea":
+                raise click.UsageError(f"{reference} is a {moderated_kind(path)}: only ideas have a summary and tags")
+            edited = set_summary_and_tags(text, summary.strip() if summary is not None else None, split_tags(tags) if tags is not None else None)
         problems = check_file(settings.root, path, edited)
         if problems:
             for problem in problems:

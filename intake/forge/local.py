@@ -36,13 +36,6 @@ class ForgeError(ConsultError):
 
 
 @dataclass(frozen=True)
-class OpenProposal:
-    reference: str
-    title: str
-    date: str
-
-
-@dataclass(frozen=True)
 class OpenBranch:
     """A submission's branch not yet merged, read in one git call."""
 
@@ -155,21 +148,6 @@ class LocalGitForge:
 
     # -- editors' side (consult review) ----------------------------------------------------
 
-    def open_proposals(self) -> list[OpenProposal]:
-        out = self.git("for-each-ref", "--sort=committerdate", "--format=%(refname)%00%(contents:subject)%00%(committerdate:short)", BRANCH_PREFIX.rstrip("/"))
-        found = []
-        for line in filter(None, out.split("\n")):
-            ref, subject, date = line.split("\0")
-            reference = ref.removeprefix(BRANCH_PREFIX)
-            if self.state(reference) == ProposalState.OPEN:
-                found.append(OpenProposal(reference, subject, date))
-        return found
-
-    def show(self, reference: str) -> str:
-        """The commit message (with flags) and the diff against the main branch."""
-        tip = self._require_open(reference)
-        return self.git("show", "--no-color", "--format=commit %H%nDate: %cd%n%n%B", tip)
-
     def open_branches(self) -> list[OpenBranch]:
         """Every open submission branch with its files and age, oldest first: one git call per branch, not one per question."""
         main_ref = self._main_ref()
@@ -221,12 +199,6 @@ class LocalGitForge:
         if result.returncode != 0:
             raise ForgeError(f"git cat-file failed for {path} on submissions/{reference}: {result.stderr.decode(errors='replace').strip()}")
         return result.stdout.decode("utf-8")
-
-    def proposed_at(self, reference: str) -> dt.datetime:
-        """When the intake proposed it: the time of the branch's first commit."""
-        tip = self._require_open(reference)
-        dates = self.git("log", "--reverse", "--format=%cI", f"{self._main_ref()}..{tip}").splitlines()
-        return dt.datetime.fromisoformat(dates[0] if dates else self.git("log", "-1", "--format=%cI", tip))
 
     def diff(self, reference: str) -> str:
         """Everything the branch would change on the main branch, as one diff."""
