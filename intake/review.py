@@ -17,7 +17,8 @@ from typing import Any
 
 from generator import frontmatter
 from generator.errors import ConsultError, Problem
-from generator.loader import CONTENT_DIRS, load_entry, load_site
+from generator.build import cache_file
+from generator.loader import CONTENT_DIRS, ContentCache, load_entry, load_site
 from generator.schema import SLUG_PATTERN
 from generator.validate import validate
 
@@ -139,7 +140,7 @@ def check_file(root: Path, path: str, text: str, replaces: str | None = None) ->
     kind = moderated_kind(path)
     if kind is None:
         return [Problem(path, 1, "file", "not an idea, topic or comment file", "only those can be edited during review")]
-    site, _others = load_site(root)
+    site, _others = load_site(root, ContentCache.load(cache_file(root)))  # `consult build`'s parsed files, read only
     with tempfile.TemporaryDirectory() as tmp:
         draft = Path(tmp) / path
         draft.parent.mkdir(parents=True)
