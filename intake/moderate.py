@@ -139,7 +139,11 @@ def waiting_from_git(root: Path, heads: Iterable[str]) -> list[WaitingIdea]:
         ref = next((r for r in (f"refs/remotes/origin/{head}", f"refs/heads/{head}") if _git_ok(root, "rev-parse", "--verify", "--quiet", r)), None)
         if ref is None:
             continue
-        for path in changed_from_git(root, "HEAD", ref):
+        try:
+            paths = changed_from_git(root, "HEAD", ref)
+        except ConsultError:
+            continue  # no history in common with this checkout: nothing to compare
+        for path in paths:
             if moderated_kind(path) != "idea":
                 continue
             shown = subprocess.run(["git", "-C", str(root), "show", f"{ref}:{path}"], capture_output=True, check=False)
