@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import frontmatter
-from generator.errors import ConsultError, Problem
 from generator.build import cache_file
+from generator.errors import ConsultError, Problem
 from generator.loader import CONTENT_DIRS, ContentCache, load_entry, load_site
 from generator.schema import SLUG_PATTERN
 from generator.validate import validate
@@ -66,12 +66,12 @@ def public_fields(kind: str, data: dict[str, Any], body: str) -> dict[str, str]:
 
 def read_waiting(branch: OpenBranch, text: str | None, catalogue: Catalogue) -> Waiting:
     """A waiting submission's file, parsed (a branch someone broke by hand is still listed, as best it can be)."""
-    paths = list(branch.paths)
-    if len(paths) != 1 or text is None:
+    if len(branch.paths) != 1 or text is None:
         count = len(branch.paths)
         title = f"({count} file{'s' if count != 1 else ''} changed, not one idea, topic or comment: check the branch out and fix it with git)"
         return Waiting(branch.reference, "", ", ".join(branch.paths), title, None, branch.proposed_at, {})
-    path, kind = paths[0], moderated_kind(paths[0]) or ""
+    path = branch.paths[0]
+    kind = moderated_kind(path) or ""
     try:
         doc = frontmatter.parse(text)
         data, body = doc.data, doc.body
