@@ -286,6 +286,14 @@ class Store:
         """How many submissions were recorded as published (by anyone, e.g. `consult review accept`) at or after `since` (ISO time)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM submissions WHERE state = 'merged' AND decided_at >= ?", (since,)).fetchone()[0])
 
+    def waiting_ideas(self) -> list[tuple[str, str, str]]:
+        """(reference, title, text) of every idea not yet decided, oldest first: compared for duplicates."""
+        rows = self.conn.execute(
+            "SELECT reference, json_extract(fields, '$.title') AS title, json_extract(fields, '$.idea') AS text FROM submissions "
+            "WHERE kind = 'idea' AND state IN ('received', 'proposed') AND fields IS NOT NULL ORDER BY received_at"
+        ).fetchall()
+        return [(r["reference"], r["title"] or "", r["text"] or "") for r in rows]
+
     def proposal_paths(self) -> set[str]:
         rows = self.conn.execute("SELECT json_extract(proposal, '$.path') AS path FROM submissions WHERE proposal IS NOT NULL").fetchall()
         return {r["path"] for r in rows if r["path"]}

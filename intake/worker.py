@@ -19,6 +19,7 @@ from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
+from .moderation import WaitingIdea
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .publish_batches import publish_backlog
@@ -55,11 +56,12 @@ class Worker:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
         built: dict[str, dict] = {}
         paths = self.store.proposal_paths()
+        waiting = [WaitingIdea(*row) for row in self.store.waiting_ideas()]
         proposals = {}
         for record in records:
             try:
                 if record.proposal is None:
-                    proposal = build_proposal(record, self.catalogue.current, paths)
+                    proposal = build_proposal(record, self.catalogue.current, paths, waiting)
                     built[record.reference] = proposal_to_json(proposal)
                     paths.add(proposal.path)
                 else:
