@@ -15,11 +15,12 @@ import click
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import NotModifiedResponse, PathLike, StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from watchfiles import Change
 
 from .build import BuildResult, build
@@ -36,6 +37,9 @@ UNHASHED_ASSET = "public, max-age=86400"
 """Design-system icons the stylesheet names without a hash: they change only with an nhsuk-frontend upgrade."""
 REVALIDATE = "no-cache"
 """Pages: the browser may keep them but asks before each use (a cheap 304)."""
+
+COMPRESS_FROM = 500
+"""Bytes below which an answer is sent as it is (compressing it would save next to nothing)."""
 
 IDEAS = CONTENT_DIRS["idea"][0]
 WATCHED = ("site.yml", "challenges", "content", "theme/templates", "theme/build", "plugins", "generator")
@@ -72,6 +76,38 @@ class SiteFiles(StaticFiles):
         if self.is_not_modified(headers, Headers(scope=scope)):
             return NotModifiedResponse(headers)
         return Response(data, status_code=status_code, media_type="text/html", headers=dict(headers))
+
+
+class WeakETagWhenEncoded:
+    """ASGI middleware: a response sent compressed gets a weak ETag (`W/"…"`).
+
+    A strong ETag names one exact sequence of bytes, and the gzip-compressed
+    answer is another one than the file; a weak one still validates the page
+    (If-None-Match compares weakly, so the browser's next request gets its 304).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_weak(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                if "content-encoding" in headers and etag and not etag.startswith("W/"):
+                    headers["etag"] = f"W/{etag}"
+            await send(message)
+
+        await self.app(scope, receive, send_weak)
+
+
+def compressed(app: ASGIApp) -> ASGIApp:
+    """HTML, CSS, JavaScript and the other text files gzip-compressed for browsers that accept it, as a static host does."""
+    return WeakETagWhenEncoded(GZipMiddleware(app, minimum_size=COMPRESS_FROM, compresslevel=6))
 
 
 def cache_control(path: str) -> str:
@@ -167,8 +203,9 @@ def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, 
         lifespans.append(intake)
     handbook = root / ".consult" / "handbook"
     if handbook.is_dir():  # built once by `consult handbook` (make run), not on every rebuild
-        routes.append(Mount("/handbook", app=SiteFiles(directory=handbook, html=True)))
-    routes.append(Mount("/", app=SiteFiles(directory=output, html=True, check_dir=False)))
+        routes.append(Mount("/handbook", app=compressed(SiteFiles(directory=handbook, html=True))))
+    # Only the static files are compressed: the intake's answers carry what a person typed, and stay as they are.
+    routes.append(Mount("/", app=compressed(SiteFiles(directory=output, html=True, check_dir=False))))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
