@@ -129,13 +129,17 @@ class Rebuilder:
 
     PREVIEW_LIMIT = 5
     """More edited files at once than this (a git checkout, say) go straight to the full build."""
+    SEARCH_DELAY = 3.0
+    """Seconds without a rebuild before the search index catches up (a burst of saves re-indexes once)."""
 
-    def __init__(self, root: Path, output: Path, base_url: str | None):
+    def __init__(self, root: Path, output: Path, base_url: str | None, search_delay: float = SEARCH_DELAY):
         self.root, self.output, self.base_url = root, output, base_url
         self.lock = threading.Lock()
         self.built = False
         self.cache = ContentCache()
         self.last: BuildResult | None = None
+        self.search_delay = search_delay
+        self.search_timer: threading.Timer | None = None
 
     def __call__(self, changes: Iterable[tuple[Change, str]] = ()) -> bool:
         with self.lock:
@@ -143,9 +147,10 @@ class Rebuilder:
             if previewed:
                 click.echo(f"Previewed {', '.join(previewed)}; rebuilding the rest.")
             try:
-                # The first build is complete; later ones re-render only what changed and keep
-                # the search index of the first (re-indexing every page would cost seconds).
-                result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=not self.built, content_cache=self.cache)
+                # The first build is complete; later ones re-render only what changed and keep the
+                # search index as it was (indexing costs seconds); it catches up once saves pause.
+                indexed = not self.built
+                result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=indexed, content_cache=self.cache)
                 self.built = True
                 self.last = result
             except ContentError as exc:
@@ -156,7 +161,36 @@ class Rebuilder:
                 click.echo(f"Error: {exc}", err=True)
                 return False
             click.echo(f"Rebuilt {result.pages_written} pages.")
+            if not indexed:
+                self.schedule_search_index()
             return True
+
+    def schedule_search_index(self) -> None:
+        """Re-index for search once rebuilds have been quiet for `search_delay` seconds (debounced)."""
+        if self.search_timer is not None:
+            self.search_timer.cancel()
+        self.search_timer = threading.Timer(self.search_delay, self.update_search_index)
+        self.search_timer.daemon = True
+        self.search_timer.start()
+
+    def update_search_index(self) -> None:
+        """An incremental build that also re-indexes the search parts whose pages changed (nothing else is re-rendered)."""
+        with self.lock:
+            if not self.output.exists():
+                return  # the server has gone, and its site with it
+            try:
+                self.last = build(self.root, self.output, base_url=self.base_url, incremental=True, search_index=True, content_cache=self.cache)
+            except ContentError:
+                return  # the content changed again and is broken: the next rebuild reports it and schedules this again
+            except ConsultError as exc:
+                click.echo(f"Error while updating the search index: {exc}", err=True)
+                return
+        click.echo("Search index updated.")
+
+    def stop(self) -> None:
+        """Cancel a pending search index update."""
+        if self.search_timer is not None:
+            self.search_timer.cancel()
 
     def preview(self, changes: Iterable[tuple[Change, str]]) -> list[str]:
         """Re-render the pages of edited ideas at once; return their URLs ([] when this change is not that simple)."""
@@ -232,3 +266,4 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
+        rebuild.stop()

@@ -157,3 +157,24 @@ def test_pages_styles_and_scripts_are_sent_compressed_with_weak_etags(served) ->
         size = len(gzip.decompress(wire))
         assert response.headers["content-encoding"] == "gzip" and len(wire) < size / 2, f"{asset}: {len(wire):,} bytes sent for {size:,}"
 
+
+def indexed_urls(site: Path) -> dict[str, str]:
+    """What Pagefind's index holds: each indexed page's URL and text, read from its fragments."""
+    pages = {}
+    for fragment in site.rglob("pagefind*/fragment/*.pf_fragment"):
+        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        pages[data["url"]] = data["content"]
+    return pages
+
+
+def test_the_search_index_catches_up_after_content_changes(served) -> None:
+    base, repo = served
+    site = repo / "_site"
+    wait_for(lambda: any(site.rglob("pagefind*/fragment/*.pf_fragment")), what="the first search index")
+    source = sorted((repo / "content" / "ideas").rglob("*.md"))[0]
+    text = source.read_text().replace(re.search(r"^title: .*$", source.read_text(), re.M).group(0), "title: Quokka rota swaps for night staff", 1)
+    text = re.sub(r"^reference: .*$", "reference: TH-QQQQ7", text, flags=re.M)
+    new = source.with_name("quokka-rota-swaps.md")
+    new.write_text(text)  # an idea accepted into the content
+    wait_for(lambda: "/ideas/quokka-rota-swaps/" in indexed_urls(site), timeout=60, what="the new idea to be indexed for search")
+    assert "Quokka rota swaps" in indexed_urls(site)["/ideas/quokka-rota-swaps/"]
