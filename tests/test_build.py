@@ -35,8 +35,10 @@ def test_home_lists_challenges_with_counts_latest_ideas_and_events(site_dir: Pat
     card = next(c for c in cards if c.a["href"] == "/challenges/getting-the-basics-right/")
     assert f"{len(basics.ideas)} ideas" in card.get_text()
     assert "Open for ideas" in card.get_text()
-    latest = [a["href"] for a in soup.select(".consult-card-list .nhsuk-card__link")][:5]
+    latest = [a["href"] for a in soup.find("h2", string="Latest ideas").find_next("ul").select(".nhsuk-card__link")]
     assert latest == [i.url for i in views.ideas_newest_first[:5]]
+    update = [a["href"] for a in soup.find("h2", string="You said, we did").find_next("ul").select(".nhsuk-card__link")]
+    assert update == [next(iter(views.updates.values())).url], "the latest update, and only that one"
     upcoming = [a["href"] for a in soup.find("h2", string="Upcoming events").find_next("ul").select("a")]
     assert upcoming and all(u.startswith("/events/") for u in upcoming)
 

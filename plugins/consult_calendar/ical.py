@@ -38,6 +38,15 @@ def vtimezone(events: list[EventView]) -> Timezone:
     return Timezone.from_tzid(TZID, first_date=first, last_date=last)
 
 
+def description(summary: str, registration: str | None, online: bool, page: str) -> str:
+    """The event's summary, its joining or booking link when it has one, and its page."""
+    lines = [summary]
+    if registration:
+        lines.append(f"{'Join or book online' if online else 'Book your place'}: {registration}")
+    lines.append(f"Details: {page}")
+    return "\n\n".join(lines)
+
+
 def vevent(config: SiteConfig, event: EventView) -> Event:
     meta = event.meta
     page = absolute_url(config, event.url)
@@ -47,9 +56,10 @@ def vevent(config: SiteConfig, event: EventView) -> Event:
     item.add("dtstart", meta.start.astimezone(LONDON))
     item.add("dtend", meta.end.astimezone(LONDON))
     item.add("summary", meta.title)
-    item.add("description", f"{meta.summary}\n\nDetails: {page}")
+    item.add("description", description(meta.summary, meta.registration, meta.online, page))
     item.add("location", "Online" if meta.online else meta.location)
-    item.add("url", page)
+    # The link people need on the day (to join or book) is the event's URL; without one, its page.
+    item.add("url", meta.registration or page)
     item.add("status", "CONFIRMED")
     item.add("transp", "OPAQUE")
     repeats = ical_rule(meta)

@@ -73,6 +73,8 @@ class ConsultPagesGenerator(Generator):
                 ideas = [i for i in challenge.ideas if i.status == status]
                 if ideas:
                     yield from self._listing(f"{challenge.url}status/{status}/", "challenge", ideas, about, challenge=challenge, status_filter=status)
+            if challenge.is_open:
+                yield self._spec(f"{challenge.url}new-topic/", "new_topic", (), challenge=challenge)
             for topic in challenge.topics:
                 yield self._spec(topic.url, "topic", (topic.entry.digest, challenge.title, self._thread(topic.comments)), topic=topic, challenge=challenge)
         counts = tuple(sorted(views.counts.items()))
