@@ -77,6 +77,21 @@ def test_the_command_line_honours_consult_now(tmp_path: Path) -> None:
     assert "Closed to new ideas" in page and 'id="share-form"' not in page
 
 
+def test_the_build_and_the_intake_read_the_clock_a_test_sets(set_clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from generator.build import build
+    from intake.settings import IntakeSettings
+
+    from .conftest import copy_sample
+
+    clock = set_clock("2029-06-01")
+    assert clock.today() == dt.date(2029, 6, 1)
+    root = copy_sample(tmp_path / "repo")
+    result = build(root, tmp_path / "site")
+    assert not result.views.challenges["feeling-empowered"].is_open
+    settings = IntakeSettings.from_environment(root, environ={"CONSULT_NOW": "2029-06-01"})
+    assert settings.clock.today() == dt.date(2029, 6, 1)
+
+
 def event(**fields: object) -> Event:
     base: dict[str, object] = {"title": "Drop-in", "summary": "An online drop-in for staff.", "online": True}
     return Event.model_validate({**base, **fields})
