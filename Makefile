@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 CSS := theme/build/consult.css
 PORT ?= 8000
 
-.PHONY: run test setup setup-test check build bench clean
+.PHONY: run test test-future setup setup-test check build bench clean
 
 HANDBOOK := .consult/handbook/index.html
 
@@ -21,8 +21,14 @@ run: setup $(HANDBOOK)
 $(HANDBOOK): $(STAMP) $(shell find handbook -type f -not -path '*/__pycache__/*' 2>/dev/null) generator/reference.py generator/schema.py generator/config.py
 	$(VENV)/bin/consult handbook --output .consult/handbook
 
+# The whole suite at today's date, then again with the clock two years ahead (see "Dates" in the README).
 test: setup-test
 	$(VENV)/bin/pytest -q
+	@$(MAKE) --no-print-directory test-future
+
+test-future: setup-test
+	@echo "== The whole suite again with the clock two years ahead: CONSULT_NOW=+730d"
+	CONSULT_NOW=+730d $(VENV)/bin/pytest -q -p no:cacheprovider
 
 setup: $(STAMP) $(CSS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,14 @@ initAll();
 """
 
 
+COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
+
+
+def without_comment_lines(script: str) -> str:
+    """The script as shipped: whole-line `//` comments are for readers of the source, not for every page's download."""
+    return COMMENT_LINE.sub("", script)
+
+
 def _read(path: Path) -> bytes:
     if not path.exists():
         raise BuildError(f"{path} is missing: run `make run` or `make test` once to set up the front-end assets (npm ci, sass)")
@@ -66,7 +75,7 @@ def collect() -> Assets:
     assets.add("consult.css", _read(COMPILED_CSS), "assets/css")
     nhsuk_js = assets.add("nhsuk-frontend.js", _read(NHSUK_DIST / "nhsuk-frontend.min.js"), "assets/js")
     # The search page's script rides in the shared module, so visiting /search/ after any page fetches only its HTML.
-    consult_js = CONSULT_JS.format(nhsuk=Path(nhsuk_js).name) + _read(SEARCH_JS).decode("utf-8")
+    consult_js = CONSULT_JS.format(nhsuk=Path(nhsuk_js).name) + without_comment_lines(_read(SEARCH_JS).decode("utf-8"))
     assets.add("consult.js", consult_js.encode(), "assets/js")
     assets.add("favicon.svg", _read(NHSUK_DIST / "assets" / "images" / "favicon.svg"), "assets/images")
     for svg in sorted((NHSUK_DIST / "assets" / "images").glob("nhsuk-icon-*.svg")):

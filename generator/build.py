@@ -22,6 +22,7 @@ from typing import Any
 from jinja2.bccache import Bucket, BytecodeCache
 
 from .assets import Assets, collect
+from .clock import system_clock
 from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
@@ -187,7 +188,7 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
 def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None) -> bool:
     """Whether the site in output was built from the inputs as they are now and is still right (see freshness)."""
     inputs = fingerprint(root, base_url, code_signature(), collect().files)
-    return is_current(output.resolve(), inputs, now or dt.datetime.now(dt.timezone.utc))
+    return is_current(output.resolve(), inputs, now or system_clock().now())
 
 
 def cache_file(root: Path) -> Path:
@@ -219,7 +220,7 @@ def build(
     search index when pages changed (for previews under `consult serve`).
     """
     timings = Timings(progress=progress)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or system_clock().now()
     with timings.stage("fingerprint"):
         code = code_signature()
         assets = collect()
@@ -244,11 +245,11 @@ def build(
         clear_stamp(output)
     try:
         with timings.stage("views"):
-            views = build_views(site, now.astimezone(LONDON).date())
+            views = build_views(site, now)
         with timings.stage("assets"):
             assets.write(target)
         with timings.stage("pelican"):
-            settings = pelican_settings(site, views, assets, target, now.date(), now, timings)
+            settings = pelican_settings(site, views, assets, target, now.astimezone(LONDON).date(), now, timings)
             settings["CONSULT_INCREMENTAL"] = in_place
             settings["CONSULT_CODE_SIGNATURE"] = code
             settings["CONSULT_SEARCH_INDEX"] = search_index or not in_place

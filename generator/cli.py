@@ -89,19 +89,21 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .build import build as run_build
     from .build import cache_file, up_to_date
+    from .clock import system_clock
     from .handbook import handbook_stage
     from .loader import ContentCache
     from .progress import BuildProgress
     from .progress import wanted as progress_wanted
 
     out = output if output.is_absolute() else obj.root / output
-    if not clean and not with_handbook and up_to_date(obj.root, out, base_url):
+    now = system_clock().now()
+    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:
-        result = run_build(obj.root, out, base_url=base_url, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress)
+        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress)
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""

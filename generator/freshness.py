@@ -70,7 +70,7 @@ def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
     utc = now.astimezone(dt.timezone.utc)
     next_utc_midnight = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
     moments = [next_london_midnight, next_utc_midnight]
-    moments += [event.meta.end for event in views.events.values() if event.meta.end >= now]
+    moments += [event.end for event in views.events.values() if event.end >= now]
     return min(moments)
 
 

@@ -154,9 +154,14 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+BOM = "\ufeff"
+"""UTF-8 byte order mark: without it Excel reads a CSV file in the PC's legacy code page ("£" shows as "Â£")."""
+
+
 def to_csv(records: list[dict[str, Any]], fields: tuple[Field, ...]) -> str:
-    """RFC 4180 CSV (CRLF line ends), a header row then one row per record."""
+    """RFC 4180 CSV (CRLF line ends) starting with a byte order mark, a header row then one row per record."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([f.name for f in fields])
     for record in records:

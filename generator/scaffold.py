@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import frontmatter
+from .clock import system_clock
 from .errors import ConsultError
 from .loader import CONTENT_DIRS, load_site
 from .schema import KIND_MODELS, slugify
@@ -32,7 +33,7 @@ def _defaults(kind: str, title: str, challenge: str | None, today: dt.date) -> t
 
 
 def new_file(root: Path, kind: str, title: str, challenge: str | None = None, today: dt.date | None = None) -> Path:
-    today = today or dt.date.today()
+    today = today or system_clock().today()
     folder, _model, depth = CONTENT_DIRS[kind]
     slug = slugify(title)
     if kind == "idea":

@@ -151,6 +151,11 @@ class Event(Strict):
     location: str | None = Field(default=None, max_length=200, description="Where it happens; required unless online.")
     registration: str | None = Field(default=None, pattern=r"^https://", description="Registration link (https://…).")
     challenge: Slug | None = Field(default=None, description="Slug of the challenge it is about, if any.")
+    repeats: Literal["weekly", "monthly"] | None = Field(
+        default=None,
+        description="`weekly`, or `monthly` (on the same weekday of the same week of the month as `start`, such as the first Tuesday); empty for a one-off event. `start` and `end` give the first occurrence.",
+    )
+    repeats_until: dt.date | None = Field(default=None, description="Last date a repeating event can fall on (YYYY-MM-DD); empty to repeat with no end.")
 
     _aware = field_validator("start", "end", mode="after")(_london)
 
@@ -160,6 +165,12 @@ class Event(Strict):
             raise ValueError(f"end ({self.end:%Y-%m-%d %H:%M}) is not after start ({self.start:%Y-%m-%d %H:%M})")
         if not self.online and not self.location:
             raise ValueError("an event that is not online needs a location")
+        if self.repeats_until is not None and self.repeats is None:
+            raise ValueError("repeats_until needs repeats: weekly or monthly (or remove repeats_until for a one-off event)")
+        if self.repeats_until is not None and self.repeats_until < self.start.date():
+            raise ValueError(f"repeats_until ({self.repeats_until}) is before the first start ({self.start:%Y-%m-%d})")
+        if self.repeats is not None and self.end - self.start > dt.timedelta(days=1):
+            raise ValueError("a repeating event must last a day or less (end is more than 24 hours after start)")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 import re
@@ -15,15 +16,18 @@ import click
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import NotModifiedResponse, PathLike, StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from watchfiles import Change
 
 from .build import BuildResult, build
+from .clock import Clock, system_clock
 from .errors import ConsultError, ContentError
+from .freshness import valid_until
 from .loader import CONTENT_DIRS, ContentCache, load_entry
 from .pagewriter import PageSpec
 from .schema import Idea
@@ -36,6 +40,9 @@ UNHASHED_ASSET = "public, max-age=86400"
 """Design-system icons the stylesheet names without a hash: they change only with an nhsuk-frontend upgrade."""
 REVALIDATE = "no-cache"
 """Pages: the browser may keep them but asks before each use (a cheap 304)."""
+
+COMPRESS_FROM = 500
+"""Bytes below which an answer is sent as it is (compressing it would save next to nothing)."""
 
 IDEAS = CONTENT_DIRS["idea"][0]
 WATCHED = ("site.yml", "challenges", "content", "theme/templates", "theme/build", "plugins", "generator")
@@ -74,6 +81,38 @@ class SiteFiles(StaticFiles):
         return Response(data, status_code=status_code, media_type="text/html", headers=dict(headers))
 
 
+class WeakETagWhenEncoded:
+    """ASGI middleware: a response sent compressed gets a weak ETag (`W/"…"`).
+
+    A strong ETag names one exact sequence of bytes, and the gzip-compressed
+    answer is another one than the file; a weak one still validates the page
+    (If-None-Match compares weakly, so the browser's next request gets its 304).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_weak(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                if "content-encoding" in headers and etag and not etag.startswith("W/"):
+                    headers["etag"] = f"W/{etag}"
+            await send(message)
+
+        await self.app(scope, receive, send_weak)
+
+
+def compressed(app: ASGIApp) -> ASGIApp:
+    """HTML, CSS, JavaScript and the other text files gzip-compressed for browsers that accept it, as a static host does."""
+    return WeakETagWhenEncoded(GZipMiddleware(app, minimum_size=COMPRESS_FROM, compresslevel=6))
+
+
 def cache_control(path: str) -> str:
     """The Cache-Control header for a file of the site, by its path below the root."""
     path = path.replace("\\", "/").lstrip("/")
@@ -93,13 +132,20 @@ class Rebuilder:
 
     PREVIEW_LIMIT = 5
     """More edited files at once than this (a git checkout, say) go straight to the full build."""
+    SEARCH_DELAY = 3.0
+    """Seconds without a rebuild before the search index catches up (a burst of saves re-indexes once)."""
 
-    def __init__(self, root: Path, output: Path, base_url: str | None):
+    def __init__(self, root: Path, output: Path, base_url: str | None, clock: Clock | None = None, search_delay: float = SEARCH_DELAY):
         self.root, self.output, self.base_url = root, output, base_url
+        self.clock = clock or system_clock()
         self.lock = threading.Lock()
         self.built = False
         self.cache = ContentCache()
         self.last: BuildResult | None = None
+        self.stale_at: dt.datetime | None = None
+        """When the last build's dates stop being right (midnight, or an event ending): rebuild then."""
+        self.search_delay = search_delay
+        self.search_timer: threading.Timer | None = None
 
     def __call__(self, changes: Iterable[tuple[Change, str]] = ()) -> bool:
         with self.lock:
@@ -107,11 +153,14 @@ class Rebuilder:
             if previewed:
                 click.echo(f"Previewed {', '.join(previewed)}; rebuilding the rest.")
             try:
-                # The first build is complete; later ones re-render only what changed and keep
-                # the search index of the first (re-indexing every page would cost seconds).
-                result = build(self.root, self.output, base_url=self.base_url, incremental=self.built, search_index=not self.built, content_cache=self.cache)
+                # The first build is complete; later ones re-render only what changed and keep the
+                # search index as it was (indexing costs seconds); it catches up once saves pause.
+                indexed = not self.built
+                now = self.clock.now()
+                result = build(self.root, self.output, base_url=self.base_url, now=now, incremental=self.built, search_index=indexed, content_cache=self.cache)
                 self.built = True
                 self.last = result
+                self.stale_at = valid_until(result.views, now)
             except ContentError as exc:
                 click.echo("\n".join(str(p) for p in exc.problems), err=True)
                 click.echo("The site was not rebuilt; the last good build is still served.", err=True)
@@ -120,7 +169,38 @@ class Rebuilder:
                 click.echo(f"Error: {exc}", err=True)
                 return False
             click.echo(f"Rebuilt {result.pages_written} pages.")
+            if not indexed:
+                self.schedule_search_index()
             return True
+
+    def schedule_search_index(self) -> None:
+        """Re-index for search once rebuilds have been quiet for `search_delay` seconds (debounced)."""
+        if self.search_timer is not None:
+            self.search_timer.cancel()
+        self.search_timer = threading.Timer(self.search_delay, self.update_search_index)
+        self.search_timer.daemon = True
+        self.search_timer.start()
+
+    def update_search_index(self) -> None:
+        """An incremental build that also re-indexes the search parts whose pages changed (nothing else is re-rendered)."""
+        with self.lock:
+            if not self.output.exists():
+                return  # the server has gone, and its site with it
+            try:
+                now = self.clock.now()
+                self.last = build(self.root, self.output, base_url=self.base_url, now=now, incremental=True, search_index=True, content_cache=self.cache)
+                self.stale_at = valid_until(self.last.views, now)
+            except ContentError:
+                return  # the content changed again and is broken: the next rebuild reports it and schedules this again
+            except ConsultError as exc:
+                click.echo(f"Error while updating the search index: {exc}", err=True)
+                return
+        click.echo("Search index updated.")
+
+    def stop(self) -> None:
+        """Cancel a pending search index update."""
+        if self.search_timer is not None:
+            self.search_timer.cancel()
 
     def preview(self, changes: Iterable[tuple[Change, str]]) -> list[str]:
         """Re-render the pages of edited ideas at once; return their URLs ([] when this change is not that simple)."""
@@ -154,6 +234,19 @@ def watch(root: Path, rebuild: Callable[[Iterable[tuple[Change, str]]], bool], s
         rebuild(changes)
 
 
+def rebuild_when_stale(rebuild: Rebuilder, stop: threading.Event, longest_wait: float = 3600.0) -> None:
+    """Rebuild when the served dates go stale (a challenge closing at midnight, an event ending), by the server's clock."""
+    while not stop.is_set():
+        due = rebuild.stale_at
+        wait = longest_wait if due is None else (due - rebuild.clock.now()).total_seconds()
+        if wait <= 0:
+            click.echo("The date changed or an event ended; rebuilding.")
+            if not rebuild():
+                stop.wait(60)  # the content has a problem: it is reported, and the next edit rebuilds
+            continue
+        stop.wait(min(wait, longest_wait))
+
+
 def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, base_url: str | None = None) -> ASGIApp:
     routes: list[BaseRoute] = []
     lifespans = []
@@ -167,8 +260,9 @@ def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, 
         lifespans.append(intake)
     handbook = root / ".consult" / "handbook"
     if handbook.is_dir():  # built once by `consult handbook` (make run), not on every rebuild
-        routes.append(Mount("/handbook", app=SiteFiles(directory=handbook, html=True)))
-    routes.append(Mount("/", app=SiteFiles(directory=output, html=True, check_dir=False)))
+        routes.append(Mount("/handbook", app=compressed(SiteFiles(directory=handbook, html=True))))
+    # Only the static files are compressed: the intake's answers carry what a person typed, and stay as they are.
+    routes.append(Mount("/", app=compressed(SiteFiles(directory=output, html=True, check_dir=False))))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -188,6 +282,7 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(root, rebuild, stop), daemon=True, name="consult-watch")
     watcher.start()
+    threading.Thread(target=rebuild_when_stale, args=(rebuild, stop), daemon=True, name="consult-dates").start()
     app = create_app(root, output, rebuild, with_intake, base_url)
     click.echo(f"Serving {root} at {base_url}/ (Ctrl+C to stop)")
     try:
@@ -195,3 +290,4 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stop.set()
+        rebuild.stop()

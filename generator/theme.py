@@ -17,6 +17,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from markupsafe import Markup, escape
 
 from .assets import Assets
+from .clock import system_clock
 from .config import SiteConfig
 from .markdown import render as render_markdown
 from .paths import TEMPLATES_DIR
@@ -203,4 +204,4 @@ def configure(env: Environment, config: SiteConfig, assets: Assets, build_date: 
 def environment(config: SiteConfig, assets: Assets, build_date: dt.date | None = None) -> Environment:
     """A standalone environment for rendering theme pages outside Pelican (the intake)."""
     env = Environment(loader=loader(), **JINJA_OPTIONS)
-    return configure(env, config, assets, build_date or dt.date.today())
+    return configure(env, config, assets, build_date or system_clock().today())

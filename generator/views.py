@@ -19,7 +19,8 @@ from markupsafe import Markup
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
 from .pagewriter import signature
-from .schema import Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
+from .recurrence import describe, occurrence
+from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
 T = TypeVar("T")
 
@@ -113,6 +114,19 @@ class ChallengeView(View[Challenge]):
             return False
         return self.meta.closes is None or self.today is None or self.meta.closes >= self.today
 
+    @property
+    def closing(self) -> tuple[str, str] | None:
+        """The closing row of the challenge page, as of the build's date: ("Closes", "31 January 2027 (in 62 days)")."""
+        closes = self.meta.closes
+        if closes is None:
+            return ("Closes", "No closing date: this challenge stays open for ideas") if self.is_open else None
+        when = f"{closes.day} {closes:%B %Y}"
+        if not self.is_open:
+            return ("Closed", when) if self.today is None or closes < self.today else None
+        days = (closes - self.today).days if self.today is not None else None
+        left = {None: "", 0: " (today is the last day)", 1: " (tomorrow is the last day)"}.get(days, f" (in {days} days)")
+        return ("Closes", when + left)
+
     @cached_property
     def counts(self) -> dict[str, int]:
         return status_counts(self.ideas)
@@ -125,9 +139,28 @@ class ChallengeView(View[Challenge]):
 @dataclass
 class EventView(View[Event]):
     challenge: ChallengeView | None = None
+    now: dt.datetime | None = None
+    """The build's moment: a repeating event shows its occurrence that is on or next then."""
+
+    @cached_property
+    def when(self) -> tuple[dt.datetime, dt.datetime]:
+        return occurrence(self.meta, self.now)
+
+    @property
+    def start(self) -> dt.datetime:
+        return self.when[0]
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.when[1]
+
+    @cached_property
+    def repeats_text(self) -> str | None:
+        """'Every month, on the first Tuesday', or None for a one-off event."""
+        return describe(self.meta)
 
     def is_upcoming(self, now: dt.datetime) -> bool:
-        return self.meta.end >= now
+        return occurrence(self.meta, now)[1] >= now
 
 
 @dataclass
@@ -195,7 +228,7 @@ class SiteViews:
         return status_counts(list(self.ideas.values()))
 
     def events_split(self, now: dt.datetime) -> tuple[list[EventView], list[EventView]]:
-        ordered = sorted(self.events.values(), key=lambda e: e.meta.start)
+        ordered = sorted(self.events.values(), key=lambda e: (occurrence(e.meta, now)[0], e.slug))
         upcoming = [e for e in ordered if e.is_upcoming(now)]
         past = [e for e in reversed(ordered) if not e.is_upcoming(now)]
         return upcoming, past
@@ -242,10 +275,15 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
         idea.related = ranked[:limit]
 
 
-def build_views(site: Site, today: dt.date | None = None) -> SiteViews:
-    """Arrange the validated site for templates (assumes validation passed); `today` decides which challenges have closed."""
+def build_views(site: Site, now: dt.datetime | None = None) -> SiteViews:
+    """Arrange the validated site for templates (assumes validation passed).
+
+    `now`, the build's moment, decides which challenges have closed (by London's date) and
+    which occurrence of a repeating event is shown; without it, no date is judged.
+    """
+    today = now.astimezone(LONDON).date() if now is not None else None
     challenges = {slug: ChallengeView(e, f"/challenges/{slug}/", today) for slug, e in site.challenges.items()}
-    events = {slug: EventView(e, f"/events/{slug}/", challenges.get(e.meta.challenge or "")) for slug, e in site.events.items()}
+    events = {slug: EventView(e, f"/events/{slug}/", challenges.get(e.meta.challenge or ""), now) for slug, e in site.events.items()}
     pages = {slug: PageView(e, f"/{slug}/") for slug, e in site.pages.items()}
     threads = _comment_threads(site)
     ideas: dict[str, IdeaView] = {}
@@ -262,7 +300,7 @@ def build_views(site: Site, today: dt.date | None = None) -> SiteViews:
         view = TopicView(e, f"/challenges/{challenge.slug}/topics/{slug}/", challenge, threads.get(f"topic:{slug}", []))
         topics[slug] = view
         challenge.topics.append(view)
-    for event in sorted(events.values(), key=lambda e: e.meta.start):
+    for event in sorted(events.values(), key=lambda e: (e.start, e.slug)):
         if event.challenge:
             event.challenge.events.append(event)
     updates = {}

@@ -202,7 +202,7 @@ def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environmen
     config = catalogue.config.model_copy(update={"base_url": settings.base_url})
     assets = _assets(settings)
     assets.files = _AssetNames(assets.files)
-    env = environment(config, assets)
+    env = environment(config, assets, settings.clock.today())
     if not settings.same_origin:  # pages served from another host link back to the site in full
         site_url, asset_path = env.globals["url"], env.globals["asset"]
         env.globals["url"] = lambda path="/": settings.base_url + site_url(path).removeprefix(settings.site_path) if path.startswith("/") else path
@@ -373,8 +373,8 @@ def create_app(
     """The intake as an ASGI app; its lifespan runs the publisher worker (unless settings.run_worker is off)."""
     if settings.secret_generated:
         log.warning("CONSULT_INTAKE_SECRET is not set: client addresses are hashed with a random key made for this process only.")
-    catalogue = CatalogueHolder(settings.root)
-    store = Store(settings.db_path, taken=lambda ref: ref in catalogue.current.references)
+    catalogue = CatalogueHolder(settings.root, settings.clock)
+    store = Store(settings.db_path, taken=lambda ref: ref in catalogue.current.references, clock=settings.clock)
     forge = forge or make_forge(settings)
     worker = Worker(settings, store, forge, catalogue, on_published)
     intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), RateLimiter(settings.secret, settings.rate_limit, settings.rate_window), worker)

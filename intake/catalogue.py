@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.clock import Clock, system_clock
 from generator.config import SiteConfig
 from generator.loader import load_site
 from generator.markdown import plain_text
-from generator.schema import LONDON, ChallengeStatus
+from generator.schema import ChallengeStatus
 
 log = logging.getLogger("consult.intake")
 
@@ -28,12 +29,14 @@ class ChallengeInfo:
     title: str
     status: ChallengeStatus
     closes: dt.date | None
+    clock: Clock = field(default_factory=Clock, compare=False, repr=False)
+    """The intake's clock: a challenge closes at the end of its closing day in London, as the site says."""
 
     @property
     def is_open(self) -> bool:
         if self.status != ChallengeStatus.OPEN:
             return False
-        return self.closes is None or self.closes >= dt.datetime.now(LONDON).date()
+        return self.closes is None or self.closes >= self.clock.today()
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ class Catalogue:
         challenge = self.challenges.get(self.target_challenge(target) or "")
         return challenge is not None and challenge.is_open
 
+    def target_closed_on(self, target: str) -> dt.date | None:
+        """The closing date of the challenge a comment's target belongs to, once it has passed (None otherwise)."""
+        challenge = self.challenges.get(self.target_challenge(target) or "")
+        if challenge is None or challenge.is_open or challenge.status != ChallengeStatus.OPEN:
+            return None
+        return challenge.closes
+
     def target_title(self, target: str) -> str:
         kind, _, slug = target.partition(":")
         if kind == "idea" and slug in self.ideas:
@@ -87,14 +97,15 @@ class Catalogue:
         return slug.replace("-", " ").capitalize()
 
 
-def load_catalogue(root: Path) -> Catalogue:
+def load_catalogue(root: Path, clock: Clock | None = None) -> Catalogue:
     """Read the repository's content; problems in unrelated files do not stop the intake."""
+    clock = clock or system_clock()
     site, problems = load_site(root)
     if problems:
         log.warning("The site's content has %d problem(s); run `consult check` to see them.", len(problems))
     cat = Catalogue(config=site.config)
     for slug, entry in site.challenges.items():
-        cat.challenges[slug] = ChallengeInfo(slug, entry.meta.title, entry.meta.status, entry.meta.closes)
+        cat.challenges[slug] = ChallengeInfo(slug, entry.meta.title, entry.meta.status, entry.meta.closes, clock)
     for slug, entry in site.ideas.items():
         cat.ideas[slug] = IdeaInfo(slug, entry.meta.title, entry.meta.challenge, plain_text(entry.body))
     for slug, entry in site.topics.items():
@@ -110,10 +121,10 @@ def load_catalogue(root: Path) -> Catalogue:
 class CatalogueHolder:
     """The current catalogue, reloaded at most every `max_age` seconds (or when asked)."""
 
-    def __init__(self, root: Path, max_age: float = 30.0):
-        self.root, self.max_age = root, max_age
+    def __init__(self, root: Path, clock: Clock | None = None, max_age: float = 30.0):
+        self.root, self.clock, self.max_age = root, clock or system_clock(), max_age
         self._lock = threading.Lock()
-        self._value = load_catalogue(root)
+        self._value = load_catalogue(root, self.clock)
         self._loaded = time.monotonic()
 
     @property
@@ -125,7 +136,7 @@ class CatalogueHolder:
             return self._value
         with self._lock:
             try:
-                self._value = load_catalogue(self.root)
+                self._value = load_catalogue(self.root, self.clock)
             except Exception as exc:  # keep serving with the last good catalogue
                 log.warning("Could not reload the site's content: %s", exc)
             self._loaded = time.monotonic()

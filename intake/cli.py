@@ -1,4 +1,4 @@
-"""`consult intake …` (serve, worker, purge) and `consult review …` (list, show, accept, reject)."""
+"""`consult intake …` (serve, worker, purge) and `consult review …` (list, show, edit, accept, reject)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def _settings(root: Path, **overrides: object):  # type: ignore[no-untyped-def]
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+
+
+DRAFTS = Path(".consult/review")
+"""Where `consult review edit` keeps an edit that does not pass the checks yet (git-ignored), by reference."""
+
+
+def _drop_draft(root: Path, reference: str) -> None:
+    import shutil
+
+    shutil.rmtree(root / DRAFTS / reference, ignore_errors=True)
 
 
 def parse_age(text: str) -> dt.timedelta:
@@ -73,8 +83,8 @@ def register(main: click.Group) -> None:
 
         _logging()
         settings = _settings(obj.root)
-        catalogue = CatalogueHolder(settings.root)
-        store = Store(settings.db_path)
+        catalogue = CatalogueHolder(settings.root, settings.clock)
+        store = Store(settings.db_path, clock=settings.clock)
         runner = Worker(settings, store, make_forge(settings), catalogue)
         if once:
             count = runner.run_once()
@@ -101,7 +111,7 @@ def register(main: click.Group) -> None:
         if not settings.db_path.exists():
             click.echo(f"No intake store at {settings.db_path}: nothing to purge.")
             return
-        contacts, texts = Store(settings.db_path).purge(age)
+        contacts, texts = Store(settings.db_path, clock=settings.clock).purge(age)
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
 
     @main.group()
@@ -113,14 +123,18 @@ def register(main: click.Group) -> None:
 
         settings = _settings(obj.root)
         if settings.config.forge != "local":
-            raise ConsultError("site.yml says forge: github, so submissions are reviewed as pull requests on GitHub, not with `consult review`")
+            raise ConsultError(
+                "site.yml says forge: github, so submissions are reviewed as pull requests on GitHub, not with `consult review`: "
+                "edit the file in the pull request (the Moderation checks run `consult check` and recompute the flags on every push) "
+                "and merge or close it there (handbook: Review on GitHub)"
+            )
         return settings, LocalGitForge(settings.root, settings.main_branch)
 
     def _record(settings, reference: str, state: str, reason: str | None = None) -> None:  # type: ignore[no-untyped-def]
         from .store import Store
 
         if settings.db_path.exists():
-            Store(settings.db_path).decide(reference, state, reason)
+            Store(settings.db_path, clock=settings.clock).decide(reference, state, reason)
 
     def _ref(reference: str) -> str:
         from generator.schema import REFERENCE_PATTERN
@@ -130,37 +144,125 @@ def register(main: click.Group) -> None:
             raise click.BadParameter(f"references look like TH-7QK2M, found {reference!r}")
         return reference
 
+    def _catalogue(settings):  # type: ignore[no-untyped-def]
+        from .catalogue import load_catalogue
+
+        return load_catalogue(settings.root)
+
     @review.command("list")
     @click.pass_obj
     @friendly
     def list_(obj: Context) -> None:
-        """Submissions waiting for a decision, oldest first."""
-        _settings_, forge = _forge(obj)
-        waiting = forge.open_proposals()
-        if not waiting:
+        """Submissions waiting for a decision, oldest first: kind, challenge, age and flags (computed now)."""
+        from .review import age, waiting
+
+        settings, forge = _forge(obj)
+        items = waiting(forge, _catalogue(settings))
+        if not items:
             click.echo("Nothing is waiting for review.")
             return
-        for item in waiting:
-            click.echo(f"{item.reference}  {item.date}  {item.title}")
-        click.echo(f"{len(waiting)} waiting. See one with `consult review show REFERENCE`.")
+        now = dt.datetime.now(dt.timezone.utc)
+        rows = [("REFERENCE", "KIND", "CHALLENGE", "WAITING", "FLAGS", "TITLE")]
+        rows += [(w.reference, w.kind or "-", w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items]
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        for row in rows:
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
+        click.echo(f"{len(items)} waiting. See one with `consult review show REFERENCE`.")
 
     @review.command()
     @click.argument("reference")
     @click.pass_obj
     @friendly
     def show(obj: Context, reference: str) -> None:
-        """The proposal's flags, details and the file it adds (as a diff)."""
-        _settings_, forge = _forge(obj)
-        click.echo(forge.show(_ref(reference)))
+        """The proposal's flags (computed now), its history and the change it makes (as a diff)."""
+        from .review import age, waiting
+
+        settings, forge = _forge(obj)
+        reference = _ref(reference)
+        forge.proposed_files(reference)  # says clearly when it is not waiting
+        items = waiting(forge, _catalogue(settings))
+        item = next(w for w in items if w.reference == reference)
+        now = dt.datetime.now(dt.timezone.utc)
+        click.echo(f"{item.reference}: {item.title}")
+        click.echo(f"Kind: {item.kind or '-'}\nChallenge: {item.challenge or '-'}\nFile: {item.path}")
+        click.echo(f"Waiting: {age(item.proposed_at, now)} (since {item.proposed_at:%Y-%m-%d %H:%M})")
+        click.echo(f"\nModeration flags, computed now against the published ideas and the {len(items) - 1} other waiting submission(s):")
+        for flag in item.flags:
+            click.echo(f"- {flag.code}: {flag.detail}")
+            for title, link in flag.links:
+                click.echo(f"  - {title}: {link}")
+        if not item.flags:
+            click.echo("- none")
+        click.echo(f"\nHistory of submissions/{reference} (its first commit keeps the flags as they stood on arrival):\n{forge.history(reference)}\n")
+        click.echo(forge.diff(reference))
 
     @review.command()
     @click.argument("reference")
     @click.pass_obj
     @friendly
-    def accept(obj: Context, reference: str) -> None:
-        """Publish: merge the branch into the main branch."""
+    def edit(obj: Context, reference: str) -> None:
+        """Edit the proposed file in $EDITOR, check it like `consult check`, and commit it to the submission's branch."""
+        from .moderate import moderated_kind
+        from .review import check_file, path_for, proposed_path
+
         settings, forge = _forge(obj)
         reference = _ref(reference)
+        path = proposed_path(forge, reference)
+        original = forge.read_file(reference, path)
+        draft = settings.root / DRAFTS / reference / path
+        if draft.exists():
+            click.echo(f"Carrying on with your unfinished edit of {reference}, kept in {draft} (delete that file to start again from the branch).")
+        else:
+            draft.parent.mkdir(parents=True, exist_ok=True)
+            draft.write_text(original, encoding="utf-8")
+        while True:
+            click.edit(filename=str(draft))
+            text = draft.read_text(encoding="utf-8")
+            if text == original:
+                _drop_draft(settings.root, reference)
+                click.echo(f"No change to {path}: nothing committed.")
+                return
+            new_path = path_for(moderated_kind(path) or "", path, text)
+            problems = check_file(settings.root, new_path, text, replaces=path)
+            if not problems:
+                break
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"Found {len(problems)} problem{'s' if len(problems) != 1 else ''} in your edit; nothing was committed.", err=True)
+            if not click.confirm("Open the editor again to fix it?", default=True, err=True):
+                raise ConsultError(f"your edit is kept in {draft}: run `consult review edit {reference}` to carry on with it")
+        moved = f", moved to {new_path}" if new_path != path else ""
+        commit = forge.commit_edit(reference, path, new_path, text, f"Edit {reference}: {new_path}\n\nEdited during review with `consult review edit`.")
+        _drop_draft(settings.root, reference)
+        click.echo(f"Committed your edit of {reference} to submissions/{reference} ({commit[:10]}{moved}). Publish it with `consult review accept {reference}`.")
+
+    @review.command()
+    @click.argument("reference")
+    @click.option("--summary", help="The curated summary to publish with an idea (replaces the file's summary).")
+    @click.option("--tags", help='Tags for an idea, separated by commas, e.g. "night-shifts,food" (replaces the file\'s tags; "" clears them).')
+    @click.pass_obj
+    @friendly
+    def accept(obj: Context, reference: str, summary: str | None, tags: str | None) -> None:
+        """Publish: check the file like `consult check`, then merge the branch into the main branch."""
+        from .moderate import moderated_kind
+        from .review import check_file, proposed_path, set_summary_and_tags, split_tags
+
+        settings, forge = _forge(obj)
+        reference = _ref(reference)
+        path = proposed_path(forge, reference)
+        text = forge.read_file(reference, path)
+        edited = text
+        if summary is not None or tags is not None:
+            if moderated_kind(path) != "idea":
+                raise click.UsageError(f"{reference} is a {moderated_kind(path)}: only ideas have a summary and tags")
+            edited = set_summary_and_tags(text, summary.strip() if summary is not None else None, split_tags(tags) if tags is not None else None)
+        problems = check_file(settings.root, path, edited)
+        if problems:
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            raise ConsultError(f"{reference} was not accepted: fix the {'problem' if len(problems) == 1 else f'{len(problems)} problems'} above (with --summary, --tags or `consult review edit {reference}`), then accept again")
+        if edited != text:
+            forge.commit_edit(reference, path, path, edited, f"Edit {reference}: summary and tags\n\nSet with `consult review accept`.")
         commit = forge.accept(reference)
         _record(settings, reference, "merged")
         click.echo(f"Accepted {reference}: merged into {settings.main_branch} ({commit[:10]}). `consult serve` rebuilds the site by itself; otherwise run `consult build`.")

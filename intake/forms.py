@@ -12,6 +12,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.schema import ChallengeStatus
+from generator.theme import long_date
+
 from .catalogue import Catalogue
 
 BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
@@ -133,7 +136,8 @@ def _check_challenge(values: dict[str, str], errors: dict[str, str], catalogue: 
     if challenge is None:
         errors.setdefault("challenge", "Select a challenge from the list")
     elif not challenge.is_open:
-        errors.setdefault("challenge", f"The challenge ‘{challenge.title}’ is closed to new {what}s. Choose an open challenge")
+        closed = f"closed to new {what}s on {long_date(challenge.closes)}" if challenge.closes and challenge.status == ChallengeStatus.OPEN else f"is closed to new {what}s"
+        errors.setdefault("challenge", f"The challenge ‘{challenge.title}’ {closed}. Choose an open challenge")
 
 
 def _check_name(values: dict[str, str], errors: dict[str, str]) -> None:
@@ -167,7 +171,8 @@ def check_comment(values: dict[str, str], errors: dict[str, str], catalogue: Cat
     elif not catalogue.has_target(target):
         errors.setdefault("target", "The idea or topic you are commenting on could not be found. Go back to its page and try again")
     elif not catalogue.target_open(target):
-        errors.setdefault("target", "This challenge is closed, so it no longer takes comments")
+        closes = catalogue.target_closed_on(target)
+        errors.setdefault("target", f"This challenge closed on {long_date(closes)}, so it no longer takes comments" if closes else "This challenge is closed, so it no longer takes comments")
     _length(errors, "comment", values["comment"], "Enter your comment", "Your comment must be 2,000 characters or fewer", 2000)
     _check_name(values, errors)
     _check_consent(values, errors)

@@ -8,7 +8,9 @@ The workflow only calls this. It:
 2. runs `consult check` over the whole site (a changed challenge can break
    ideas that were not touched) and prints every problem as a GitHub
    annotation, `::error file=PATH,line=N,title=KEY::MESSAGE`;
-3. runs the automated moderation flags on the changed ideas, comments and topics;
+3. runs the automated moderation flags on the changed ideas, comments and topics
+   (with a token, duplicates are also looked for among the ideas of the other open
+   submission pull requests, read from the checkout's branches);
 4. with `--comment` (the default), keeps ONE comment on the pull request up to
    date (found by a hidden marker, edited, never re-posted; boxes an editor
    ticked stay ticked) and sets the flag labels (adds those that apply, removes
@@ -30,6 +32,7 @@ from generator.loader import Site, load_site
 from generator.validate import validate
 
 from .forge.base import Flag
+from .moderation import WaitingIdea
 
 MARKER = "<!-- consult:moderation -->"
 FLAG_LABELS = ("possible-personal-data", "offensive-language", "possible-duplicate", "all-capitals", "very-short")
@@ -122,8 +125,45 @@ def _fields(kind: str, entry: Any) -> tuple[str, dict[str, str]]:
     return entry.meta.title, {"title": entry.meta.title, body_key: entry.body, "name": name}
 
 
-def flag_changed(root: Path, site: Site, changed: Iterable[str]) -> list[FileFlags]:
-    """Run the moderation flags on each changed idea, comment and topic (duplicates: against the other ideas)."""
+def waiting_from_git(root: Path, heads: Iterable[str]) -> list[WaitingIdea]:
+    """The ideas that other open submission pull requests propose, read from this checkout's git.
+
+    `heads` are their branch names (from GitHub's list of open pull requests); the
+    workflow's checkout (fetch-depth: 0) holds every branch as origin/<name>. A
+    branch the checkout lacks is skipped.
+    """
+    from generator import frontmatter
+
+    found = []
+    for head in heads:
+        ref = next((r for r in (f"refs/remotes/origin/{head}", f"refs/heads/{head}") if _git_ok(root, "rev-parse", "--verify", "--quiet", r)), None)
+        if ref is None:
+            continue
+        try:
+            paths = changed_from_git(root, "HEAD", ref)
+        except ConsultError:
+            continue  # no history in common with this checkout: nothing to compare
+        for path in paths:
+            if moderated_kind(path) != "idea":
+                continue
+            shown = subprocess.run(["git", "-C", str(root), "show", f"{ref}:{path}"], capture_output=True, check=False)
+            try:
+                doc = frontmatter.parse(shown.stdout.decode("utf-8"))
+            except (UnicodeDecodeError, frontmatter.FrontMatterError):
+                continue  # its own pull request's check reports it
+            found.append(WaitingIdea(str(doc.data.get("reference", head)), str(doc.data.get("title", "")), doc.body))
+    return found
+
+
+def _git_ok(root: Path, *args: str) -> bool:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False).returncode == 0
+
+
+def flag_changed(root: Path, site: Site, changed: Iterable[str], waiting: Sequence[WaitingIdea] = ()) -> list[FileFlags]:
+    """Run the moderation flags on each changed idea, comment and topic.
+
+    Duplicates: against the published ideas and `waiting` (ideas in other open pull requests).
+    """
     from .catalogue import load_catalogue
     from .moderation import flags_for
 
@@ -138,17 +178,19 @@ def flag_changed(root: Path, site: Site, changed: Iterable[str]) -> list[FileFla
     out = []
     for path, kind in wanted:
         title, fields = _fields(kind, by_path[path])  # type: ignore[arg-type]
-        out.append(FileFlags(path, kind, title, flags_for(kind, fields, catalogue)))  # type: ignore[arg-type]
+        own = getattr(by_path[path].meta, "reference", None)
+        others = [w for w in waiting if w.reference != own]
+        out.append(FileFlags(path, kind, title, flags_for(kind, fields, catalogue, others)))  # type: ignore[arg-type]
     return out
 
 
-def inspect(root: Path, changed: Sequence[str]) -> Report:
-    """Check the whole site and flag the changed submissions."""
+def inspect(root: Path, changed: Sequence[str], waiting: Sequence[WaitingIdea] = ()) -> Report:
+    """Check the whole site and flag the changed submissions (duplicates also against `waiting`)."""
     site, problems = load_site(root)
     if not problems:
         problems = validate(site)
     report = Report(list(changed), sorted(problems))
-    report.flagged = flag_changed(root, site, changed)
+    report.flagged = flag_changed(root, site, changed, waiting)
     return report
 
 
@@ -267,6 +309,11 @@ class PullRequestThread:
 
     def changed_files(self) -> list[str]:
         return [f["filename"] for f in self._pages(f"{self.repo_url}/pulls/{self.number}/files")]
+
+    def other_submission_heads(self) -> list[str]:
+        """Branch names of the other open pull requests that carry submissions (one request per 100 pull requests)."""
+        pulls = self._pages(f"{self.repo_url}/pulls")
+        return [p["head"]["ref"] for p in pulls if p["number"] != self.number and p["head"]["ref"].startswith("submissions/")]
 
     def find_comment(self) -> dict[str, Any] | None:
         """The comment carrying our marker, if there is one."""

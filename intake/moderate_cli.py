@@ -18,7 +18,7 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
     from generator.errors import ConsultError
     from generator.loader import load_config
 
-    from .moderate import PullRequestThread, annotation, changed_from_git, flag_annotation, github_session, inspect, render_comment, settings_from, ticked
+    from .moderate import PullRequestThread, annotation, changed_from_git, flag_annotation, github_session, inspect, render_comment, settings_from, ticked, waiting_from_git
 
     config, _ = load_config(root)
     thread = None
@@ -30,7 +30,8 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
         session, api = github_session(url, token)
         thread = PullRequestThread(session, api, repo, pr)
     changed = changed_from_git(root, base) if base else thread.changed_files()  # type: ignore[union-attr]
-    report = inspect(root, changed)
+    waiting = waiting_from_git(root, thread.other_submission_heads()) if thread is not None else []
+    report = inspect(root, changed, waiting)
     if annotate:
         for problem in report.problems:
             click.echo(annotation(problem))

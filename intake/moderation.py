@@ -4,7 +4,8 @@ Each flag names what triggered it. Personal data is described and partly
 masked, so the flag itself does not repeat someone's details in full.
 
 Duplicates: TF-IDF cosine similarity over content words (title counted
-twice), against every published idea. It ranks by shared *distinctive* words,
+twice), against every published idea and every idea still waiting for review
+(so the same idea sent twice is flagged before either is accepted). It ranks by shared *distinctive* words,
 so two ideas about "hot food on night shifts" match while common words such
 as "staff" or "ward" weigh little; it is pure Python and fast for the few
 thousand ideas a consultation gathers. rapidfuzz-style edit distance was
@@ -16,7 +17,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from better_profanity.utils import get_complete_path_of_file, read_wordlist
@@ -113,6 +115,7 @@ class DuplicateIndex:
         self.count = len(docs)
         self.idf = {word: math.log((1 + self.count) / (1 + n)) + 1 for word, n in df.items()}
         self.vectors = [(slug, title, self._vector(counts)) for slug, title, counts in docs]
+        self._others: dict[tuple[str, str], dict[str, float]] = {}
 
     def _vector(self, counts: Counter[str]) -> dict[str, float]:
         default = math.log(1 + self.count) + 1
@@ -120,10 +123,28 @@ class DuplicateIndex:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {w: v / norm for w, v in vec.items()}
 
-    def closest(self, title: str, text: str, limit: int = 3) -> list[tuple[float, str, str]]:
-        query = self._vector(Counter(tokens(f"{title} {title} {text}")))
-        scored = [(sum(query[w] * vec.get(w, 0.0) for w in query), slug, t) for slug, t, vec in self.vectors]
+    def vector_of(self, title: str, text: str) -> dict[str, float]:
+        """A text outside the index, weighted by the index's own word frequencies (kept for the next call)."""
+        key = (title, text)
+        if key not in self._others:
+            self._others[key] = self._vector(Counter(tokens(f"{title} {title} {text}")))
+        return self._others[key]
+
+    def closest(self, title: str, text: str, limit: int = 3, others: Sequence[tuple[str, str, str]] = ()) -> list[tuple[float, str, str]]:
+        """The most similar (score, key, title): the indexed ideas and `others` (key, title, text) alike."""
+        query = self.vector_of(title, text)
+        candidates = self.vectors + [(key, t, self.vector_of(t, body)) for key, t, body in others]
+        scored = [(sum(query[w] * vec.get(w, 0.0) for w in query), key, t) for key, t, vec in candidates]
         return sorted((s for s in scored if s[0] > 0), reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class WaitingIdea:
+    """An idea submitted but not yet accepted or rejected: compared for duplicates like a published one."""
+
+    reference: str
+    title: str
+    text: str
 
 
 @lru_cache(maxsize=4)
@@ -132,17 +153,29 @@ def _index_for(catalogue_id: int, ideas: tuple[tuple[str, str, str], ...]) -> Du
 
 
 def duplicate_index(catalogue: Catalogue) -> DuplicateIndex:
+    """The published ideas' index, built once per catalogue."""
     ideas = tuple((i.slug, i.title, i.text) for i in catalogue.ideas.values())
     return _index_for(id(catalogue), ideas)
 
 
-def duplicates(title: str, text: str, catalogue: Catalogue) -> list[Flag]:
+def duplicates(title: str, text: str, catalogue: Catalogue, waiting: Sequence[WaitingIdea] = ()) -> list[Flag]:
+    """A flag naming the closest published ideas and waiting submissions above the threshold."""
     threshold = catalogue.config.moderation.duplicate_threshold
-    close = [c for c in duplicate_index(catalogue).closest(title, text) if c[0] >= threshold]
+    waiting = [w for w in waiting if w.reference not in catalogue.references]  # accepted meanwhile: published
+    others = [(w.reference, w.title, w.text) for w in waiting]
+    close = [c for c in duplicate_index(catalogue).closest(title, text, others=others) if c[0] >= threshold]
     if not close:
         return []
-    named = ", ".join(f"‘{t}’ ({score:.0%} similar)" for score, _, t in close)
-    return [Flag("possible-duplicate", f"Possible duplicate of published ideas: {named}", tuple((t, f"/ideas/{slug}/") for _, slug, t in close))]
+    references = {w.reference for w in waiting}
+    published = [c for c in close if c[1] not in references]
+    pending = [c for c in close if c[1] in references]
+    parts = []
+    if published:
+        parts.append("published ideas: " + ", ".join(f"‘{t}’ ({score:.0%} similar)" for score, _, t in published))
+    if pending:
+        parts.append("submissions waiting for review: " + ", ".join(f"{ref} ‘{t}’ ({score:.0%} similar)" for score, ref, t in pending))
+    links = tuple((t, f"/ideas/{slug}/") for _, slug, t in published)
+    return [Flag("possible-duplicate", "Possible duplicate of " + "; ".join(parts), links)]
 
 
 def shouting(fields: dict[str, str]) -> list[Flag]:
@@ -161,13 +194,16 @@ def very_short(name: str, text: str, minimum: int) -> list[Flag]:
     return [Flag("very-short", f"Very short: ‘{name}’ has {count} word{'s' if count != 1 else ''} (fewer than {minimum})")]
 
 
-def flags_for(kind: str, fields: dict[str, str], catalogue: Catalogue) -> tuple[Flag, ...]:
-    """Every flag for one submission's public fields, in a stable order."""
+def flags_for(kind: str, fields: dict[str, str], catalogue: Catalogue, waiting: Sequence[WaitingIdea] = ()) -> tuple[Flag, ...]:
+    """Every flag for one submission's public fields, in a stable order.
+
+    `waiting`: the other ideas not yet decided (never the submission itself), for duplicates.
+    """
     body_field = {"idea": "idea", "comment": "comment", "topic": "post"}[kind]
     text_fields = {k: v for k, v in fields.items() if k in ("title", body_field, "name") and v}
     found = personal_data(text_fields) + offensive(text_fields)
     if kind == "idea":
-        found += duplicates(fields["title"], fields["idea"], catalogue)
+        found += duplicates(fields["title"], fields["idea"], catalogue, waiting)
     found += shouting({k: v for k, v in text_fields.items() if k != "name"})
     if kind in ("idea", "topic"):
         found += very_short(body_field, fields[body_field], catalogue.config.moderation.short_words)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from generator import frontmatter
@@ -16,7 +17,7 @@ from generator.schema import LONDON, Comment, Idea, Topic, slugify
 
 from .catalogue import Catalogue
 from .forge.base import Flag, Proposal
-from .moderation import flags_for
+from .moderation import WaitingIdea, flags_for
 from .store import Record
 
 
@@ -61,8 +62,11 @@ def comment_file(record: Record, fields: dict[str, str], submitted: dt.date) -> 
     return f"content/comments/{folder}/{record.reference}.md", frontmatter.dump(data, fields["comment"])
 
 
-def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]) -> Proposal:
-    """Everything an editor needs for one submission (paths already used are avoided)."""
+def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str], waiting: Sequence[WaitingIdea] = ()) -> Proposal:
+    """Everything an editor needs for one submission (paths already used are avoided).
+
+    `waiting`: ideas not yet decided, compared for duplicates (the submission itself is left out here).
+    """
     fields = record.fields or {}
     submitted = record.received_at.astimezone(LONDON).date()
     credit = _credit(fields) or "anonymous"
@@ -82,7 +86,7 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         if record.kind == "idea":
             rows += (("Role", fields.get("role") or "not given"), ("Region", fields.get("region") or "not given"))
         rows += (("Credit", credit),)
-    flags = flags_for(record.kind, fields, catalogue)
+    flags = flags_for(record.kind, fields, catalogue, [w for w in waiting if w.reference != record.reference])
     return Proposal(record.reference, record.kind, path, content, title, challenge, rows, flags)
 
 

@@ -9,6 +9,7 @@ Environment variables (all optional):
 - `CONSULT_INTAKE_ORIGINS`: extra allowed origins, separated by spaces (e.g. a staging site).
 - `CONSULT_INTAKE_SYNC_SECONDS`: how often the worker asks the forge what editors decided (default 10).
 - `CONSULT_MAIN_BRANCH`: branch accepted submissions are merged into (default site.yml github.base_branch).
+- `CONSULT_NOW`: what day it is for the intake (see generator/clock.py); unset, the real time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from generator.clock import Clock
 from generator.config import SiteConfig
 from generator.errors import ConsultError, ContentError
 from generator.loader import load_config
@@ -72,6 +74,8 @@ class IntakeSettings:
     """True when CONSULT_INTAKE_SECRET was unset and a random per-process key is used."""
     sync_interval: float = 10.0
     """Seconds between checks of the forge for proposals merged or closed by editors."""
+    clock: Clock = field(default_factory=Clock)
+    """What day it is for the intake: which challenges are open, dates kept, retention (`CONSULT_NOW`)."""
 
     @property
     def db_path(self) -> Path:
@@ -136,6 +140,7 @@ class IntakeSettings:
             extra_origins=tuple(o for o in (origin_of(x) for x in env.get("CONSULT_INTAKE_ORIGINS", "").split()) if o),
             main_branch=env.get("CONSULT_MAIN_BRANCH") or config.github.base_branch or "main",
             sync_interval=float(env.get("CONSULT_INTAKE_SYNC_SECONDS", "10")),
+            clock=Clock.from_environment(env),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

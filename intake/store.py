@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.clock import Clock, system_clock, wall_time
 from generator.scaffold import new_reference
 
 SCHEMA = """
@@ -101,9 +102,11 @@ class _Pending:
 class Store:
     """Durable queue and record of submissions. Thread-safe; safe to open from several processes."""
 
-    def __init__(self, path: Path, taken: Callable[[str], bool] = lambda ref: False):
+    def __init__(self, path: Path, taken: Callable[[str], bool] = lambda ref: False, clock: Clock | None = None):
         self.path = path
         self.taken = taken
+        self.clock = clock or system_clock()
+        """Dates kept with a submission (received, decided) and the retention cut-off are read from it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             path.parent.chmod(0o700)
@@ -136,7 +139,7 @@ class Store:
         """Queue one submission for the writer; the future gives its reference once committed."""
         self._ensure_writer()
         future: concurrent.futures.Future[str] = concurrent.futures.Future()
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        now = self.clock.now().isoformat(timespec="microseconds")
         self._queue.put(_Pending(kind, fields, email, now, future))
         return future
 
@@ -261,7 +264,7 @@ class Store:
         with self._transaction() as conn:
             cur = conn.execute(
                 "UPDATE submissions SET state = ?, reason = ?, decided_at = ? WHERE reference = ?",
-                (state, reason, dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"), reference),
+                (state, reason, wall_time().isoformat(timespec="microseconds"), reference),
             )
         return cur.rowcount > 0
 
@@ -283,6 +286,14 @@ class Store:
         """How many submissions were recorded as published (by anyone, e.g. `consult review accept`) at or after `since` (ISO time)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM submissions WHERE state = 'merged' AND decided_at >= ?", (since,)).fetchone()[0])
 
+    def waiting_ideas(self) -> list[tuple[str, str, str]]:
+        """(reference, title, text) of every idea not yet decided, oldest first: compared for duplicates."""
+        rows = self.conn.execute(
+            "SELECT reference, json_extract(fields, '$.title') AS title, json_extract(fields, '$.idea') AS text FROM submissions "
+            "WHERE kind = 'idea' AND state IN ('received', 'proposed') AND fields IS NOT NULL ORDER BY received_at"
+        ).fetchall()
+        return [(r["reference"], r["title"] or "", r["text"] or "") for r in rows]
+
     def proposal_paths(self) -> set[str]:
         rows = self.conn.execute("SELECT json_extract(proposal, '$.path') AS path FROM submissions WHERE proposal IS NOT NULL").fetchall()
         return {r["path"] for r in rows if r["path"]}
@@ -294,8 +305,9 @@ class Store:
 
         Returns (contact details deleted, texts deleted). Reference, state and public reason are kept for /status.
         """
-        cutoff = (dt.datetime.now(dt.timezone.utc) - older_than).isoformat(timespec="microseconds")
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now_moment = self.clock.now()
+        cutoff = (now_moment - older_than).isoformat(timespec="microseconds")
+        now = now_moment.isoformat(timespec="seconds")
         with self._transaction() as conn:
             contacts = conn.execute(
             "UPDATE submissions SET email = NULL, contact_purged_at = ? WHERE received_at < ? AND email IS NOT NULL", (now, cutoff)

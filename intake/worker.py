@@ -15,8 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
+from generator.clock import wall_time
+
 from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
+from .moderation import WaitingIdea
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .publish_batches import publish_backlog
@@ -47,17 +50,18 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._last_sync = 0.0
         self._last_purge = 0.0
-        self._checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        self._checked_at = wall_time().isoformat(timespec="microseconds")
 
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
         built: dict[str, dict] = {}
         paths = self.store.proposal_paths()
+        waiting = [WaitingIdea(*row) for row in self.store.waiting_ideas()]
         proposals = {}
         for record in records:
             try:
                 if record.proposal is None:
-                    proposal = build_proposal(record, self.catalogue.current, paths)
+                    proposal = build_proposal(record, self.catalogue.current, paths, waiting)
                     built[record.reference] = proposal_to_json(proposal)
                     paths.add(proposal.path)
                 else:
@@ -107,7 +111,7 @@ class Worker:
 
         Decisions recorded by another process (`consult review accept`) count too.
         """
-        since, self._checked_at = self._checked_at, dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+        since, self._checked_at = self._checked_at, wall_time().isoformat(timespec="microseconds")
         published = 0
         for record in self.store.in_state("proposed"):
             state = self.forge.state(record.reference)

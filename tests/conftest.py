@@ -34,6 +34,18 @@ def sample_repo(tmp_path: Path) -> Path:
     return copy_sample(tmp_path / "repo")
 
 
+@pytest.fixture
+def set_clock(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Set the product's clock (CONSULT_NOW) for one test: `set_clock("2029-03-01")` or `set_clock("+730d")`."""
+    from generator.clock import Clock
+
+    def set_(moment: str) -> Clock:
+        monkeypatch.setenv("CONSULT_NOW", moment)
+        return Clock.from_environment()
+
+    return set_
+
+
 @pytest.fixture(scope="session")
 def built_sample(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """The sample site built once per test session (read-only for tests)."""

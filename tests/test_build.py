@@ -35,8 +35,10 @@ def test_home_lists_challenges_with_counts_latest_ideas_and_events(site_dir: Pat
     card = next(c for c in cards if c.a["href"] == "/challenges/getting-the-basics-right/")
     assert f"{len(basics.ideas)} ideas" in card.get_text()
     assert "Open for ideas" in card.get_text()
-    latest = [a["href"] for a in soup.select(".consult-card-list .nhsuk-card__link")][:5]
+    latest = [a["href"] for a in soup.find("h2", string="Latest ideas").find_next("ul").select(".nhsuk-card__link")]
     assert latest == [i.url for i in views.ideas_newest_first[:5]]
+    update = [a["href"] for a in soup.find("h2", string="You said, we did").find_next("ul").select(".nhsuk-card__link")]
+    assert update == [next(iter(views.updates.values())).url], "the latest update, and only that one"
     upcoming = [a["href"] for a in soup.find("h2", string="Upcoming events").find_next("ul").select("a")]
     assert upcoming and all(u.startswith("/events/") for u in upcoming)
 
@@ -46,7 +48,7 @@ def test_challenge_page_has_question_dates_ideas_counts_and_filters(site_dir: Pa
     soup = page(site_dir, challenge.url)
     assert texts(soup, "h1") == [challenge.title]
     assert challenge.meta.question in soup.get_text()
-    assert "31 January 2027" in soup.get_text()
+    assert "No closing date: this challenge stays open for ideas" in soup.get_text()
     listed = soup.select("#ideas ~ ul.consult-card-list .nhsuk-card__link")
     per_page = built_sample.views.site.config.ideas_per_page
     assert len(listed) == min(per_page, len(challenge.ideas))
@@ -61,6 +63,16 @@ def test_challenge_page_has_question_dates_ideas_counts_and_filters(site_dir: Pa
     form = soup.select_one("form#share-form")
     assert form["action"] == "/intake/ideas" and form["method"] == "post"
     assert form.select_one("select#challenge option[selected]")["value"] == challenge.slug
+
+
+def test_a_challenge_page_counts_the_days_to_its_closing_date(site_dir: Path, built_sample) -> None:
+    challenge = built_sample.views.challenges["feeling-empowered"]
+    days = (challenge.meta.closes - BUILD_NOW.date()).days
+    soup = page(site_dir, challenge.url)
+    rows = dict(zip(texts(soup, ".nhsuk-summary-list__key"), texts(soup, ".nhsuk-summary-list__value")))
+    assert rows["Closes"] == f"31 January 2027 (in {days} days)"
+    home = " ".join(page(site_dir, "/").get_text(" ").split())
+    assert "Open for ideas until 31 January 2027" in home and "Open for ideas, with no closing date" in home
 
 
 def test_idea_page_has_summary_body_status_response_attribution_and_related(site_dir: Path, built_sample) -> None:

@@ -25,11 +25,13 @@ def handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_handbook_builds_strictly_with_every_page(handbook: Path) -> None:
-    for page in ("index.html", "editors/review/index.html", "editors/personal-data/index.html", "team/deploy/index.html", "reference/index.html"):
+    for page in ("index.html", "editors/review/index.html", "editors/review-local/index.html", "editors/personal-data/index.html", "team/deploy/index.html", "reference/index.html"):
         assert (handbook / page).is_file(), page
     assert (handbook / "search" / "search_index.json").is_file(), "Material's search is built in"
     review = (handbook / "editors/review/index.html").read_text()
     assert 'src="../../images/share.png"' in review
+    local = (handbook / "editors/review-local/index.html").read_text()
+    assert "consult review edit TH-7QK2M" in local and 'href="../review/"' in local, "the local review steps have their own page"
     assert 'class="admonition' in (handbook / "editors/personal-data/index.html").read_text()
     assert 'data-md-color-media="(prefers-color-scheme: dark)"' in (handbook / "index.html").read_text()
 

@@ -130,6 +130,37 @@ def test_comment_is_created_once_then_edited_and_labels_follow_the_flags(pr_repo
     assert len([r for r in github.requests if r.method == "PATCH"]) == 1, "an unchanged comment is not edited again"
 
 
+def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr_repo: Path, github: ModerationGitHub) -> None:
+    """Compared with the ideas of the other open submission pull requests (their branches, as the checkout holds them)."""
+    git(pr_repo, "checkout", "-q", "-b", "submissions/TH-ZZZZ7", "main")
+    write(pr_repo, "content/ideas/feeling-empowered/swap-shifts-in-an-app.md", """
+        ---
+        title: Let us swap shifts in an app
+        challenge: feeling-empowered
+        submitted: 2026-11-19
+        reference: TH-ZZZZ7
+        ---
+
+        Swapping a shift today means ringing round for hours. Our old trust did it with a simple app.
+        """)
+    commit(pr_repo, "Add TH-ZZZZ7")
+    copy = (pr_repo / "content/ideas/feeling-empowered/swap-shifts-in-an-app.md").read_text().replace("TH-ZZZZ7", "TH-ZZZZ6")
+    git(pr_repo, "checkout", "-q", "-b", "submissions/TH-ZZZZ6", "main")
+    write(pr_repo, "content/ideas/feeling-empowered/closed-copy.md", copy)
+    commit(pr_repo, "Add TH-ZZZZ6, whose pull request was closed")
+    git(pr_repo, "checkout", "-q", "submissions/TH-ZZZZ9")
+    sha = github.repo.refs["refs/heads/main"]
+    github.pulls[8] = Pull(8, "Idea: Let us swap shifts in an app", "", "submissions/TH-ZZZZ7", "main", sha, sha, github.clock.time())
+    github.pulls[9] = Pull(9, "Idea: closed", "", "submissions/TH-ZZZZ6", "main", sha, sha, github.clock.time(), state="closed")
+
+    result = moderate(pr_repo, github)
+    assert "Possible duplicate of submissions waiting for review: TH-ZZZZ7" in result.output
+    assert "TH-ZZZZ6" not in result.output, "a closed pull request is not waiting"
+    body = github.comments[0]["body"]
+    assert "**possible-duplicate**: Possible duplicate of submissions waiting for review: TH-ZZZZ7 ‘Let us swap shifts in an app’" in body
+    assert "possible-duplicate" in github.pulls[7].labels
+
+
 def test_check_without_a_token_for_forks(pr_repo: Path) -> None:
     result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--base", "main", "--no-comment"],
                                 env={"GITHUB_TOKEN": None})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -133,3 +136,45 @@ def test_a_page_replaced_after_the_stat_is_sent_whole(tmp_path: Path) -> None:
     response = SiteFiles(directory=tmp_path, html=True).file_response(str(page), stale, {"type": "http", "headers": []})
     assert response.body == b"<p>new, and longer than before</p>"
     assert response.headers["content-length"] == str(len(response.body))
+
+
+def test_pages_styles_and_scripts_are_sent_compressed_with_weak_etags(served) -> None:
+    """Like a static host: gzip when the browser accepts it, a weak ETag on the compressed answer, 304s either way."""
+    base, _ = served
+    plain = httpx.get(base + "/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and not plain.headers["etag"].startswith("W/")
+    packed = httpx.get(base + "/", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and "accept-encoding" in packed.headers["vary"].lower()
+    assert packed.headers["etag"] == "W/" + plain.headers["etag"] and packed.content == plain.content
+    for etag in (packed.headers["etag"], plain.headers["etag"]):
+        again = httpx.get(base + "/", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304 and not again.content
+    assets = re.findall(r'(?:href|src)="(/assets/[^"]+\.(?:css|js))"', plain.text)
+    assert {a.rsplit(".", 1)[1] for a in assets} == {"css", "js"}
+    for asset in assets:
+        with httpx.stream("GET", base + asset, headers={"Accept-Encoding": "gzip"}) as response:
+            wire = b"".join(response.iter_raw())
+        size = len(gzip.decompress(wire))
+        assert response.headers["content-encoding"] == "gzip" and len(wire) < size / 2, f"{asset}: {len(wire):,} bytes sent for {size:,}"
+
+
+def indexed_urls(site: Path) -> dict[str, str]:
+    """What Pagefind's index holds: each indexed page's URL and text, read from its fragments."""
+    pages = {}
+    for fragment in site.rglob("pagefind*/fragment/*.pf_fragment"):
+        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        pages[data["url"]] = data["content"]
+    return pages
+
+
+def test_the_search_index_catches_up_after_content_changes(served) -> None:
+    base, repo = served
+    site = repo / "_site"
+    wait_for(lambda: any(site.rglob("pagefind*/fragment/*.pf_fragment")), what="the first search index")
+    source = sorted((repo / "content" / "ideas").rglob("*.md"))[0]
+    text = source.read_text().replace(re.search(r"^title: .*$", source.read_text(), re.M).group(0), "title: Quokka rota swaps for night staff", 1)
+    text = re.sub(r"^reference: .*$", "reference: TH-QQQQ7", text, flags=re.M)
+    new = source.with_name("quokka-rota-swaps.md")
+    new.write_text(text)  # an idea accepted into the content
+    wait_for(lambda: "/ideas/quokka-rota-swaps/" in indexed_urls(site), timeout=60, what="the new idea to be indexed for search")
+    assert "Quokka rota swaps" in indexed_urls(site)["/ideas/quokka-rota-swaps/"]

@@ -9,8 +9,10 @@ public reason in a small ref of its own (`refs/consult/rejected/<reference>`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +36,15 @@ class ForgeError(ConsultError):
 
 
 @dataclass(frozen=True)
-class OpenProposal:
+class OpenBranch:
+    """A submission's branch not yet merged, read in one git call."""
+
     reference: str
-    title: str
-    date: str
+    tip: str
+    paths: tuple[str, ...]
+    """Files the branch adds or changes (after any moves), in the order it first touched them."""
+    proposed_at: dt.datetime
+    """When its first commit (the intake's proposal) was made."""
 
 
 class LocalGitForge:
@@ -57,7 +64,7 @@ class LocalGitForge:
             ["git", "-C", str(self.root), *args],
             input=input,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
             env={**os.environ, **IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
         )
         if check and result.returncode != 0:
@@ -141,20 +148,93 @@ class LocalGitForge:
 
     # -- editors' side (consult review) ----------------------------------------------------
 
-    def open_proposals(self) -> list[OpenProposal]:
-        out = self.git("for-each-ref", "--sort=committerdate", "--format=%(refname)%00%(contents:subject)%00%(committerdate:short)", BRANCH_PREFIX.rstrip("/"))
-        found = []
-        for line in filter(None, out.split("\n")):
-            ref, subject, date = line.split("\0")
-            reference = ref.removeprefix(BRANCH_PREFIX)
-            if self.state(reference) == ProposalState.OPEN:
-                found.append(OpenProposal(reference, subject, date))
-        return found
+    def open_branches(self) -> list[OpenBranch]:
+        """Every open submission branch with its files and age, oldest first: one git call per branch, not one per question."""
+        main_ref = self._main_ref()
+        out = self.git("for-each-ref", f"--no-merged={main_ref}", "--format=%(refname) %(objectname)", BRANCH_PREFIX.rstrip("/"))
+        branches = []
+        for line in filter(None, out.splitlines()):
+            ref, tip = line.split(" ", 1)
+            log = self.git("log", "--reverse", "--no-renames", "--format=%x00%cI", "--name-status", f"{main_ref}..{tip}")
+            commits = [chunk.strip().splitlines() for chunk in log.split("\0") if chunk.strip()]
+            paths: dict[str, None] = {}
+            for change in (row.split("\t", 1) for lines in commits for row in lines[1:] if "\t" in row):
+                if change[0] == "D":
+                    paths.pop(change[1], None)
+                else:
+                    paths.setdefault(change[1])
+            when = dt.datetime.fromisoformat(commits[0][0]) if commits else dt.datetime.now(dt.timezone.utc)
+            branches.append(OpenBranch(ref.removeprefix(BRANCH_PREFIX), tip, tuple(paths), when))
+        return sorted(branches, key=lambda b: b.proposed_at)
 
-    def show(self, reference: str) -> str:
-        """The commit message (with flags) and the diff against the main branch."""
+    def blobs(self, specs: list[str]) -> list[str | None]:
+        """The text of each `commit:path` in one `git cat-file --batch` (None where there is no such file)."""
+        if not specs:
+            return []
+        result = subprocess.run(["git", "-C", str(self.root), "cat-file", "--batch"], input="\n".join(specs).encode() + b"\n", capture_output=True, check=False)
+        if result.returncode != 0:
+            raise ForgeError(f"git cat-file failed in {self.root}: {result.stderr.decode(errors='replace').strip()}")
+        out, texts, at = result.stdout, [], 0
+        for _spec in specs:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[1] != b"blob":
+                texts.append(None)
+                at = end + 1
+                continue
+            size = int(header[2])
+            texts.append(out[end + 1:end + 1 + size].decode("utf-8", errors="replace"))
+            at = end + 1 + size + 1
+        return texts
+
+    def proposed_files(self, reference: str) -> list[str]:
+        """The files the open branch adds or changes, compared with where it left the main branch."""
         tip = self._require_open(reference)
-        return self.git("show", "--no-color", "--format=commit %H%nDate: %cd%n%n%B", tip)
+        return self.git("diff", "--name-only", "--no-renames", f"{self._main_ref()}...{tip}").splitlines()
+
+    def read_file(self, reference: str, path: str) -> str:
+        """A file as the open branch has it (byte for byte: git() would strip its last newline)."""
+        spec = f"{self._require_open(reference)}:{path}"
+        result = subprocess.run(["git", "-C", str(self.root), "cat-file", "blob", spec], capture_output=True, check=False)
+        if result.returncode != 0:
+            raise ForgeError(f"git cat-file failed for {path} on submissions/{reference}: {result.stderr.decode(errors='replace').strip()}")
+        return result.stdout.decode("utf-8")
+
+    def diff(self, reference: str) -> str:
+        """Everything the branch would change on the main branch, as one diff."""
+        return self.git("diff", "--no-color", f"{self._main_ref()}...{self._require_open(reference)}")
+
+    def history(self, reference: str) -> str:
+        """The branch's commits, oldest first: the intake's proposal (with the flags at arrival), then any edits."""
+        tip = self._require_open(reference)
+        return self.git("log", "--reverse", "--no-color", "--format=commit %h  %cd  %an%n%n%B", f"{self._main_ref()}..{tip}")
+
+    def commit_edit(self, reference: str, old_path: str, new_path: str, content: str, message: str) -> str:
+        """Commit an editor's version of the proposed file on its branch (moved when the path changed); return the commit.
+
+        Plumbing with a private index, so no working tree or checkout is touched; the
+        branch moves only if nobody else moved it meanwhile.
+        """
+        tip = self._require_open(reference)
+        blob = self.git("hash-object", "-w", "--stdin", input=content)
+        with tempfile.TemporaryDirectory() as tmp:
+            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.git("read-tree", tip, env=index)
+            if old_path != new_path:
+                self.git("update-index", "--force-remove", old_path, env=index)
+            self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{new_path}", env=index)
+            tree = self.git("write-tree", env=index)
+        commit = self.git("commit-tree", tree, "-p", tip, "-m", message, env=self._editor_identity())
+        self.git("update-ref", "-m", f"consult: edit {reference}", BRANCH_PREFIX + reference, commit, tip)
+        return commit
+
+    def _editor_identity(self) -> dict[str, str]:
+        """The editor's own git name and email when configured, so the history says who edited; else the intake's."""
+        name = self.git("config", "user.name", check=False)
+        email = self.git("config", "user.email", check=False)
+        if not (name and email):
+            return {}
+        return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
 
     def _require_open(self, reference: str) -> str:
         state = self.state(reference)

@@ -15,6 +15,7 @@ from icalendar import Calendar, Event, Timezone
 
 from generator.config import SiteConfig
 from generator.outputs import absolute_url
+from generator.recurrence import ical_rule
 from generator.schema import LONDON
 from generator.views import EventView
 
@@ -28,11 +29,22 @@ def event_ics_path(event: EventView) -> str:
 
 
 def vtimezone(events: list[EventView]) -> Timezone:
-    """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last."""
-    years = [e.meta.start.year for e in events] + [e.meta.end.year for e in events]
+    """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last
+    (for a repeating event, its current occurrence or its last date)."""
+    years = [e.meta.start.year for e in events] + [e.end.year for e in events]
+    years += [e.meta.repeats_until.year for e in events if e.meta.repeats_until]
     first = dt.date(min(years, default=2000), 1, 1)
     last = dt.date(max(years, default=2000) + 1, 12, 31)
     return Timezone.from_tzid(TZID, first_date=first, last_date=last)
+
+
+def description(summary: str, registration: str | None, online: bool, page: str) -> str:
+    """The event's summary, its joining or booking link when it has one, and its page."""
+    lines = [summary]
+    if registration:
+        lines.append(f"{'Join or book online' if online else 'Book your place'}: {registration}")
+    lines.append(f"Details: {page}")
+    return "\n\n".join(lines)
 
 
 def vevent(config: SiteConfig, event: EventView) -> Event:
@@ -44,11 +56,15 @@ def vevent(config: SiteConfig, event: EventView) -> Event:
     item.add("dtstart", meta.start.astimezone(LONDON))
     item.add("dtend", meta.end.astimezone(LONDON))
     item.add("summary", meta.title)
-    item.add("description", f"{meta.summary}\n\nDetails: {page}")
+    item.add("description", description(meta.summary, meta.registration, meta.online, page))
     item.add("location", "Online" if meta.online else meta.location)
-    item.add("url", page)
+    # The link people need on the day (to join or book) is the event's URL; without one, its page.
+    item.add("url", meta.registration or page)
     item.add("status", "CONFIRMED")
     item.add("transp", "OPAQUE")
+    repeats = ical_rule(meta)
+    if repeats is not None:
+        item.add("rrule", repeats)
     return item
 
 

@@ -133,9 +133,13 @@ def all_feeds(views: SiteViews) -> dict[str, str]:
 
 
 def feed_links(views: SiteViews) -> dict[str, object]:
-    """What base.html needs for `<link rel="alternate">`: the site-wide feeds and one per challenge."""
+    """What the pages need to link the feeds: the site-wide ones (also by name, for visible links) and one per challenge."""
     title = views.site.config.title
+    everything = FeedLink(f"{title}: new ideas and updates", site_feed_path())
+    updates = FeedLink(f"{title}: you said, we did", updates_feed_path())
     return {
-        "site": [FeedLink(f"{title}: new ideas and updates", site_feed_path()), FeedLink(f"{title}: you said, we did", updates_feed_path())],
+        "site": [everything, updates],
+        "all": everything,
+        "updates": updates,
         "challenges": {slug: FeedLink(f"{c.title}: new ideas", challenge_feed_path(c)) for slug, c in views.challenges.items()},
     }

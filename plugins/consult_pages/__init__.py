@@ -67,12 +67,14 @@ class ConsultPagesGenerator(Generator):
         yield self._spec("/", "home", (everything,))
         yield self._spec("/challenges/", "challenges", (everything,))
         for challenge in views.challenges.values():
-            about = (challenge.entry.digest, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple(e.entry.digest for e in challenge.events))
+            about = (challenge.entry.digest, challenge.closing, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple((e.entry.digest, e.start) for e in challenge.events))
             yield from self._listing(challenge.url, "challenge", challenge.ideas, about, challenge=challenge, status_filter=None)
             for status in challenge.counts:
                 ideas = [i for i in challenge.ideas if i.status == status]
                 if ideas:
                     yield from self._listing(f"{challenge.url}status/{status}/", "challenge", ideas, about, challenge=challenge, status_filter=status)
+            if challenge.is_open:
+                yield self._spec(f"{challenge.url}new-topic/", "new_topic", (), challenge=challenge)
             for topic in challenge.topics:
                 yield self._spec(topic.url, "topic", (topic.entry.digest, challenge.title, self._thread(topic.comments)), topic=topic, challenge=challenge)
         counts = tuple(sorted(views.counts.items()))
@@ -110,7 +112,7 @@ class ConsultPagesGenerator(Generator):
         upcoming, past = views.events_split(self.now)
         return signature(
             tuple(i.card_signature for i in views.ideas_newest_first),
-            tuple(e.entry.digest for e in upcoming), tuple(e.entry.digest for e in past),
+            tuple((e.entry.digest, e.start) for e in upcoming), tuple(e.entry.digest for e in past),
             tuple(u.entry.digest for u in views.updates.values()),
             tuple((t.slug, t.comment_count) for t in views.topics.values()),
         )

@@ -27,6 +27,7 @@ from starlette.routing import Mount
 
 from generator.build import BuildResult
 from generator.serve import Rebuilder, create_app
+from tests.conftest import BUILD_NOW
 
 PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -119,7 +120,8 @@ def site_app(root: Path, output: Path, base_url: str, data_dir: Path):
     from intake.app import create_app as create_intake
     from intake.settings import IntakeSettings
 
-    environ = {"CONSULT_INTAKE_DATA": str(data_dir), "CONSULT_INTAKE_SECRET": "browser-tests", "CONSULT_INTAKE_RATE_LIMIT": "0"}
+    # The intake judges dates (which challenges are open) at the moment the site was built for.
+    environ = {"CONSULT_INTAKE_DATA": str(data_dir), "CONSULT_INTAKE_SECRET": "browser-tests", "CONSULT_INTAKE_RATE_LIMIT": "0", "CONSULT_NOW": BUILD_NOW.isoformat()}
     settings = IntakeSettings.from_environment(root, site_dir=output, base_url=base_url, environ=environ, run_worker=False)
     intake = create_intake(settings)
 

@@ -96,6 +96,7 @@ PAGE_TYPES: list[PageType] = [
     PageType("challenge by status", CHALLENGE + "status/waiting/"),
     PageType("challenge page 2", CHALLENGE + "page/2/"),
     PageType("topic", CHALLENGE + "topics/what-would-make-your-night-shift-easier/"),
+    PageType("new topic", CHALLENGE + "new-topic/"),
     PageType("ideas", "/ideas/"),
     PageType("ideas by status", "/ideas/status/adopted/"),
     PageType("idea", IDEA),

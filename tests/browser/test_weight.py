@@ -1,8 +1,8 @@
 """Page weight as the browser counts it, and caching: a first visit and a repeat visit per page type.
 
 Each page type is opened in a fresh browser context (an empty cache), every
-response body the browser received is gzip-compressed here (the test server
-does not compress; a real host does), and the totals are held to the budget.
+response body the browser received (decoded) is gzip-compressed here at one
+level, as a static host would send it, and the totals are held to the budget.
 Then a second page is opened in the same context: the server must be asked
 for its HTML and nothing else, since the fingerprinted assets are cached for
 a year (generator/serve.py sets the headers; the static host must match).

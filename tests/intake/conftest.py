@@ -18,7 +18,7 @@ import uvicorn
 
 from intake.app import create_app
 from intake.settings import IntakeSettings
-from tests.conftest import copy_sample
+from tests.conftest import BUILD_NOW, copy_sample
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Editor", "GIT_AUTHOR_EMAIL": "editor@localhost", "GIT_COMMITTER_NAME": "Editor", "GIT_COMMITTER_EMAIL": "editor@localhost"}
 
@@ -73,7 +73,9 @@ def serve_app(app: object, port: int) -> Iterator[str]:
 
 
 def intake_env(data: Path, **extra: str) -> dict[str, str]:
-    return {"CONSULT_INTAKE_DATA": str(data), "CONSULT_INTAKE_SECRET": "test-secret", "CONSULT_INTAKE_RATE_LIMIT": "0", **extra}
+    """The intake's environment in a test; the test run's clock (CONSULT_NOW, as `make test` sets it) goes with it."""
+    clock = {"CONSULT_NOW": os.environ["CONSULT_NOW"]} if os.environ.get("CONSULT_NOW") else {}
+    return {"CONSULT_INTAKE_DATA": str(data), "CONSULT_INTAKE_SECRET": "test-secret", "CONSULT_INTAKE_RATE_LIMIT": "0", **clock, **extra}
 
 
 @contextlib.contextmanager
@@ -101,6 +103,14 @@ def intake(repo: Path, site_dir: Path, tmp_path: Path) -> Iterator[Running]:
 def quiet_intake(repo: Path, site_dir: Path, tmp_path: Path) -> Iterator[Running]:
     """A running intake without its worker: submissions stay in the store."""
     with running_intake(repo, site_dir, tmp_path / "data", run_worker=False) as running:
+        yield running
+
+
+@pytest.fixture
+def intake_on_build_day(repo: Path, site_dir: Path, tmp_path: Path) -> Iterator[Running]:
+    """A running intake without its worker whose clock reads BUILD_NOW, the day the shared site was built for
+    (every sample challenge is open then), for tests that need several open challenges."""
+    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_NOW=BUILD_NOW.isoformat()) as running:
         yield running
 
 

@@ -167,11 +167,11 @@ def test_bad_input_is_refused_clearly(closed_site: Running, case: str, path: str
     nothing_written(closed_site)
 
 
-def test_422_fills_every_field_back_in(quiet_intake: Running) -> None:
+def test_422_fills_every_field_back_in(intake_on_build_day: Running) -> None:
     from bs4 import BeautifulSoup
 
     typed = idea(title="", idea="Line one\nLine <b>two</b> & more", name="Ayesha O'Neill", email="a@example.org")
-    with quiet_intake.client() as client:
+    with intake_on_build_day.client() as client:
         response = client.post("/ideas", data=typed)
     assert response.status_code == 422
     page = BeautifulSoup(response.text, "html.parser")

@@ -64,6 +64,24 @@ def test_each_upcoming_event_page_offers_its_own_ics(site_dir: Path, content: Co
             assert link.get_text(" ", strip=True).startswith("Add to calendar")
 
 
+def test_an_event_file_carries_its_joining_or_booking_link(site_dir: Path, content: Content) -> None:
+    """What a calendar app shows on the day: the link to join (online) or book, as URL and in the description."""
+    online = [e for e in content.events if e.meta.get("online") and e.meta.get("registration")]
+    assert online, "the sample content needs an online event with a link"
+    for event in content.events:
+        item = load(site_dir, f"/events/{event.slug}/{event.slug}.ics").walk("VEVENT")[0]
+        page = f"http://localhost:8000/events/{event.slug}/"
+        link = event.meta.get("registration")
+        assert str(item["URL"]) == (link or page), event.slug
+        description = str(item["DESCRIPTION"])
+        assert description.startswith(event.meta["summary"]) and f"Details: {page}" in description
+        if link:
+            label = "Join or book online" if event.meta.get("online") else "Book your place"
+            assert f"{label}: {link}" in description, event.slug
+        else:
+            assert "https://" not in description.replace(page, ""), event.slug
+
+
 def test_events_page_links_the_feed(site_dir: Path) -> None:
     page = BeautifulSoup((site_dir / "events/index.html").read_text(encoding="utf-8"), "html.parser")
     assert page.find("a", href="/events.ics") is not None

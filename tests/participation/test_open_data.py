@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -20,10 +21,18 @@ IDEA_COLUMNS = ["reference", "challenge", "challenge_title", "title", "summary",
 CONTACT_WORDS = ("email", "e-mail", "phone", "telephone", "address", "contact", "ip", "attribution")
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def excel_text(raw: bytes) -> str:
+    """The text as Excel reads a double-clicked CSV file: UTF-8 after a byte order mark, else the PC's code page."""
+    return raw[len(BOM) :].decode("utf-8") if raw.startswith(BOM) else raw.decode("cp1252", errors="replace")
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     raw = path.read_bytes()
-    assert b"\r\n" in raw and not raw.startswith(b"\xef\xbb\xbf")
-    return list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    assert b"\r\n" in raw and raw.startswith(BOM) and not raw.startswith(BOM * 2)
+    return list(csv.DictReader(io.StringIO(excel_text(raw), newline="")))
 
 
 def expected_idea(doc, challenges: dict[str, str]) -> dict[str, str]:
@@ -95,12 +104,28 @@ def test_no_contact_detail_anywhere_in_the_data(site_dir: Path) -> None:
             assert not [h for h in header if any(word == h or word in h.split("_") for word in CONTACT_WORDS)], header
 
 
+@pytest.mark.parametrize("name", ["ideas.csv", "comments.csv"])
+def test_csv_files_read_in_excel_as_written(site_dir: Path, name: str) -> None:
+    """Every cell, pound signs and curly quotes included, reads in Excel exactly as the UTF-8 text it was made from."""
+    raw = (site_dir / "data" / name).read_bytes()
+    as_excel = list(csv.reader(io.StringIO(excel_text(raw), newline="")))
+    as_written = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert as_excel == as_written
+    assert as_excel[0][0].isidentifier(), f"{name}: the first heading reads {as_excel[0][0]!r} in Excel"
+
+
+def test_a_pound_sign_survives_excel(site_dir: Path) -> None:
+    text = excel_text((site_dir / "data/ideas.csv").read_bytes())
+    assert "£" in text and "Â£" not in text
+
+
 def test_data_page_describes_fields_and_licence(site_dir: Path, content: Content) -> None:
     page = BeautifulSoup((site_dir / "data/index.html").read_text(encoding="utf-8"), "html.parser")
     main = page.find("main")
     assert main.find("a", href=content.site["licence_url"]).get_text() == content.site["licence"]
     for name in ("ideas.csv", "ideas.json", "comments.csv"):
         assert main.find("a", href=f"/data/{name}") is not None
+    assert "Excel" in main.get_text() and "byte order mark" in main.get_text()
     described = {code.get_text() for code in main.find_all("code")}
     assert set(IDEA_COLUMNS) <= described
     footer = page.find("footer")

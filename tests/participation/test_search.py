@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -114,3 +116,21 @@ def test_idea_pages_carry_their_filters(site_dir: Path) -> None:
     filters = {(el["data-pagefind-filter"].split("[")[0], el["data-value"]) for el in body.find_all(attrs={"data-pagefind-filter": True})}
     assert ("type", "Idea") in filters and ("challenge", "Getting the basics right") in filters
     assert {name for name, _ in filters} == {"type", "challenge", "status", "tag"}
+
+
+def indexed_text(site_dir: Path) -> dict[str, str]:
+    """Each indexed page's text as Pagefind stored it (its fragments: gzip, a fixed prefix, then JSON)."""
+    pages = {}
+    for fragment in (site_dir / "pagefind" / "fragment").glob("*.pf_fragment"):
+        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        pages[data["url"]] = data["content"]
+    return pages
+
+
+def test_only_the_content_is_indexed_not_the_page_furniture(site_dir: Path, content: Content) -> None:
+    pages = indexed_text(site_dir)
+    furniture = re.compile(r"Reference|TH-[0-9A-Z]{5}|Raised by|Shared by|Submitted|Published \d|Started by|Add to calendar|Challenge \d")
+    for url, text in pages.items():
+        assert not furniture.search(text), f"{url}: the index holds page furniture: {furniture.search(text).group(0)!r} in {text[:200]!r}"
+    idea = next(i for i in content.ideas if i.slug == IDEA)
+    assert pages[f"/ideas/{IDEA}/"].startswith(idea.meta["title"])

@@ -13,12 +13,15 @@ if (searchForm) {
     for (const data of batch) {
       const item = document.createElement("li");
       item.className = "nhsuk-card";
-      item.innerHTML = '<div class="nhsuk-card__content"><h3 class="nhsuk-heading-s"><a></a></h3><p class="nhsuk-card__description"></p></div>';
+      item.innerHTML = '<div class="nhsuk-card__content"><h3 class="nhsuk-heading-s"><a></a></h3><p class="nhsuk-body-s consult-meta"></p><p class="nhsuk-card__description"></p></div>';
       const link = item.querySelector("a");
+      const [what, excerpt] = item.querySelectorAll("p");
       link.href = data.url;
       link.textContent = data.meta.title;
+      // What the hit is (idea, event, topic, update…), then its status and challenge: the page's own search filters.
+      what.textContent = ["type", "status", "challenge"].flatMap((key) => data.filters[key] || []).join(" · ");
       // Our own indexed text, with <mark> around matches: keep only those tags.
-      item.querySelector("p").innerHTML = data.excerpt.replace(/<(?!\/?mark>)[^>]*>/g, "");
+      excerpt.innerHTML = data.excerpt.replace(/<(?!\/?mark>)[^>]*>/g, "");
       list.append(item);
     }
     shown += batch.length;
