@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from generator.clock import wall_time
 from generator.errors import ConsultError
 
 
@@ -161,7 +162,7 @@ def register(main: click.Group) -> None:
         if not items:
             click.echo("Nothing is waiting for review.")
             return
-        now = dt.datetime.now(dt.timezone.utc)
+        now = wall_time()
         rows = [("REFERENCE", "KIND", "CHALLENGE", "WAITING", "FLAGS", "TITLE")]
         rows += [(w.reference, w.kind or "-", w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items]
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
@@ -182,7 +183,7 @@ def register(main: click.Group) -> None:
         forge.proposed_files(reference)  # says clearly when it is not waiting
         items = waiting(forge, _catalogue(settings))
         item = next(w for w in items if w.reference == reference)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = wall_time()
         click.echo(f"{item.reference}: {item.title}")
         click.echo(f"Kind: {item.kind or '-'}\nChallenge: {item.challenge or '-'}\nFile: {item.path}")
         click.echo(f"Waiting: {age(item.proposed_at, now)} (since {item.proposed_at:%Y-%m-%d %H:%M})")

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.clock import wall_time
 from generator.errors import ConsultError
 
 from .base import Proposal, ProposalState
@@ -163,7 +164,7 @@ class LocalGitForge:
                     paths.pop(change[1], None)
                 else:
                     paths.setdefault(change[1])
-            when = dt.datetime.fromisoformat(commits[0][0]) if commits else dt.datetime.now(dt.timezone.utc)
+            when = dt.datetime.fromisoformat(commits[0][0]) if commits else wall_time()
             branches.append(OpenBranch(ref.removeprefix(BRANCH_PREFIX), tip, tuple(paths), when))
         return sorted(branches, key=lambda b: b.proposed_at)
 
