@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 
+from generator.httpserver import server_config
 from intake.app import create_app
 from intake.settings import IntakeSettings
 from tests.conftest import copy_sample
@@ -57,7 +58,7 @@ class Running:
 @contextlib.contextmanager
 def serve_app(app: object, port: int) -> Iterator[str]:
     """Run an ASGI app with uvicorn in a thread on 127.0.0.1:port until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))  # type: ignore[arg-type]
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
