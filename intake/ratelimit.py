@@ -71,9 +71,6 @@ class RateLimiter:
         self.buckets: dict[bytes, tuple[float, float]] = {}
         self.lock = threading.Lock()
 
-    def allow(self, address: str) -> bool:
-        return self.wait_for(address) == 0
-
     def wait_for(self, address: str) -> int:
         """Take one post from the address's bucket: 0 when allowed, else the whole seconds until it would be."""
         if self.limit <= 0:

@@ -48,7 +48,7 @@ def exchange(url: str, raw: bytes, wait: float = 5.0) -> tuple[bytes, bool]:
 
 def test_forwarded_headers_are_not_believed() -> None:
     with serve_app(APP, free_port()) as url:
-        head = f"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: https\r\nForwarded: for=198.51.100.7\r\nConnection: close\r\n\r\n"
+        head = "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.7\r\nX-Forwarded-Proto: https\r\nForwarded: for=198.51.100.7\r\nConnection: close\r\n\r\n"
         data, _ = exchange(url, head.encode())
     assert b'"client":"127.0.0.1"' in data and b'"scheme":"http"' in data
 
