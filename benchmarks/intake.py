@@ -31,6 +31,10 @@ sys.path.insert(0, str(PROJECT))
 from tests.intake.conftest import IDEA, free_port, intake_env, make_repo  # noqa: E402
 
 
+SITE_ORIGIN = "http://localhost:8000"
+"""The sample site.yml's base_url: where the forms are."""
+
+
 async def run_load(url: str, total: int, concurrency: int, form: bool) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     failures = 0
@@ -51,7 +55,8 @@ async def run_load(url: str, total: int, concurrency: int, form: bool) -> tuple[
             failures += not ok
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60, follow_redirects=False) as client:
+    # Posted as the site's pages post, with its Origin (browsers always send one; the intake refuses a post without).
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60, follow_redirects=False, headers={"Origin": SITE_ORIGIN}) as client:
         began = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - began

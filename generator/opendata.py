@@ -181,7 +181,16 @@ def to_json(config: SiteConfig, records: list[dict[str, Any]]) -> str:
         "fields": {f.name: f.description for f in IDEA_FIELDS},
         "ideas": records,
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return inert_json(document)
+
+
+HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def inert_json(document: object) -> str:
+    """JSON with `<`, `>` and `&` written as \\u escapes: the same data once decoded, but no markup
+    if the file is ever sniffed as HTML or pasted into a page's script element."""
+    return json.dumps(document, ensure_ascii=False, indent=2).translate(HTML_SIGNIFICANT) + "\n"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import click
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
@@ -28,6 +27,7 @@ from .build import BuildResult, build
 from .clock import Clock, system_clock
 from .errors import ConsultError, ContentError
 from .freshness import valid_until
+from .httpserver import run as run_server
 from .loader import CONTENT_DIRS, ContentCache, load_entry
 from .pagewriter import PageSpec
 from .schema import Idea
@@ -286,8 +286,7 @@ def serve(root: Path, output: Path, host: str, port: int, with_intake: bool = Tr
     app = create_app(root, output, rebuild, with_intake, base_url)
     click.echo(f"Serving {root} at {base_url}/ (Ctrl+C to stop)")
     try:
-        # No access log: it would write client addresses, which must not reach a log line.
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        run_server(app, host, port)
     finally:
         stop.set()
         rebuild.stop()

@@ -13,13 +13,9 @@ Order of checks for a submission: origin → content type → size → read
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
 import logging
+import math
 import re
-import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +34,12 @@ from generator.schema import REFERENCE_PATTERN
 from generator.theme import environment
 
 from .catalogue import Catalogue, CatalogueHolder
+from .checks import UnreadableBody, load_json, origin_problem, status_reference
 from .forge.base import Forge, ProposalState
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
 from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
-from .settings import IntakeSettings, origin_of
+from .ratelimit import RateLimiter
+from .settings import IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
 from .worker import Worker, make_forge
@@ -57,38 +55,9 @@ PAGE_TITLES = {"idea": "Share your idea", "comment": "Join the discussion", "top
 class Rejection(Exception):
     """A request refused before its fields were checked, with a message for the person."""
 
-    def __init__(self, status: int, message: str, values: dict[str, str] | None = None):
+    def __init__(self, status: int, message: str, values: dict[str, str] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.message, self.values = status, message, values
-
-
-class RateLimiter:
-    """Token buckets per client address. Addresses are HMAC-hashed with the secret and kept only in memory."""
-
-    def __init__(self, secret: bytes, limit: int, window: float):
-        self.secret, self.limit, self.window = secret, limit, window
-        self.buckets: dict[bytes, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, address: str) -> bool:
-        if self.limit <= 0:
-            return True
-        key = hmac.new(self.secret, address.encode(), hashlib.sha256).digest()
-        now = time.monotonic()
-        rate = self.limit / self.window
-        with self.lock:
-            tokens, last = self.buckets.get(key, (float(self.limit), now))
-            tokens = min(float(self.limit), tokens + (now - last) * rate)
-            allowed = tokens >= 1.0
-            self.buckets[key] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self.buckets) > 50_000:
-                self._forget_full(now, rate)
-        return allowed
-
-    def _forget_full(self, now: float, rate: float) -> None:
-        for key, (tokens, last) in list(self.buckets.items()):
-            if tokens + (now - last) * rate >= self.limit:
-                del self.buckets[key]
+        self.status, self.message, self.values, self.headers = status, message, values, headers or {}
 
 
 @dataclass
@@ -100,22 +69,16 @@ class Intake:
     forge: Forge
     catalogue: CatalogueHolder
     templates: Environment
-    limiter: RateLimiter
+    limiters: dict[str, RateLimiter]
+    """One per kind of post (idea, comment, topic), each with its own limit."""
     worker: Worker
 
     # -- checks before reading ------------------------------------------------------------
 
     def check_origin(self, request: Request) -> None:
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
-        allowed = self.settings.allowed_origins | {own}
-        origin = request.headers.get("origin")
-        if origin is not None:
-            if origin.lower() not in allowed:
-                raise Rejection(403, f"This form can only be sent from {self.settings.base_url}. Go to the site and send it from there.")
-            return
-        referer = request.headers.get("referer")
-        if referer and origin_of(referer) not in allowed:
-            raise Rejection(403, f"This form can only be sent from {self.settings.base_url}. Go to the site and send it from there.")
+        problem = origin_problem(request.headers, self.settings.allowed_origins, self.settings.base_url)
+        if problem:
+            raise Rejection(403, problem)
 
     def content_kind(self, request: Request) -> str:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -139,10 +102,13 @@ class Intake:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def check_rate(self, request: Request) -> None:
-        address = request.client.host if request.client else "unknown"
-        if not self.limiter.allow(address):
-            raise Rejection(429, "You have sent a lot in a short time. Wait a minute, then send it again.")
+    def check_rate(self, request: Request, kind: str) -> None:
+        peer = request.client.host if request.client else "unknown"
+        address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
+        wait = self.limiters[kind].wait_for(address)
+        if wait:
+            when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
+            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", headers={"Retry-After": str(wait)})
 
 
 def parse_body(body: bytes, kind: str) -> dict[str, Any]:
@@ -153,9 +119,9 @@ def parse_body(body: bytes, kind: str) -> dict[str, Any]:
         raise Rejection(400, "What you sent is not valid UTF-8 text. Check for unusual characters and try again.") from None
     if kind == "json":
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise Rejection(400, f"The JSON could not be read: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+            data = load_json(text)
+        except UnreadableBody as exc:
+            raise Rejection(400, str(exc)) from None
         if not isinstance(data, dict):
             raise Rejection(400, "Send a JSON object with the form's fields, for example {\"title\": \"…\"}.")
         return data
@@ -251,8 +217,10 @@ def form_page(intake: Intake, kind: str | None, status: int, values: dict[str, s
 
 def rejection_response(intake: Intake, request: Request, kind: str, rejection: Rejection) -> Response:
     if wants_json(request):
-        return JSONResponse({"error": rejection.message}, status_code=rejection.status)
-    return form_page(intake, kind, rejection.status, rejection.values or {}, {}, rejection.message)
+        return JSONResponse({"error": rejection.message}, status_code=rejection.status, headers=rejection.headers)
+    page = form_page(intake, kind, rejection.status, rejection.values or {}, {}, rejection.message)
+    page.headers.update(rejection.headers)
+    return page
 
 
 def make_submit(kind: str) -> Callable[[Request], Any]:
@@ -264,7 +232,7 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
             body = await intake.read_body(request)
             raw = parse_body(body, body_kind)
             try:
-                intake.check_rate(request)
+                intake.check_rate(request, kind)
             except Rejection as rejection:
                 rejection.values = typed_values(kind, raw)
                 raise
@@ -350,9 +318,7 @@ async def confirmation(request: Request) -> Response:
 
 
 async def status_query(request: Request) -> Response:
-    reference = request.query_params.get("reference", "").strip().upper().replace(" ", "")
-    if not reference:
-        reference = "-"
+    reference = status_reference(request.query_params.get("reference", ""))
     return RedirectResponse(request.url_for("status", reference=reference).path, status_code=303)
 
 
@@ -377,7 +343,8 @@ def create_app(
     store = Store(settings.db_path, taken=lambda ref: ref in catalogue.current.references, clock=settings.clock)
     forge = forge or make_forge(settings)
     worker = Worker(settings, store, forge, catalogue, on_published)
-    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), RateLimiter(settings.secret, settings.rate_limit, settings.rate_window), worker)
+    limiters = {kind: RateLimiter(settings.secret, limit, window) for kind, (limit, window) in settings.rate_limits.items()}
+    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), limiters, worker)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -61,14 +61,14 @@ def register(main: click.Group) -> None:
 
         @friendly
         def run() -> None:
-            import uvicorn
+            from generator.httpserver import run as serve_http
 
             from .app import create_app
 
             _logging()
             settings = _settings(obj.root, run_worker=not no_worker)
             click.echo(f"Intake for {settings.base_url} on http://{host}:{port}/ (data in {settings.data_dir})")
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+            serve_http(create_app(settings), host, port)
 
         run()
 

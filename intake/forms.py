@@ -20,6 +20,9 @@ from .catalogue import Catalogue
 BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)}
 """Embeddings, overrides, isolates and directional marks: they can make text read differently from what it is."""
 INVISIBLE = {"\ufeff", "\u00ad", "\u180e", "\u2060", "\u200b"}
+BLANK_LOOKING = {"\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u2800", "\u3164", "\uffa0", *map(chr, range(0xFE00, 0xFE10))}
+"""Characters that show nothing although Unicode does not class them as spaces or format characters:
+Hangul fillers, the braille blank, the combining grapheme joiner, Khmer inherent vowels and variation selectors."""
 LINE_SEPARATORS = {"\u2028": "\n", "\u2029": "\n\n", "\r\n": "\n", "\r": "\n"}
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -63,11 +66,20 @@ def clean_text(value: str, multiline: bool) -> str:
         else:
             kept.append(ch)
     text = "".join(kept)
+    if all(shows_nothing(ch) for ch in text):
+        return ""
     if multiline:
         lines = [line.rstrip() for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
         return text.strip()
     return " ".join(text.split())
+
+
+def shows_nothing(ch: str) -> bool:
+    """True for a character that draws nothing on its own: spaces, format characters (zero-width joiner and
+    non-joiner, word joiner, tags…) and the blank-looking letters above. Kept inside text, where
+    joiners shape emoji and scripts; a field made only of them counts as empty."""
+    return ch in BLANK_LOOKING or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cf") or ch.isspace() or 0xE0100 <= ord(ch) <= 0xE01EF
 
 
 @dataclass

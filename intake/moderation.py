@@ -27,7 +27,9 @@ from .catalogue import Catalogue
 from .forge.base import Flag
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|0044\s?|0)(?:\d[\s-]?){9,10}(?!\d)")
+PHONE = re.compile(r"(?<![\w+])(?:(?:\+44|0044)[\s.-]?(?:\(0\)[\s.-]?|0[\s.-]?)?|\(?0(?!0))(?:\d\)?[\s.-]?){9,10}(?!\d)")
+"""A UK number: +44 or 0044 (an optional (0) after), or a leading 0 (not 00: another country's prefix); then nine or
+ten digits, spaced by spaces, dots or dashes."""
 NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s?\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
 WORD = re.compile(r"[a-z0-9']+")
@@ -53,6 +55,14 @@ def nhs_number_valid(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+def national_digits(number: str) -> str:
+    """The digits of a UK phone number after its country code (+44 or 0044) or trunk prefix (0)."""
+    digits = re.sub(r"\D", "", number)
+    if number.lstrip().startswith(("+44", "0044")):
+        digits = digits.removeprefix("00").removeprefix("44")
+    return digits.removeprefix("0")
+
+
 def _mask(text: str) -> str:
     keep = 2 if len(text) > 6 else 1
     return text[:keep] + "…" * 1 + f" ({len(text)} characters)"
@@ -64,8 +74,7 @@ def personal_data(fields: dict[str, str]) -> list[Flag]:
         for match in EMAIL.finditer(text):
             found.append(f"an email address in ‘{name}’ ({_mask(match.group())})")
         for match in PHONE.finditer(text):
-            digits = re.sub(r"\D", "", match.group())
-            if 10 <= len(digits) <= 13:
+            if 9 <= len(national_digits(match.group())) <= 10:
                 found.append(f"a UK phone number in ‘{name}’ (starting {match.group()[:4]}…)")
         for match in NHS_NUMBER.finditer(text):
             if nhs_number_valid("".join(match.groups())):

@@ -4,7 +4,10 @@ Environment variables (all optional):
 
 - `CONSULT_INTAKE_DATA`: folder of the intake store (default `<root>/.consult/intake`).
 - `CONSULT_INTAKE_SECRET`: key for hashing client addresses; a random one per process when unset.
-- `CONSULT_INTAKE_RATE_LIMIT`: `N/SECONDS` submissions per client address (default `30/60`; `0` turns it off).
+- `CONSULT_INTAKE_RATE_LIMIT`: `N/SECONDS` posts per client address and kind of post (default `30/60`; `0` turns it off).
+- `CONSULT_INTAKE_RATE_LIMIT_IDEAS`, `…_COMMENTS`, `…_TOPICS`: the same for one kind of post (default: the above).
+- `CONSULT_INTAKE_TRUSTED_PROXIES`: addresses or networks of the reverse proxies in front (default none), whose
+  `X-Forwarded-For` names the client (see intake/ratelimit.py).
 - `CONSULT_INTAKE_MAX_BYTES`: largest request body accepted (default 65536).
 - `CONSULT_INTAKE_ORIGINS`: extra allowed origins, separated by spaces (e.g. a staging site).
 - `CONSULT_INTAKE_SYNC_SECONDS`: how often the worker asks the forge what editors decided (default 10).
@@ -28,6 +31,8 @@ from generator.errors import ConsultError, ContentError
 from generator.loader import load_config
 from generator.theme import base_path
 
+from .ratelimit import TrustedProxies
+
 log = logging.getLogger("consult.intake")
 
 
@@ -39,16 +44,49 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
-def parse_rate(text: str) -> tuple[int, float]:
+def parse_rate(text: str, name: str = "CONSULT_INTAKE_RATE_LIMIT") -> tuple[int, float]:
     """`30/60` → (30, 60.0); `0` → (0, 60.0), meaning no limit."""
     text = text.strip()
     if text in ("", "0", "off"):
         return 0, 60.0
+    problem = ConsultError(f"{name} must look like 30/60 (posts per that many seconds, both above 0), or 0 for no limit; found {text!r}")
     try:
         count, _, seconds = text.partition("/")
-        return int(count), float(seconds or 60)
+        limit, window = int(count), float(seconds or 60)
     except ValueError:
-        raise ConsultError(f"CONSULT_INTAKE_RATE_LIMIT must look like 30/60 (submissions per seconds), found {text!r}") from None
+        raise problem from None
+    if limit < 0 or not 0 < window < float("inf"):
+        raise problem
+    return limit, window
+
+
+RATE_KINDS = {"idea": "IDEAS", "comment": "COMMENTS", "topic": "TOPICS"}
+"""Each kind of post and the suffix of its own rate-limit variable."""
+
+
+def parse_rates(env: Mapping[str, str]) -> dict[str, tuple[int, float]]:
+    """The rate limit of each kind of post: its own variable, else CONSULT_INTAKE_RATE_LIMIT, else 30/60."""
+    default = env.get("CONSULT_INTAKE_RATE_LIMIT", "30/60")
+    rates = {}
+    for kind, suffix in RATE_KINDS.items():
+        name = f"CONSULT_INTAKE_RATE_LIMIT_{suffix}"
+        rates[kind] = parse_rate(env[name], name) if name in env else parse_rate(default)
+    return rates
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1")
+
+
+def loopback_aliases(origin: str) -> set[str]:
+    """`http://localhost:8000` → the same origin by its other loopback name; nothing for other hosts.
+
+    `consult serve` may be opened at either name on the developer's own machine.
+    """
+    parts = urlsplit(origin)
+    if parts.hostname not in LOOPBACK_NAMES:
+        return set()
+    port = f":{parts.port}" if parts.port else ""
+    return {f"{parts.scheme}://{name}{port}" for name in LOOPBACK_NAMES}
 
 
 @dataclass
@@ -62,8 +100,9 @@ class IntakeSettings:
     site_dir: Path | None = None
     base_url: str = ""
     """The site's public address (site.yml base_url unless overridden, e.g. by `consult serve`)."""
-    rate_limit: int = 30
-    rate_window: float = 60.0
+    rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {kind: (30, 60.0) for kind in RATE_KINDS})
+    """Posts allowed per client address and window in seconds, for each kind of post (idea, comment, topic)."""
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     max_bytes: int = 65536
     extra_origins: tuple[str, ...] = ()
     main_branch: str = "main"
@@ -104,7 +143,9 @@ class IntakeSettings:
 
     @property
     def allowed_origins(self) -> frozenset[str]:
-        return frozenset({origin_of(self.base_url), origin_of(self.config.base_url), *self.extra_origins} - {""})
+        """The origins forms may be posted from. Never the request's own Host header: a client chooses that."""
+        origins = {origin_of(self.base_url), origin_of(self.config.base_url), *self.extra_origins} - {""}
+        return frozenset(origins | {alias for origin in origins for alias in loopback_aliases(origin)})
 
     @classmethod
     def from_environment(
@@ -124,7 +165,6 @@ class IntakeSettings:
             secret = secret_text.encode()
         else:
             secret = secrets.token_bytes(32)
-        rate, window = parse_rate(env.get("CONSULT_INTAKE_RATE_LIMIT", "30/60"))
         data_dir = Path(env.get("CONSULT_INTAKE_DATA") or root / ".consult" / "intake")
         settings = cls(
             root=root,
@@ -134,8 +174,8 @@ class IntakeSettings:
             secret_generated=not secret_text,
             site_dir=site_dir if site_dir is not None else root / "_site",
             base_url=(base_url or config.base_url).rstrip("/"),
-            rate_limit=rate,
-            rate_window=window,
+            rate_limits=parse_rates(env),
+            trusted_proxies=TrustedProxies.parse(env.get("CONSULT_INTAKE_TRUSTED_PROXIES", "")),
             max_bytes=int(env.get("CONSULT_INTAKE_MAX_BYTES", "65536")),
             extra_origins=tuple(o for o in (origin_of(x) for x in env.get("CONSULT_INTAKE_ORIGINS", "").split()) if o),
             main_branch=env.get("CONSULT_MAIN_BRANCH") or config.github.base_branch or "main",

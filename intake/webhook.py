@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .checks import UnreadableBody, load_json
 from .forge.base import ProposalState
 from .forge.github_body import references_in
 
@@ -76,10 +76,16 @@ def github_webhook(on_status: OnStatus, forge: Any = None,
         if event != "pull_request":
             return JSONResponse({"ignored": event}, status_code=202)
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = load_json(body.decode("utf-8"))
+        except (UnreadableBody, UnicodeDecodeError):
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        decided = await run_in_threadpool(outcomes, payload, forge)
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+        try:
+            decided = await run_in_threadpool(outcomes, payload, forge)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            log.warning("A signed pull_request delivery did not have the shape GitHub sends; it was ignored.")
+            return JSONResponse({"error": "not a pull_request event GitHub would send"}, status_code=422)
         for reference, state in decided.items():
             await run_in_threadpool(on_status, reference, state)
         return JSONResponse({"updated": sorted(decided)})

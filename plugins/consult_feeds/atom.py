@@ -2,11 +2,17 @@
 
 Every date in a feed comes from the content, never from the clock, so an
 unchanged site rebuilds to byte-identical feeds.
+
+Summaries are plain text (what someone wrote, markup and all, as words), but
+feedgenerator writes every summary as `type="html"`: a reader would decode the
+text as HTML and run any markup in it. So each summary is HTML-escaped first:
+the HTML it becomes shows exactly the text, and nothing in it is live.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from io import StringIO
 
@@ -85,7 +91,7 @@ def render_feed(config: SiteConfig, title: str, path: str, page: str, entries: l
         feed.add_item(
             title=entry.title,
             link=link,
-            description=entry.summary,
+            description=html.escape(entry.summary, quote=False),
             unique_id=link,
             pubdate=_moment(entry.date),
             updateddate=_moment(entry.date),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sqlite3
 from dataclasses import dataclass
@@ -70,7 +71,9 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
     ("multipart-not-accepted", "/ideas", "raw", b"--x\r\n", {"Content-Type": "multipart/form-data; boundary=x"}, 415, "normal web form"),
     ("foreign-origin", "/ideas", "form", idea(), FOREIGN, 403, "can only be sent from"),
     ("foreign-origin-json", "/ideas", "json", idea(), FOREIGN, 403, "can only be sent from"),
-    ("foreign-referer", "/ideas", "form", idea(), {"Referer": "https://evil.example/page"}, 403, "can only be sent from"),
+    ("foreign-referer", "/ideas", "bare", idea(), {"Referer": "https://evil.example/page"}, 403, "can only be sent from"),
+    ("no-origin-or-referer", "/ideas", "bare", idea(), {}, 403, "no Origin or Referer header"),
+    ("own-host-header-is-not-an-origin", "/ideas", "bare", idea(), {"Origin": "http://evil.example", "Host": "evil.example"}, 403, "can only be sent from"),
     ("null-origin", "/ideas", "form", idea(), {"Origin": "null"}, 403, "can only be sent from"),
     ("invalid-utf8-raw", "/ideas", "raw-form", b"title=caf\xe9&idea=x", {}, 400, "not valid UTF-8"),
     ("invalid-utf8-percent-encoded", "/ideas", "raw-form", b"title=caf%E9+au+lait&idea=x&challenge=getting-the-basics-right&consent=yes", {}, 400, "not valid UTF-8"),
@@ -78,6 +81,13 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
     ("null-bytes-only-title", "/ideas", "form", idea(title="\x00\x00\x00"), {}, 422, "Enter a short title for your idea"),
     ("bidi-overrides-only-title", "/ideas", "form", idea(title="\u202e\u202d\u2066\u2069"), {}, 422, "Enter a short title for your idea"),
     ("control-chars-only-idea", "/ideas", "form", idea(idea="\x01\x02\x1b\x7f\x00\u0085"), {}, 422, "Enter your idea"),
+    ("zero-width-only-title", "/ideas", "form", idea(title="\u200d\u200c\u200b\u2060"), {}, 422, "Enter a short title for your idea"),
+    ("invisible-only-idea", "/ideas", "form", idea(idea="\u200d \u200c\n\u3164\u2800\ufe0f"), {}, 422, "Enter your idea"),
+    ("invisible-only-comment", "/comments", "json", {**COMMENT, "comment": "\u200c\u200d\u00a0\u115f"}, {}, 422, "Enter your comment"),
+    ("invisible-only-topic-post", "/topics", "form", {**TOPIC, "post": "\u2800\u200d\U000e0041"}, {}, 422, "Enter the opening post"),
+    ("json-nested-deeply", "/ideas", "raw-json", b"[" * 20_000, {}, 400, "nested too deeply"),
+    ("json-nested-deeply-in-a-field", "/ideas", "raw-json", b'{"title": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", {}, 400, "nested too deeply"),
+    ("json-number-of-5000-digits", "/ideas", "raw-json", b'{"title": ' + b"9" * 5_000 + b"}", {}, 400, "number too long"),
     ("get-not-allowed", "/ideas", "get", None, {}, 405, ""),
 ]
 
@@ -92,7 +102,7 @@ class RawResponse:
 def send_raw(url: str, path: str, body: bytes, headers: dict[str, str]) -> RawResponse:
     """An HTTP request httpx will not send: a Content-Length that does not match the body."""
     host, port = url.removeprefix("http://").split(":")
-    head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
+    head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {url}\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head.encode() + body)
@@ -108,6 +118,11 @@ def send_raw(url: str, path: str, body: bytes, headers: dict[str, str]) -> RawRe
 def send(client: Any, path: str, how: str, body: Any, headers: dict[str, str]) -> Any:
     if how == "socket":
         return send_raw(str(client.base_url).rstrip("/"), path, body, headers)
+    if how == "bare":  # neither the client's Origin nor any other: only the headers given
+        request = client.build_request("POST", path, data=body)
+        del request.headers["Origin"]
+        request.headers.update(headers)
+        return client.send(request)
     if how == "form":
         return client.post(path, data=body, headers=headers)
     if how == "json":
@@ -165,6 +180,14 @@ def test_bad_input_is_refused_clearly(closed_site: Running, case: str, path: str
         assert response.headers["content-type"].startswith("text/html")
         assert "nhsuk-error-summary" in response.text
     nothing_written(closed_site)
+
+
+@pytest.mark.parametrize("typed", ["a/b", "TH-7QK2M/../x", "%2F", "<script>", "TH 7QK2M."])
+def test_the_status_box_takes_anything(closed_site: Running, typed: str) -> None:
+    with closed_site.client() as client:
+        response = client.get("/status", params={"reference": typed}, follow_redirects=True)
+    assert response.status_code == 404, "no such submission: a page that says so, never a 500"
+    assert re.fullmatch(r"/status/[A-Z0-9-]+", response.url.path), response.url.path
 
 
 def test_422_fills_every_field_back_in(intake_on_build_day: Running) -> None:

@@ -90,7 +90,7 @@ def test_a_rejected_comment_shows_its_public_reason(served: tuple[str, Path]) ->
 
     url, repo = served
     with httpx.Client(base_url=url, timeout=30) as client:
-        response = client.post("/intake/comments", json={"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please!", "consent": True})
+        response = client.post("/intake/comments", json={"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please!", "consent": True}, headers={"Origin": url})
         assert response.status_code == 202
         reference = response.json()["reference"]
         wait_for(lambda: git(repo, "branch", "--list", f"submissions/{reference}"))
