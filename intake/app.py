@@ -39,7 +39,7 @@ from .forge.base import Forge, ProposalState
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
 from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
 from .ratelimit import RateLimiter
-from .settings import IntakeSettings
+from .settings import LOOKUP, IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
 from .worker import Worker, make_forge
@@ -292,6 +292,10 @@ def _current_state(intake: Intake, reference: str) -> Any:
 
 async def status(request: Request) -> Response:
     intake: Intake = request.app.state.intake
+    try:
+        intake.check_rate(request, LOOKUP)
+    except Rejection as rejection:
+        return rejection_response(intake, request, "", rejection)
     reference = request.path_params["reference"].strip().upper()
     record = await run_in_threadpool(_current_state, intake, reference) if re.match(REFERENCE_PATTERN, reference) else None
     if wants_json(request):
@@ -309,6 +313,10 @@ async def status(request: Request) -> Response:
 async def confirmation(request: Request) -> Response:
     """The page a browser lands on after sending a form: the reference in the panel, rendered here."""
     intake: Intake = request.app.state.intake
+    try:
+        intake.check_rate(request, LOOKUP)
+    except Rejection as rejection:
+        return rejection_response(intake, request, "", rejection)
     reference = request.path_params["reference"].strip().upper()
     record = await run_in_threadpool(intake.store.get, reference) if re.match(REFERENCE_PATTERN, reference) else None
     catalogue = intake.catalogue.current

@@ -8,7 +8,7 @@ import pytest
 
 from generator.errors import ConsultError
 from intake.ratelimit import RateLimiter, TrustedProxies
-from intake.settings import IntakeSettings, parse_rates
+from intake.settings import IntakeSettings, parse_lookup_rate, parse_rates
 
 from .conftest import IDEA, running_intake
 
@@ -105,3 +105,25 @@ def test_each_kind_of_post_has_its_own_limit(repo: Path, site_dir: Path, tmp_pat
             waiting = client.post("/ideas", json=IDEA)
     assert ideas == [202, 429] and comments == [202, 202, 202, 429]
     assert int(waiting.headers["Retry-After"]) > 3000 and "Wait 60 minutes" in waiting.json()["error"]
+
+
+def test_status_lookups_are_limited_so_references_cannot_be_guessed_quickly(repo: Path, site_dir: Path, tmp_path: Path) -> None:
+    """The status and confirmation pages show what a person sent: looking them up is rate limited too."""
+    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="30/60", CONSULT_INTAKE_RATE_LIMIT_LOOKUPS="3/60") as running:
+        with running.client() as client:
+            reference = client.post("/ideas", json=IDEA).json()["reference"]
+            pages = [client.get(f"/status/TH-{n}AAAA").status_code for n in range(2)] + [client.get(f"/confirmation/{reference}").status_code]
+            limited = client.get(f"/status/{reference}")
+            as_json = client.get(f"/status/{reference}", headers={"Accept": "application/json"})
+    assert pages == [404, 404, 200]
+    assert limited.status_code == 429 and "Wait a minute" in limited.text and IDEA["title"] not in limited.text
+    assert 1 <= int(limited.headers["Retry-After"]) <= 30
+    assert as_json.status_code == 429 and "error" in as_json.json()
+
+
+def test_lookup_limit_defaults_and_follows_the_off_switch() -> None:
+    assert parse_lookup_rate({}) == (120, 60.0)
+    assert parse_lookup_rate({"CONSULT_INTAKE_RATE_LIMIT": "0"}) == (0, 60.0)
+    assert parse_lookup_rate({"CONSULT_INTAKE_RATE_LIMIT": "0", "CONSULT_INTAKE_RATE_LIMIT_LOOKUPS": "10/60"}) == (10, 60.0)
+    with pytest.raises(ConsultError, match="CONSULT_INTAKE_RATE_LIMIT_LOOKUPS"):
+        parse_lookup_rate({"CONSULT_INTAKE_RATE_LIMIT_LOOKUPS": "lots"})
