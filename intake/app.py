@@ -16,7 +16,7 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -290,12 +290,23 @@ def _current_state(intake: Intake, reference: str) -> Any:
     return record
 
 
+def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Pages that show what a person sent are rate limited per client, so references cannot be guessed quickly."""
+
+    async def limited(request: Request) -> Response:
+        intake: Intake = request.app.state.intake
+        try:
+            intake.check_rate(request, LOOKUP)
+        except Rejection as rejection:
+            return rejection_response(intake, request, "", rejection)
+        return await handler(request)
+
+    return limited
+
+
+@lookup_limited
 async def status(request: Request) -> Response:
     intake: Intake = request.app.state.intake
-    try:
-        intake.check_rate(request, LOOKUP)
-    except Rejection as rejection:
-        return rejection_response(intake, request, "", rejection)
     reference = request.path_params["reference"].strip().upper()
     record = await run_in_threadpool(_current_state, intake, reference) if re.match(REFERENCE_PATTERN, reference) else None
     if wants_json(request):
@@ -310,13 +321,10 @@ async def status(request: Request) -> Response:
     return status_page(intake.templates, catalogue, intake.settings, record, intake.settings.site_link(link) if link else None, status_action)
 
 
+@lookup_limited
 async def confirmation(request: Request) -> Response:
     """The page a browser lands on after sending a form: the reference in the panel, rendered here."""
     intake: Intake = request.app.state.intake
-    try:
-        intake.check_rate(request, LOOKUP)
-    except Rejection as rejection:
-        return rejection_response(intake, request, "", rejection)
     reference = request.path_params["reference"].strip().upper()
     record = await run_in_threadpool(intake.store.get, reference) if re.match(REFERENCE_PATTERN, reference) else None
     catalogue = intake.catalogue.current
