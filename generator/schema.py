@@ -119,6 +119,7 @@ class Idea(Strict):
     status: IdeaStatus = Field(default=IdeaStatus.WAITING, description="Lifecycle: waiting (for a response), under-consideration, responded, adopted, not-taken-forward. The old value `published` is still read as `waiting`, and `consult check` asks you to change it.")
     response: Response | None = Field(default=None, description="The organisation's response: date, text, by.")
     supporters: int = Field(default=1, ge=1, description="How many people raised this idea (editors merge duplicates into one).")
+    duplicate_of: Slug | None = Field(default=None, description="Slug of the idea this one repeats; its page then points to that idea, and its supports count towards it.")
 
     @field_validator("status", mode="before")
     @classmethod

@@ -45,6 +45,8 @@ class IdeaInfo:
     title: str
     challenge: str
     text: str
+    duplicate_of: str | None = None
+    """The idea this one repeats (front matter `duplicate_of`), if an editor marked it so."""
 
     @property
     def url(self) -> str:
@@ -107,7 +109,7 @@ def load_catalogue(root: Path, clock: Clock | None = None) -> Catalogue:
     for slug, entry in site.challenges.items():
         cat.challenges[slug] = ChallengeInfo(slug, entry.meta.title, entry.meta.status, entry.meta.closes, clock)
     for slug, entry in site.ideas.items():
-        cat.ideas[slug] = IdeaInfo(slug, entry.meta.title, entry.meta.challenge, plain_text(entry.body))
+        cat.ideas[slug] = IdeaInfo(slug, entry.meta.title, entry.meta.challenge, plain_text(entry.body), entry.meta.duplicate_of)
     for slug, entry in site.topics.items():
         cat.topics[slug] = entry.meta.challenge
     cat.slugs = {"idea": set(site.ideas), "topic": set(site.topics)}
