@@ -172,8 +172,11 @@ def make_forge(settings: IntakeSettings) -> Forge:
     """The forge chosen in site.yml."""
     if settings.config.forge == "github":
         from .forge.github import forge_from_site
+        from .forge.ratelimit import SqliteWriteLedger
 
-        return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}))
+        # GitHub's write budget is counted in the store, so a restart or a second process never exceeds it.
+        return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}),
+                               ledger=SqliteWriteLedger(settings.db_path))
     from .forge.local import LocalGitForge
 
     return LocalGitForge(settings.root, settings.main_branch)

@@ -26,7 +26,7 @@ from .base import ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
 from .clock import Clock, SystemClock
 from .github_body import DEFAULT_COLOUR, LABEL_COLOURS, Change, batch_change, references_in, single_change
-from .ratelimit import Budget, Governor, GovernedSession
+from .ratelimit import Budget, Governor, GovernedSession, MemoryWriteLedger, WriteLedger
 
 T = TypeVar("T")
 WRITES_PER_PULL = 5
@@ -84,13 +84,15 @@ class GitHubForge:
     """Proposes submissions as pull requests on one repository; see the module docstring."""
 
     def __init__(self, options: GitHubOptions, clock: Clock | None = None,
-                 env: Mapping[str, str] = os.environ) -> None:
+                 env: Mapping[str, str] = os.environ, ledger: WriteLedger | None = None) -> None:
+        """`ledger`: where writes are counted (default: this process's memory); the intake passes its store's."""
         if "/" not in options.repository:
             raise ForgeConfigError("site.yml: github.repository must be set to owner/name when forge is github.")
         self.options = options
         self.clock = clock or SystemClock()
         self.env = env
-        self.governor = Governor(self.clock, Budget(options.per_minute, options.per_hour))
+        budget = Budget(options.per_minute, options.per_hour, ledger=ledger or MemoryWriteLedger())
+        self.governor = Governor(self.clock, budget)
         self.owner, self.name = options.repository.split("/", 1)
         self._gh: github3.GitHub | None = None
         self._repo: Any = None
@@ -153,9 +155,7 @@ class GitHubForge:
 
     def capacity_now(self) -> int:
         """Pull requests the hourly budget can still open, one by one, without waiting."""
-        hour = self.governor.budget.windows[1]
-        hour.wait_needed(self.clock.time())
-        return max(0, (hour.limit - len(hour.events)) // WRITES_PER_PULL)
+        return self.governor.budget.left_this_hour(self.clock.time()) // WRITES_PER_PULL
 
     def propose_batch(self, challenge: str, proposals: list[Proposal]) -> dict[str, str]:
         if len(proposals) == 1:
@@ -371,7 +371,7 @@ def _epoch(stamp: str | None) -> float:
 
 
 def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, str] = os.environ,
-                    site_url: str | None = None) -> GitHubForge:
+                    site_url: str | None = None, ledger: WriteLedger | None = None) -> GitHubForge:
     """The GitHub forge as site.yml (a generator.config.SiteConfig) describes it."""
     gh, pub = config.github, config.publishing
     options = GitHubOptions(
@@ -379,7 +379,7 @@ def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, s
         site_url=(site_url or config.base_url).rstrip("/"),
         per_minute=pub.content_per_minute, per_hour=pub.content_per_hour, batch_size=pub.batch_size,
     )
-    return GitHubForge(options, clock, env)
+    return GitHubForge(options, clock, env, ledger)
 
 
 def from_settings(settings: Any) -> GitHubForge:

@@ -1,24 +1,36 @@
 """Staying inside GitHub's limits, for every request a github3.py session makes.
 
 - a client-side budget of content-creating requests (sliding minute and hour),
+  counted in a ledger: in memory for one process, or in the intake's store
+  (`SqliteWriteLedger`) so that a restarted process, a second replica or a
+  takeover counts the writes the others made in the last hour,
 - one write at a time,
 - the primary limit (`x-ratelimit-remaining` / `x-ratelimit-reset`),
 - the secondary limits: on 403/429 honour `retry-after`, else wait until the
   reset when nothing remains, else at least 60 s with exponential back-off;
   while waiting, every other request waits too (never keep hammering).
+  Every limit response is logged with its `Retry-After`.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import logging
+import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
 from github3.session import GitHubSession
 
 from .clock import Clock
+
+log = logging.getLogger("consult.intake")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MIN_BACKOFF = 60.0
@@ -33,19 +45,97 @@ def is_content_creating(method: str, url: str) -> bool:
     return method.upper() in WRITE_METHODS
 
 
-class Window:
-    """Timestamps of recent events, to count them over a sliding period."""
+class WriteLedger(Protocol):
+    """Where the content-creating requests of the last hour are counted."""
 
-    def __init__(self, limit: int, seconds: float) -> None:
-        self.limit, self.seconds = limit, seconds
+    def reserve(self, now: float, windows: Sequence[tuple[int, float]]) -> float:
+        """Record one write at `now` if every (limit, seconds) window has room and return 0; else return how
+        many seconds to wait before asking again (nothing recorded)."""
+        ...
+
+    def count_since(self, since: float) -> int:
+        """Writes recorded after `since`."""
+        ...
+
+
+def _wait_for_room(times: Sequence[float], now: float, limit: int, seconds: float) -> float:
+    """Seconds until a window of `seconds` ending after now holds fewer than `limit` of `times` (oldest first)."""
+    inside = [t for t in times if t > now - seconds]
+    if len(inside) < limit:
+        return 0.0
+    return inside[len(inside) - limit] + seconds - now + 1e-3
+
+
+class MemoryWriteLedger:
+    """The writes of this process only: for a single process, tests and simulations."""
+
+    def __init__(self) -> None:
         self.events: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
 
-    def wait_needed(self, now: float) -> float:
-        while self.events and self.events[0] <= now - self.seconds:
-            self.events.popleft()
-        if len(self.events) < self.limit:
-            return 0.0
-        return self.events[0] + self.seconds - now + 1e-3
+    def reserve(self, now: float, windows: Sequence[tuple[int, float]]) -> float:
+        with self._lock:
+            longest = max(seconds for _, seconds in windows)
+            while self.events and self.events[0] <= now - longest:
+                self.events.popleft()
+            times = list(self.events)
+            wait = max(_wait_for_room(times, now, limit, seconds) for limit, seconds in windows)
+            if wait <= 0:
+                self.events.append(now)
+            return wait
+
+    def count_since(self, since: float) -> int:
+        with self._lock:
+            return sum(1 for t in self.events if t > since)
+
+
+LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS forge_writes (at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS forge_writes_at ON forge_writes(at);
+"""
+
+
+class SqliteWriteLedger:
+    """The writes of every process sharing the intake's SQLite store, kept for the longest window.
+
+    Reserving is one `BEGIN IMMEDIATE` transaction (count, then insert), so two
+    processes can never both take the last slot; a process killed after a write
+    leaves its row behind, and whoever comes next waits for it to age out.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from ..store import connect
+
+        self.path = path
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.conn = connect(path)
+        self.conn.executescript(LEDGER_SCHEMA)
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float, windows: Sequence[tuple[int, float]]) -> float:
+        longest = max(seconds for _, seconds in windows)
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("DELETE FROM forge_writes WHERE at <= ?", (now - longest,))
+                times = [row[0] for row in self.conn.execute("SELECT at FROM forge_writes ORDER BY at")]
+                wait = max(_wait_for_room(times, now, limit, seconds) for limit, seconds in windows)
+                if wait <= 0:
+                    self.conn.execute("INSERT INTO forge_writes (at) VALUES (?)", (now,))
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        return wait
+
+    def count_since(self, since: float) -> int:
+        with self._lock:
+            row = self.conn.execute("SELECT COUNT(*) FROM forge_writes WHERE at > ?", (since,)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self.conn.close()
 
 
 @dataclass
@@ -56,21 +146,25 @@ class Budget:
     per_hour: int = 500
     margin: float = 1.0
     """Seconds added to each window, for clock skew and latency."""
-    windows: list[Window] = field(init=False)
+    ledger: WriteLedger = field(default_factory=MemoryWriteLedger)
+    """Where writes are counted: this process's memory, or the store shared by every intake process."""
 
-    def __post_init__(self) -> None:
-        self.windows = [Window(self.per_minute, 60 + self.margin), Window(self.per_hour, 3600 + self.margin)]
+    @property
+    def windows(self) -> tuple[tuple[int, float], tuple[int, float]]:
+        return (self.per_minute, 60 + self.margin), (self.per_hour, 3600 + self.margin)
 
     def acquire(self, clock: Clock) -> None:
         """Sleep until both windows have room, then spend one request."""
         while True:
-            now = clock.time()
-            wait = max(w.wait_needed(now) for w in self.windows)
+            wait = self.ledger.reserve(clock.time(), self.windows)
             if wait <= 0:
-                for w in self.windows:
-                    w.events.append(now)
                 return
             clock.sleep(wait)
+
+    def left_this_hour(self, now: float) -> int:
+        """Writes the hourly window still has room for."""
+        limit, seconds = self.windows[1]
+        return max(0, limit - self.ledger.count_since(now - seconds))
 
 
 def limit_wait(response: requests.Response, now: float, attempt: int) -> float | None:
@@ -150,7 +244,16 @@ class GovernedSession(GitHubSession):
                 response = super().request(method, url, *args, **kwargs)
                 self.governor.observe(response)
             wait = limit_wait(response, self.governor.clock.time(), attempt)
-            if wait is None or attempt >= self.governor.max_limit_waits:
+            if wait is None:
+                return response
+            log.warning(
+                "GitHub refused %s %s with %d (a rate limit); Retry-After: %s, x-ratelimit-remaining: %s. %s",
+                method.upper(), urlsplit(url).path, response.status_code, response.headers.get("retry-after", "none"),
+                response.headers.get("x-ratelimit-remaining", "not given"),
+                "Giving up on this request after every wait." if attempt >= self.governor.max_limit_waits
+                else f"Every request waits {wait:.0f} s.",
+            )
+            if attempt >= self.governor.max_limit_waits:
                 return response
             self.governor.pause(wait)
             attempt += 1
