@@ -13,6 +13,7 @@ import contextlib
 import concurrent.futures
 import datetime as dt
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -24,6 +25,8 @@ from typing import Any
 
 from generator.clock import Clock, system_clock, wall_time
 from generator.scaffold import new_reference
+
+log = logging.getLogger("consult.intake")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -47,6 +50,9 @@ CREATE INDEX IF NOT EXISTS submissions_due ON submissions(state, next_attempt);
 """
 
 STATES = ("received", "proposed", "merged", "closed")
+
+LEASE_SECONDS = 15.0
+"""How long a claim holds without renewal: the longest a killed worker's submissions wait for another."""
 
 
 @dataclass(frozen=True)
@@ -208,8 +214,12 @@ class Store:
 
     # -- the worker's side ------------------------------------------------------------------
 
-    def claim_due(self, limit: int = 1, lease_seconds: float = 120.0) -> list[Record]:
-        """Take the submissions due for publishing (oldest first), leased so one worker handles each at a time."""
+    def claim_due(self, limit: int = 1, lease_seconds: float = LEASE_SECONDS) -> list[Record]:
+        """Take the submissions due for publishing (oldest first), leased so one worker handles each at a time.
+
+        The lease is short and the worker renews it while it works (`keep_leased`), so what a killed process had
+        claimed is taken over within seconds; the forge's look-before-create rules make the takeover safe.
+        """
         now = time.time()
         with self._transaction() as conn:
             rows = conn.execute(
@@ -218,6 +228,38 @@ class Store:
             ).fetchall()
             conn.executemany("UPDATE submissions SET lease_until = ? WHERE reference = ?", [(now + lease_seconds, r["reference"]) for r in rows])
         return [Record.from_row(r) for r in rows]
+
+    def renew_leases(self, references: list[str], lease_seconds: float = LEASE_SECONDS) -> int:
+        """Extend the lease of claimed submissions not yet proposed; returns how many were still held."""
+        if not references:
+            return 0
+        with self._transaction() as conn:
+            cur = conn.executemany(
+                "UPDATE submissions SET lease_until = ? WHERE reference = ? AND state = 'received'",
+                [(time.time() + lease_seconds, ref) for ref in references],
+            )
+        return cur.rowcount
+
+    @contextlib.contextmanager
+    def keep_leased(self, references: list[str], lease_seconds: float = LEASE_SECONDS) -> Iterator[None]:
+        """While the block runs, renew these leases every third of a lease (from a thread of its own, so a long
+        wait for GitHub's limits does not let them lapse). A process that dies stops renewing at once."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease_seconds / 3):
+                try:
+                    self.renew_leases(references, lease_seconds)
+                except sqlite3.Error as exc:  # the next renewal tries again; the lease is long enough for one miss
+                    log.warning("Could not renew the lease of %d submission(s): %s", len(references), exc)
+
+        thread = threading.Thread(target=renew, name="intake-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
 
     def save_proposals(self, proposals: dict[str, dict[str, Any]]) -> None:
         """Keep built proposals (reference → proposal) so a retry proposes exactly the same file."""

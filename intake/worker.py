@@ -23,7 +23,7 @@ from .moderation import WaitingIdea
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .publish_batches import publish_backlog
-from .store import Record, Store
+from .store import LEASE_SECONDS, Record, Store
 
 log = logging.getLogger("consult.intake")
 
@@ -42,9 +42,12 @@ class Worker:
         forge: Forge,
         catalogue: CatalogueHolder,
         on_published: Callable[[], object] | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ):
         self.settings, self.store, self.forge, self.catalogue = settings, store, forge, catalogue
         self.on_published = on_published
+        self.lease_seconds = lease_seconds
+        """How long a claim holds unrenewed: after a crash, another worker takes the work over within this."""
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,23 +73,30 @@ class Worker:
             except Exception as exc:
                 self._failed(record, exc)
         self.store.save_proposals(built)
-        done: dict[str, str] = {}
-        many = getattr(self.forge, "propose_many", None)
-        if many is not None and len(proposals) > 1:
-            try:
-                done = many(list(proposals.values()))
-            except Exception as exc:  # fall back to one at a time, to find the one that fails
-                log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
-        for record in records:
-            if record.reference not in proposals or record.reference in done:
-                continue
-            try:
-                done[record.reference] = self.forge.propose(proposals[record.reference])
-            except Exception as exc:  # retried later; the message never holds contact details
-                self._failed(record, exc)
-        self.store.mark_proposed(done)
-        for reference, locator in done.items():
-            log.info("Proposed %s as %s", reference, locator)
+        marked: set[str] = set()
+
+        def proposed(done: dict[str, str]) -> None:
+            """Record proposals the moment the forge holds them, so /status never says "Received" after that."""
+            fresh = {ref: locator for ref, locator in done.items() if ref not in marked}
+            self.store.mark_proposed(fresh)
+            marked.update(fresh)
+            for reference, locator in fresh.items():
+                log.info("Proposed %s as %s", reference, locator)
+
+        with self.store.keep_leased([r.reference for r in records], self.lease_seconds):
+            many = getattr(self.forge, "propose_many", None)
+            if many is not None and len(proposals) > 1:
+                try:
+                    proposed(many(list(proposals.values()), on_proposed=proposed))
+                except Exception as exc:  # fall back to one at a time, to find the one that fails
+                    log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
+            for record in records:
+                if record.reference not in proposals or record.reference in marked:
+                    continue
+                try:
+                    proposed({record.reference: self.forge.propose(proposals[record.reference])})
+                except Exception as exc:  # retried later; the message never holds contact details
+                    self._failed(record, exc)
 
     def _failed(self, record: Record, exc: Exception) -> None:
         delay = backoff(record.attempts, self.settings.retry_base, self.settings.retry_max)
@@ -99,7 +109,7 @@ class Worker:
         """Publish every submission that is due now; return how many were tried."""
         done = 0
         while not self.stop_event.is_set():
-            records = self.store.claim_due(limit=batch)
+            records = self.store.claim_due(limit=batch, lease_seconds=self.lease_seconds)
             if not records:
                 break
             self.publish(records)

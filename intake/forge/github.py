@@ -133,8 +133,11 @@ class GitHubForge:
         change = single_change(proposal, self.options.site_url, self._policy_url())
         return self._retrying(lambda: self._open(change))["html_url"]
 
-    def propose_many(self, proposals: list[Proposal]) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal],
+                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         """The worker's hook: singles while the budget can open them, else one pull request per challenge.
+
+        `on_proposed` hears of each pull request as soon as it exists (reference → its address).
 
         Never raises: what could not be proposed is left out of the answer
         (and a later `propose` of it says ForgeUnavailable at once), so the
@@ -144,9 +147,12 @@ class GitHubForge:
         for challenge, group in plan(proposals, self.capacity_now(), self.options.batch_size):
             try:
                 if len(group) == 1:
-                    done[group[0].reference] = self.propose(group[0])
+                    made = {group[0].reference: self.propose(group[0])}
                 else:
-                    done |= self.propose_batch(challenge, group)
+                    made = self.propose_batch(challenge, group)
+                done |= made
+                if on_proposed is not None:
+                    on_proposed(made)
             except Exception as error:  # noqa: BLE001 - reported through the deferred proposals
                 for p in group:
                     if p.reference not in done:

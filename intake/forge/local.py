@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,8 @@ class LocalGitForge:
         """Make the branch with one commit adding the file; if it already exists (or was decided), return it unchanged."""
         return self.propose_many([proposal])[proposal.reference]
 
-    def propose_many(self, proposals: list[Proposal]) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal],
+                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         """Propose several at once: one `git fast-import` writes every blob, tree, commit and new branch.
 
         Proposals whose branch exists (or that editors already decided) are left as they are.
@@ -116,7 +118,10 @@ class LocalGitForge:
                 missing = [p.reference for p in todo if BRANCH_PREFIX + p.reference not in refs]
                 if missing:
                     raise ForgeError(f"could not create branches for {', '.join(missing)}: {result.stderr.decode(errors='replace').strip()}")
-        return {p.reference: p.branch for p in proposals}
+        done = {p.reference: p.branch for p in proposals}
+        if on_proposed is not None:
+            on_proposed(done)
+        return done
 
     def _all_refs(self) -> dict[str, str]:
         out = self.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/consult/")
