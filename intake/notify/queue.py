@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 
 from ..store import Store
+from . import outbox
 
 TEMPLATES = (
     "idea_published",
@@ -98,18 +99,24 @@ def enqueue(store: Store, key: str, email: str, template: str, personalisation: 
 
 
 def forget_address(store: Store, email: str) -> int:
-    """Delete every message not yet sent to this address and blank the address on the sent ones; returns how many."""
+    """Delete every message not yet sent to this address and blank the address on the sent ones; returns how many.
+
+    Its emails in the outbox folder are deleted too.
+    """
     address = email.strip().lower()
     with transaction(store) as conn:
         deleted = conn.execute("DELETE FROM notify_messages WHERE lower(email) = ? AND state = 'queued'", (address,)).rowcount
         blanked = conn.execute("UPDATE notify_messages SET email = NULL WHERE lower(email) = ?", (address,)).rowcount
+    outbox.forget(outbox.outbox_folder(store.path), address)
     return deleted + blanked
 
 
 def purge_addresses(store: Store, before: dt.datetime) -> int:
-    """Blank the address of every message recorded before `before` (retention)."""
+    """Blank the address of every message recorded before `before` (retention), and delete older outbox files."""
     if before.tzinfo is None:
         raise ValueError("purge_addresses needs a time-zone aware moment (the store's clock gives one)")
     cutoff = before.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
     with transaction(store) as conn:
-        return conn.execute("UPDATE notify_messages SET email = NULL WHERE created_at < ? AND email IS NOT NULL", (cutoff,)).rowcount
+        blanked = conn.execute("UPDATE notify_messages SET email = NULL WHERE created_at < ? AND email IS NOT NULL", (cutoff,)).rowcount
+    outbox.purge(outbox.outbox_folder(store.path), before)
+    return blanked
