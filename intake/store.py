@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS notify_messages (
   sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS notify_messages_due ON notify_messages(state, next_attempt);
+CREATE TABLE IF NOT EXISTS notify_limiter (
+  name TEXT PRIMARY KEY,
+  tokens REAL NOT NULL,
+  updated REAL NOT NULL
+);
 """
 
 STATES = ("received", "proposed", "merged", "closed")
