@@ -133,10 +133,13 @@ class Sender:
     def claim(self, skip: Collection[str] = ()) -> Message | None:
         """Take the oldest due message (not one of `skip`): state `sending` until the lease ends, attempts + 1."""
         now = time.time()
+        due = "state IN ('queued', 'sending') AND next_attempt <= ?"
+        if self.store.conn.execute(f"SELECT 1 FROM notify_messages WHERE {due} LIMIT 1", (now,)).fetchone() is None:
+            return None  # nothing due: no write transaction on every turn of the worker's loop
         with transaction(self.store) as conn:
             row = conn.execute(
                 "UPDATE notify_messages SET state = 'sending', attempts = attempts + 1, next_attempt = ? WHERE key = "
-                "(SELECT key FROM notify_messages WHERE state IN ('queued', 'sending') AND next_attempt <= ? "
+                f"(SELECT key FROM notify_messages WHERE {due} "
                 "AND key NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt, created_at LIMIT 1) RETURNING *",
                 (now + self.lease_seconds, now, json.dumps(list(skip))),
             ).fetchone()
