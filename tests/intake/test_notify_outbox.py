@@ -47,6 +47,15 @@ def test_every_template_text_has_a_subject_and_exactly_the_placeholders_its_mess
         assert text.placeholders == set(required_fields(name)), name
 
 
+def test_the_handbook_gives_editors_exactly_the_texts_the_outbox_uses() -> None:
+    page = (PROJECT / "handbook" / "docs" / "team" / "notify.md").read_text(encoding="utf-8")
+    for name in TEMPLATES:
+        text = load_text(name)
+        assert f"```text\n{text.subject}\n```" in page, name
+        assert f"```text\n{text.body.rstrip()}\n```" in page, name
+    assert "Set up GOV.UK Notify: team/notify.md" in (PROJECT / "handbook" / "mkdocs.yml").read_text(encoding="utf-8")
+
+
 def test_each_email_is_written_once_as_a_readable_eml_file(store: Store) -> None:
     enqueue(store, "QRS-TUV-456:published", ADDRESS, "idea_published", personalisation("idea_published"))
     enqueue(store, "QRS-TUV-456:update-1", ADDRESS, "idea_update", personalisation("idea_update"))
