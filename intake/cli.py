@@ -73,7 +73,7 @@ def register(main: click.Group) -> None:
         run()
 
     @intake.command()
-    @click.option("--once", is_flag=True, help="Publish what is due now, then stop.")
+    @click.option("--once", is_flag=True, help="Publish (and send the emails) due now, then stop.")
     @click.pass_obj
     @friendly
     def worker(obj: Context, once: bool) -> None:
@@ -90,7 +90,8 @@ def register(main: click.Group) -> None:
         if once:
             count = runner.run_once()
             runner.sync()
-            click.echo(f"Tried {count} submission(s).")
+            emails = runner.notify.run_once()
+            click.echo(f"Tried {count} submission(s) and {emails} email(s).")
             return
         signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
         click.echo("Publishing submissions (Ctrl+C to stop).")

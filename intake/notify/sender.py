@@ -178,9 +178,9 @@ class Sender:
             try:
                 if not self.handle(message):
                     break
-            except Exception as exc:  # an unexpected error: kept on the message, retried later
-                log.exception("Could not send email %s; retrying later.", message.key)
-                self._later(message, backoff(message.attempts, self.retry_base, self.retry_max), f"{type(exc).__name__}")
+            except Exception as exc:  # unexpected: logged without a traceback, its text without the address
+                text = str(exc).replace(message.email, "<address>") if message.email else str(exc)
+                self._retry(message, f"{type(exc).__name__}: {text}"[:300])
         return len(handled)
 
     def handle(self, message: Message) -> bool:
@@ -281,11 +281,15 @@ class Sender:
                 else "Every process waits a minute before sending again.",
             )
             return False
-        if message.attempts >= self.max_attempts:
-            self._finish(message.key, "failed", error=f"gave up after {message.attempts} attempts: {failure}")
-            log.error("Gave up on email %s after %d attempts: %s.", message.key, message.attempts, failure)
-            return True
-        delay = backoff(message.attempts, self.retry_base, self.retry_max)
-        self._later(message, delay, str(failure))
-        log.warning("Could not send email %s (attempt %d): %s. Retrying in %.0f s.", message.key, message.attempts, failure, delay)
+        self._retry(message, str(failure))
         return True
+
+    def _retry(self, message: Message, error: str) -> None:
+        """Try again later with back-off, or give up (recorded) after `max_attempts`."""
+        if message.attempts >= self.max_attempts:
+            self._finish(message.key, "failed", error=f"gave up after {message.attempts} attempts: {error}")
+            log.error("Gave up on email %s after %d attempts: %s.", message.key, message.attempts, error)
+            return
+        delay = backoff(message.attempts, self.retry_base, self.retry_max)
+        self._later(message, delay, error)
+        log.warning("Could not send email %s (attempt %d): %s. Retrying in %.0f s.", message.key, message.attempts, error, delay)

@@ -76,6 +76,16 @@ def test_each_email_is_written_once_as_a_readable_eml_file(store: Store) -> None
     assert states["QRS-TUV-456:published"] == ("written", files[0].name)
 
 
+def test_an_unexpected_error_is_retried_then_given_up_and_recorded(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    enqueue(store, "broken", ADDRESS, "idea_published", personalisation("idea_published"))
+    store.conn.execute("UPDATE notify_messages SET personalisation = '{\"reference\": \"x\", \"unsubscribe_url\": \"u\"}'")
+    sender = Sender(store, NotifyTemplates(), "Talk", retry_base=0.0, max_attempts=2)
+    assert sender.run_once() == 1 and sender.run_once() == 1 and sender.run_once() == 0
+    [(state, error)] = store.conn.execute("SELECT state, error FROM notify_messages").fetchall()
+    assert state == "failed" and error == "gave up after 2 attempts: KeyError: 'the idea_published template needs personalisation url'"
+    assert "Could not send email broken (attempt 1)" in caplog.text and ADDRESS not in caplog.text
+
+
 def test_forgetting_or_purging_an_address_deletes_its_outbox_files(store: Store) -> None:
     enqueue(store, "a", ADDRESS, "topic_published", personalisation("topic_published"))
     enqueue(store, "b", "other@example.nhs.uk", "topic_not_published", personalisation("topic_not_published"))
