@@ -1,5 +1,8 @@
 """A fake of GOV.UK Notify's REST API on 127.0.0.1, checking what the real one checks.
 
+Its checks and messages follow Notify's own API (alphagov/notifications-api: app/authentication/auth.py,
+app/v2/notifications/notification_schemas.py, app/v2/errors.py).
+
 - Authorisation (https://docs.notifications.service.gov.uk/rest-api.html#authorisation-header):
   `Authorization: Bearer <JWT>`, HS256, `iss` = the service ID, `iat` within 30 seconds
   of now, signed with the secret part of the API key (`name-<service id>-<secret>`).
@@ -36,7 +39,8 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 
 EMAIL = re.compile(r"^[^\s@()<>,;:\\\"\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-ALLOWED_FIELDS = {"email_address", "template_id", "personalisation", "reference", "email_reply_to_id", "one_click_unsubscribe_url"}
+ALLOWED_FIELDS = {"email_address", "template_id", "personalisation", "reference", "scheduled_for", "email_reply_to_id", "one_click_unsubscribe_url", "sanitise_content_for"}
+"""The properties of Notify's `post_email_request` schema (app/v2/notifications/notification_schemas.py); no others are allowed."""
 FAULT_KINDS = {"500", "429", "403", "timeout", "timeout-after-create", "reset"}
 
 
