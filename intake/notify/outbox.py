@@ -96,6 +96,17 @@ def read(path: Path) -> EmailMessage:
     return message
 
 
+def date_of(message: EmailMessage, path: Path) -> dt.datetime:
+    """The email's Date header, or the file's time when a file put there by hand has none."""
+    try:
+        date = email.utils.parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError):
+        date = None
+    if date is None or date.tzinfo is None:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    return date.astimezone(dt.timezone.utc)
+
+
 def listing(folder: Path) -> list[Listed]:
     """Every email in the outbox, oldest first."""
     if not folder.is_dir():
@@ -103,8 +114,7 @@ def listing(folder: Path) -> list[Listed]:
     items = []
     for path in sorted(folder.glob("*.eml")):
         message = read(path)
-        date = email.utils.parsedate_to_datetime(str(message["Date"]))
-        items.append(Listed(date, str(message["To"]), str(message["Subject"]), path))
+        items.append(Listed(date_of(message, path), str(message["To"] or ""), str(message["Subject"] or ""), path))
     return items
 
 

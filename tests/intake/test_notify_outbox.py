@@ -114,5 +114,7 @@ def test_consult_intake_outbox_lists_and_shows_the_emails(store: Store) -> None:
     assert shown.exit_code == 0, shown.output
     assert "Subject: Your comment was not published on Talk Health and Care" in shown.output
     assert "^ It names a colleague." in shown.output
+    (outbox_folder(store.path) / "by-hand.eml").write_text("Subject: no date\n\nA file someone put there.\n")
+    assert "by-hand.eml" in runner.invoke(main, ["--root", str(PROJECT), "intake", "outbox"], env=env).output
     missing = runner.invoke(main, ["--root", str(PROJECT), "intake", "outbox", "nothing.eml"], env=env)
     assert missing.exit_code == 1 and "No email 'nothing.eml' in the outbox" in missing.output
