@@ -43,7 +43,8 @@ class Publishing(Section):
     batch_size: int = Field(default=50, ge=2, le=200, description="Most submissions in one batched pull request, used when the queue holds more than the hourly budget can open one by one.")
 
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+"""A UUID as text, such as a GOV.UK Notify template ID."""
 
 
 class NotifyTemplates(Section):
@@ -60,7 +61,7 @@ class NotifyTemplates(Section):
     @field_validator("*")
     @classmethod
     def _uuid(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(UUID_PATTERN, value):
+        if value is not None and not re.fullmatch(UUID, value):
             raise ValueError("not a GOV.UK Notify template ID: copy the ID (like 4f8e3a1c-…, 36 characters) from the template's page in Notify")
         return value
 

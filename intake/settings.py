@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from generator.clock import Clock
-from generator.config import SiteConfig
+from generator.config import UUID, SiteConfig
 from generator.errors import ConsultError, ContentError
 from generator.loader import load_config
 from generator.theme import base_path
@@ -95,8 +95,8 @@ def parse_lookup_rate(env: Mapping[str, str]) -> tuple[int, float]:
 
 
 NOTIFY_URL = "https://api.notifications.service.gov.uk"
-_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-NOTIFY_KEY = re.compile(rf"^\S+-{_UUID}-{_UUID}$")
+NOTIFY_KEY = re.compile(rf"^\S+-{UUID}-{UUID}$")
+"""A Notify API key: its name, the service ID and the secret."""
 
 
 def notify_from_environment(env: Mapping[str, str]) -> tuple[str, str]:

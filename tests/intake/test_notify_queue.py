@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from generator.clock import Clock
+from generator.config import NotifyTemplates
+from generator.loader import load_config
 from intake.notify.queue import TEMPLATES, enqueue, forget_address, purge_addresses, required_fields
 from intake.store import Store
+from tests.conftest import PROJECT
 
 ADDRESS = "someone@example.nhs.uk"
 
@@ -76,3 +79,14 @@ def test_purge_blanks_addresses_recorded_before_the_cut_off(tmp_path: Path) -> N
     assert purge_addresses(new, then + dt.timedelta(days=30)) == 1
     assert {r["key"]: r["email"] for r in rows(new)} == {"old": None, "new": ADDRESS}
     assert purge_addresses(new, then + dt.timedelta(days=30)) == 0
+
+
+def test_site_yml_declares_one_template_id_per_email_and_refuses_what_is_not_an_id(tmp_path: Path) -> None:
+    assert tuple(NotifyTemplates.model_fields) == TEMPLATES
+    config, problems = load_config(PROJECT)
+    assert problems == [] and all(getattr(config.notify.templates, name) for name in TEMPLATES)
+    text = (PROJECT / "site.yml").read_text(encoding="utf-8")
+    (tmp_path / "site.yml").write_text(text.replace("00000000-0000-4000-8000-000000000003", "idea-update-template"), encoding="utf-8")
+    _, problems = load_config(tmp_path)
+    assert [p.key for p in problems] == ["notify.templates.idea_update"]
+    assert "not a GOV.UK Notify template ID" in problems[0].message
