@@ -50,13 +50,16 @@ def required_fields(template: str) -> tuple[str, ...]:
 
 STATES = ("queued", "sending", "sent", "written", "failed")
 
+NEVER_EMPTY = ("reference", "unsubscribe_url", "url")
+"""Personalisation that must have a value (a reason or a change may be blank: the email still makes sense)."""
 
 
 def check_message(template: str, personalisation: Mapping[str, str]) -> None:
     """Raise ValueError naming what is wrong with a message before it is recorded."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown Notify template {template!r}: use one of {', '.join(TEMPLATES)}")
-    missing = [name for name in required_fields(template) if not personalisation.get(name)]
+    needed = required_fields(template)
+    missing = [name for name in needed if name not in personalisation or (name in NEVER_EMPTY and not personalisation[name])]
     if missing:
         raise ValueError(f"the {template} email needs personalisation {', '.join(missing)} (missing or empty)")
     not_text = sorted(name for name, value in personalisation.items() if not isinstance(value, str))

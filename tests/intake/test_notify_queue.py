@@ -53,11 +53,14 @@ def test_a_message_with_missing_personalisation_is_refused_by_name(store: Store)
     del fields["reason"]
     with pytest.raises(ValueError, match="needs personalisation reason"):
         enqueue(store, "k1", ADDRESS, "idea_not_published", fields)
+    with pytest.raises(ValueError, match="needs personalisation unsubscribe_url"):
+        enqueue(store, "k0", ADDRESS, "idea_published", {**personalisation("idea_published"), "unsubscribe_url": ""})
     with pytest.raises(ValueError, match="unknown Notify template 'idea_liked'"):
         enqueue(store, "k2", ADDRESS, "idea_liked", fields)
     with pytest.raises(ValueError, match="must be strings"):
         enqueue(store, "k3", ADDRESS, "idea_published", {**personalisation("idea_published"), "url": 3})  # type: ignore[dict-item]
     assert rows(store) == []
+    assert enqueue(store, "k4", ADDRESS, "idea_not_published", {**fields, "reason": ""})  # a blank reason is allowed
 
 
 def test_forgetting_an_address_deletes_what_is_not_sent_and_blanks_the_rest(store: Store) -> None:
