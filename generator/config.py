@@ -5,6 +5,7 @@ No secrets live here: tokens and keys come from the environment.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -42,6 +43,33 @@ class Publishing(Section):
     batch_size: int = Field(default=50, ge=2, le=200, description="Most submissions in one batched pull request, used when the queue holds more than the hourly budget can open one by one.")
 
 
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+"""A UUID as text, such as a GOV.UK Notify template ID."""
+
+
+class NotifyTemplates(Section):
+    """The GOV.UK Notify template ID of each email the intake sends (intake/notify/templates/ holds their texts)."""
+
+    idea_published: str | None = Field(default=None, description="Template ID of the email \"your idea is published\".")
+    idea_not_published: str | None = Field(default=None, description="Template ID of the email \"your idea was not published\".")
+    idea_update: str | None = Field(default=None, description="Template ID of the email \"there is news on your idea\" (a change of status, a response or an update).")
+    comment_published: str | None = Field(default=None, description="Template ID of the email \"your comment is published\".")
+    comment_not_published: str | None = Field(default=None, description="Template ID of the email \"your comment was not published\".")
+    topic_published: str | None = Field(default=None, description="Template ID of the email \"your topic is published\".")
+    topic_not_published: str | None = Field(default=None, description="Template ID of the email \"your topic was not published\".")
+
+    @field_validator("*")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(UUID, value):
+            raise ValueError("not a GOV.UK Notify template ID: copy the ID (like 4f8e3a1c-…, 36 characters) from the template's page in Notify")
+        return value
+
+
+class NotifySettings(Section):
+    templates: NotifyTemplates = Field(default_factory=NotifyTemplates, description="One template ID per email; all are needed once CONSULT_NOTIFY_API_KEY is set.")
+
+
 class SiteConfig(Section):
     """The keys of site.yml."""
 
@@ -63,6 +91,7 @@ class SiteConfig(Section):
     github: GitHubSettings = Field(default_factory=GitHubSettings, description="GitHub repository settings, used when forge is github.")
     moderation: Moderation = Field(default_factory=Moderation, description="Automated moderation settings.")
     publishing: Publishing = Field(default_factory=Publishing, description="Forge request budgets.")
+    notify: NotifySettings = Field(default_factory=NotifySettings, description="GOV.UK Notify, which sends the emails people ask for (the API key comes from the environment).")
 
     @field_validator("base_url")
     @classmethod

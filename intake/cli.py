@@ -1,4 +1,4 @@
-"""`consult intake …` (serve, worker, purge) and `consult review …` (list, show, edit, accept, reject)."""
+"""`consult intake …` (serve, worker, purge, outbox) and `consult review …` (list, show, edit, accept, reject)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def register(main: click.Group) -> None:
         run()
 
     @intake.command()
-    @click.option("--once", is_flag=True, help="Publish what is due now, then stop.")
+    @click.option("--once", is_flag=True, help="Publish (and send the emails) due now, then stop.")
     @click.pass_obj
     @friendly
     def worker(obj: Context, once: bool) -> None:
@@ -90,7 +90,8 @@ def register(main: click.Group) -> None:
         if once:
             count = runner.run_once()
             runner.sync()
-            click.echo(f"Tried {count} submission(s).")
+            emails = runner.notify.run_once()
+            click.echo(f"Tried {count} submission(s) and {emails} email(s).")
             return
         signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
         click.echo("Publishing submissions (Ctrl+C to stop).")
@@ -114,6 +115,36 @@ def register(main: click.Group) -> None:
             return
         contacts, texts = Store(settings.db_path, clock=settings.clock).purge(age)
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
+
+    @intake.command()
+    @click.argument("file", required=False)
+    @click.pass_obj
+    @friendly
+    def outbox(obj: Context, file: str | None) -> None:
+        """List the emails written to the outbox folder (no Notify API key set), or show one: outbox FILE."""
+        from .notify.outbox import listing, outbox_folder, read
+
+        settings = _settings(obj.root)
+        folder = outbox_folder(settings.db_path)
+        if file is not None:
+            path = folder / Path(file).name
+            if not path.is_file():
+                raise ConsultError(f"No email {file!r} in the outbox ({folder}): run `consult intake outbox` to list them")
+            message = read(path)
+            for header in ("Date", "From", "To", "Subject", "List-Unsubscribe"):
+                click.echo(f"{header}: {message[header]}")
+            body = message.get_body(("plain",))
+            click.echo("\n" + (body.get_content() if body is not None else ""))
+            return
+        items = listing(folder)
+        if not items:
+            click.echo(f"The outbox ({folder}) is empty. Without CONSULT_NOTIFY_API_KEY, each email the intake would send is written there.")
+            return
+        rows = [(f"{i.date:%Y-%m-%d %H:%M}", i.to, i.subject, i.path.name) for i in items]
+        widths = [max(len(row[n]) for row in [("Date (UTC)", "To", "Subject", "File"), *rows]) for n in range(3)]
+        for row in [("Date (UTC)", "To", "Subject", "File"), *rows]:
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3])
+        click.echo(f"{len(items)} email(s) in {folder}. Show one with: consult intake outbox FILE")
 
     @main.group()
     def review() -> None:

@@ -14,6 +14,9 @@ Environment variables (all optional):
 - `CONSULT_INTAKE_ORIGINS`: extra allowed origins, separated by spaces (e.g. a staging site).
 - `CONSULT_INTAKE_SYNC_SECONDS`: how often the worker asks the forge what editors decided (default 10).
 - `CONSULT_MAIN_BRANCH`: branch accepted submissions are merged into (default site.yml github.base_branch).
+- `CONSULT_NOTIFY_API_KEY`: a GOV.UK Notify API key (`name-<service id>-<secret>`); unset, emails are written to
+  the outbox folder (`<data>/outbox`) instead of sent.
+- `CONSULT_NOTIFY_URL`: the Notify API's address (default https://api.notifications.service.gov.uk).
 - `CONSULT_NOW`: what day it is for the intake (see generator/clock.py); unset, the real time.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from generator.clock import Clock
-from generator.config import SiteConfig
+from generator.config import UUID, SiteConfig
 from generator.errors import ConsultError, ContentError
 from generator.loader import load_config
 from generator.theme import base_path
@@ -90,6 +94,25 @@ def parse_lookup_rate(env: Mapping[str, str]) -> tuple[int, float]:
     return parse_rate("120/60", name)
 
 
+NOTIFY_URL = "https://api.notifications.service.gov.uk"
+NOTIFY_KEY = re.compile(rf"^\S+-{UUID}-{UUID}$")
+"""A Notify API key: its name, the service ID and the secret."""
+
+
+def notify_from_environment(env: Mapping[str, str]) -> tuple[str, str]:
+    """(API key, API address) for GOV.UK Notify; a clear error for a malformed key or address (the key is never shown)."""
+    key = env.get("CONSULT_NOTIFY_API_KEY", "").strip()
+    if key and not NOTIFY_KEY.match(key):
+        raise ConsultError(
+            "CONSULT_NOTIFY_API_KEY does not look like a GOV.UK Notify API key (its name, then the service ID and the secret, "
+            "two IDs of 36 characters, joined by hyphens): copy the whole key from Notify's API integration page, or unset it to use the outbox"
+        )
+    url = (env.get("CONSULT_NOTIFY_URL") or NOTIFY_URL).strip().rstrip("/")
+    if not origin_of(url).startswith(("https://", "http://")):
+        raise ConsultError(f"CONSULT_NOTIFY_URL must be an http(s) address such as {NOTIFY_URL}; found {url!r}")
+    return key, url
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
@@ -131,6 +154,10 @@ class IntakeSettings:
     """Seconds between checks of the forge for proposals merged or closed by editors."""
     clock: Clock = field(default_factory=Clock)
     """What day it is for the intake: which challenges are open, dates kept, retention (`CONSULT_NOW`)."""
+    notify_api_key: str = field(default="", repr=False)
+    """GOV.UK Notify API key (`CONSULT_NOTIFY_API_KEY`); empty: emails go to the outbox folder."""
+    notify_url: str = NOTIFY_URL
+    """GOV.UK Notify's API address (`CONSULT_NOTIFY_URL`)."""
 
     @property
     def db_path(self) -> Path:
@@ -182,6 +209,7 @@ class IntakeSettings:
         else:
             secret = secrets.token_bytes(32)
         data_dir = Path(env.get("CONSULT_INTAKE_DATA") or root / ".consult" / "intake")
+        notify_api_key, notify_url = notify_from_environment(env)
         settings = cls(
             root=root,
             config=config,
@@ -197,6 +225,8 @@ class IntakeSettings:
             main_branch=env.get("CONSULT_MAIN_BRANCH") or config.github.base_branch or "main",
             sync_interval=float(env.get("CONSULT_INTAKE_SYNC_SECONDS", "10")),
             clock=Clock.from_environment(env),
+            notify_api_key=notify_api_key,
+            notify_url=notify_url,
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

@@ -47,6 +47,25 @@ CREATE TABLE IF NOT EXISTS submissions (
   contact_purged_at TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_due ON submissions(state, next_attempt);
+CREATE TABLE IF NOT EXISTS notify_messages (
+  key TEXT PRIMARY KEY,
+  email TEXT,
+  template TEXT NOT NULL,
+  personalisation TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt REAL NOT NULL DEFAULT 0,
+  notify_id TEXT,
+  error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS notify_messages_due ON notify_messages(state, next_attempt);
+CREATE TABLE IF NOT EXISTS notify_limiter (
+  name TEXT PRIMARY KEY,
+  tokens REAL NOT NULL,
+  updated REAL NOT NULL
+);
 """
 
 STATES = ("received", "proposed", "merged", "closed")

@@ -20,6 +20,7 @@ from generator.clock import wall_time
 from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .moderation import WaitingIdea
+from .notify.sender import Sender
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .publish_batches import publish_backlog
@@ -54,6 +55,8 @@ class Worker:
         self._last_sync = 0.0
         self._last_purge = 0.0
         self._checked_at = wall_time().isoformat(timespec="microseconds")
+        self.notify = Sender.from_settings(settings, store)
+        """Sends the emails people asked for (GOV.UK Notify, or the outbox folder without an API key)."""
 
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
@@ -154,7 +157,7 @@ class Worker:
                 log.info("Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days)
 
     def run(self, poll: float = 0.5) -> None:
-        """Loop until stopped: publish what is due, check decisions, purge past retention."""
+        """Loop until stopped: publish what is due, check decisions, purge past retention, send emails."""
         while not self.stop_event.is_set():
             try:
                 if isinstance(self.forge, BatchingForge):  # GitHub: large claims when a surge needs batches
@@ -162,6 +165,7 @@ class Worker:
                 else:
                     self.run_once()
                 self.housekeeping()
+                self.notify.run_once(stop=self.stop_event)
             except Exception:
                 log.exception("The publisher worker hit an error; it carries on.")
             self.wake.wait(poll)
