@@ -44,7 +44,8 @@ def check_duplicates(site: Site) -> Iterator[Problem]:
         if original == idea.slug:
             yield Problem(idea.path, line, "duplicate_of", "an idea cannot be a duplicate of itself", "name the idea this one repeats, or remove the key")
         elif original not in site.ideas:
-            message, hint = _unknown(original, sorted(site.ideas), "idea")
+            originals = sorted(slug for slug, other in site.ideas.items() if other.meta.duplicate_of is None and slug != idea.slug)
+            message, hint = _unknown(original, originals, "idea")
             yield Problem(idea.path, line, "duplicate_of", message, hint)
         elif (further := site.ideas[original].meta.duplicate_of) is not None:
             yield Problem(idea.path, line, "duplicate_of", f"'{original}' is itself a duplicate of '{further}'", f"write duplicate_of: {further} (point at the original idea)")
