@@ -169,15 +169,18 @@ def reference() -> None:
 @click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True, required=True, help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.")
 @click.option("--challenge", help="Only this challenge's ideas and comments (its slug).")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="export", show_default=True, help="Folder to write the files to (created if missing).")
+@click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts for the supports field: the intake's counts.json, as a file or an http(s) address.")
 @click.pass_obj
 @friendly
-def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path) -> None:
+def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path, counts_source: str | None) -> None:
     """Write the open data files the site publishes under /data/, for analysts."""
     from .build import check as run_check
+    from .counts import load_counts
     from .opendata import write_files
     from .views import build_views
 
-    views = build_views(run_check(obj.root))
+    supports = load_counts(counts_source, obj.root) if counts_source else None
+    views = build_views(run_check(obj.root), supports=supports)
     if challenge is not None and challenge not in views.challenges:
         raise click.BadParameter(f"no challenge '{challenge}'; choose one of: {', '.join(sorted(views.challenges))}", param_hint="--challenge")
     for path in write_files(views, output, dict.fromkeys(formats), challenge):  # type: ignore[arg-type]

@@ -155,6 +155,14 @@ def test_cli_build_with_counts(counts_server: str, sample_repo: Path) -> None:
     assert "1 person supports this idea" in (out / "ideas" / ORIGINAL / "index.html").read_text()
 
 
+def test_export_with_counts(sample_repo: Path) -> None:
+    (sample_repo / "counts.json").write_text(document(COUNTS))
+    result = CliRunner().invoke(main, ["--root", str(sample_repo), "export", "--format", "json", "--counts", "counts.json", "-o", str(sample_repo / "out")])
+    assert result.exit_code == 0, result.output
+    ideas = json.loads((sample_repo / "out/ideas.json").read_text())["ideas"]
+    assert {i["url"].rsplit("/ideas/", 1)[1].strip("/"): i["supports"] for i in ideas}[ORIGINAL] == 6
+
+
 # --- the pages ------------------------------------------------------------------------------------------------
 
 
@@ -349,5 +357,8 @@ def test_incremental_builds_with_counts_and_duplicates_match_cold(sample_repo: P
     idea.write_text(idea.read_text().replace("reference:", f"duplicate_of: {ORIGINAL}\nreference:", 1))
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert "Go to the idea: Hot food" in (out / "ideas/publish-rotas-at-least-six-weeks-ahead/index.html").read_text()
-    assert_same_as_cold(sample_repo, out, tmp_path, "marked duplicate")
+    update = (out / "updates/you-said-we-did-rotas-shift-swaps-night-food-and-parking/index.html").read_text()
+    assert 'href="/ideas/publish-rotas-at-least-six-weeks-ahead/"' not in update, "an update about a duplicate lists its original"
+    assert update.count(f'href="/ideas/{ORIGINAL}/"') == 1, "once, though the update names both"
+    assert_same_as_cold(sample_repo, out, tmp_path, "marked duplicate, counts dropped")
     shutil.rmtree(tmp_path / "cold-counts")
