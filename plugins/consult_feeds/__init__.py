@@ -43,9 +43,9 @@ def write_sitemap(pelican: Any) -> None:
         return
     output = Path(pelican.output_path)
     views: SiteViews = settings["CONSULT_VIEWS"]
-    merged = {duplicate.url for duplicate in views.duplicates.values()}  # their pages point to the originals, which are listed
-    write_output(output, "/sitemap.xml", sitemap(views.site.config, [path for path in page_paths(output) if path not in merged]))
     config = views.site.config
+    merged = {duplicate.url for duplicate in views.duplicates.values()}  # their pages point to the originals, which are listed
+    write_output(output, "/sitemap.xml", sitemap(config, [path for path in page_paths(output) if path not in merged]))
     write_output(output, "/robots.txt", robots(config))
 
 
