@@ -273,6 +273,7 @@ def test_a_duplicates_page_points_to_the_original(counted: BuildResult) -> None:
     action = page.select_one("a.nhsuk-action-link")
     assert action["href"] == f"/ideas/{ORIGINAL}/" and "Hot food for staff working nights" in action.get_text()
     assert not page.select("[data-pagefind-body]") and page.find("form", action="/intake/supports") is None
+    assert "follow what happens to it and support it on the original idea’s page" in page.get_text(" ")
 
 
 def test_a_duplicate_leaves_listings_feeds_search_numbers_data_and_sitemap(counted: BuildResult) -> None:
