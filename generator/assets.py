@@ -18,6 +18,7 @@ from .paths import COMPILED_CSS, NHSUK_DIST, THEME_DIR
 
 MANIFEST = "assets/manifest.json"
 SEARCH_JS = THEME_DIR / "scripts" / "search.js"
+SUPPORT_JS = THEME_DIR / "scripts" / "support.js"
 
 
 @dataclass
@@ -74,8 +75,9 @@ def collect() -> Assets:
     assets = Assets()
     assets.add("consult.css", _read(COMPILED_CSS), "assets/css")
     nhsuk_js = assets.add("nhsuk-frontend.js", _read(NHSUK_DIST / "nhsuk-frontend.min.js"), "assets/js")
-    # The search page's script rides in the shared module, so visiting /search/ after any page fetches only its HTML.
-    consult_js = CONSULT_JS.format(nhsuk=Path(nhsuk_js).name) + without_comment_lines(_read(SEARCH_JS).decode("utf-8"))
+    # The search page's and idea pages' scripts ride in the shared module, so visiting /search/ after any page fetches only its HTML.
+    scripts = "".join(without_comment_lines(_read(path).decode("utf-8")) for path in (SEARCH_JS, SUPPORT_JS))
+    consult_js = CONSULT_JS.format(nhsuk=Path(nhsuk_js).name) + scripts
     assets.add("consult.js", consult_js.encode(), "assets/js")
     assets.add("favicon.svg", _read(NHSUK_DIST / "assets" / "images" / "favicon.svg"), "assets/images")
     for svg in sorted((NHSUK_DIST / "assets" / "images").glob("nhsuk-icon-*.svg")):

@@ -24,6 +24,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from .assets import Assets, collect
 from .clock import system_clock
 from .errors import BuildError, ContentError
+from .counts import counts_signature
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, read_manifest, remove_file
@@ -185,9 +186,9 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
     return removed
 
 
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None) -> bool:
-    """Whether the site in output was built from the inputs as they are now and is still right (see freshness)."""
-    inputs = fingerprint(root, base_url, code_signature(), collect().files)
+def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
+    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
+    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
     return is_current(output.resolve(), inputs, now or system_clock().now())
 
 
@@ -210,6 +211,7 @@ def build(
     search_index: bool = True,
     content_cache: ContentCache | None = None,
     progress: BuildProgress = QUIET,
+    supports: dict[str, int] | None = None,
 ) -> BuildResult:
     """Build the site at root into output.
 
@@ -218,13 +220,14 @@ def build(
     only pages whose inputs changed, after the content validated; the result
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
+    `supports` are the support counts per idea slug (`consult build --counts`).
     """
     timings = Timings(progress=progress)
     now = now or system_clock().now()
     with timings.stage("fingerprint"):
         code = code_signature()
         assets = collect()
-        inputs = fingerprint(root, base_url, code, assets.files)
+        inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files)
     with timings.stage("load"):
         site, problems = load_site(root, content_cache if incremental else None)
     if not problems:
@@ -245,7 +248,7 @@ def build(
         clear_stamp(output)
     try:
         with timings.stage("views"):
-            views = build_views(site, now)
+            views = build_views(site, now, supports)
         with timings.stage("assets"):
             assets.write(target)
         with timings.stage("pelican"):

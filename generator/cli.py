@@ -83,13 +83,15 @@ def check(obj: Context) -> None:
 @click.option("--timings", is_flag=True, help="Print the time each stage took.")
 @click.option("--clean", is_flag=True, help="Rebuild every page from scratch instead of only what changed since the last build.")
 @click.option("--with-handbook", is_flag=True, help="Also build the editors' handbook (handbook/) into OUTPUT/handbook/.")
+@click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts to show: the intake's counts.json, as a file or an http(s) address.")
 @click.pass_obj
 @friendly
-def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool) -> None:
+def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .build import build as run_build
     from .build import cache_file, up_to_date
     from .clock import system_clock
+    from .counts import load_counts
     from .handbook import handbook_stage
     from .loader import ContentCache
     from .progress import BuildProgress
@@ -97,13 +99,14 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
-    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now):
+    supports = load_counts(counts_source, obj.root) if counts_source else None
+    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:
-        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress)
+        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports)
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""
@@ -166,15 +169,18 @@ def reference() -> None:
 @click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True, required=True, help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.")
 @click.option("--challenge", help="Only this challenge's ideas and comments (its slug).")
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="export", show_default=True, help="Folder to write the files to (created if missing).")
+@click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts for the supports field: the intake's counts.json, as a file or an http(s) address.")
 @click.pass_obj
 @friendly
-def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path) -> None:
+def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path, counts_source: str | None) -> None:
     """Write the open data files the site publishes under /data/, for analysts."""
     from .build import check as run_check
+    from .counts import load_counts
     from .opendata import write_files
     from .views import build_views
 
-    views = build_views(run_check(obj.root))
+    supports = load_counts(counts_source, obj.root) if counts_source else None
+    views = build_views(run_check(obj.root), supports=supports)
     if challenge is not None and challenge not in views.challenges:
         raise click.BadParameter(f"no challenge '{challenge}'; choose one of: {', '.join(sorted(views.challenges))}", param_hint="--challenge")
     for path in write_files(views, output, dict.fromkeys(formats), challenge):  # type: ignore[arg-type]

@@ -34,6 +34,23 @@ def check_ideas(site: Site) -> Iterator[Problem]:
             yield Problem(idea.path, idea.line_of("response"), "response.date", f"the response ({meta.response.date}) is dated before the idea was published ({meta.published})", "a response comes after publication")
 
 
+def check_duplicates(site: Site) -> Iterator[Problem]:
+    """`duplicate_of` names another idea that exists and is not itself a duplicate."""
+    for idea in site.ideas.values():
+        original = idea.meta.duplicate_of
+        if original is None:
+            continue
+        line = idea.line_of("duplicate_of")
+        if original == idea.slug:
+            yield Problem(idea.path, line, "duplicate_of", "an idea cannot be a duplicate of itself", "name the idea this one repeats, or remove the key")
+        elif original not in site.ideas:
+            originals = sorted(slug for slug, other in site.ideas.items() if other.meta.duplicate_of is None and slug != idea.slug)
+            message, hint = _unknown(original, originals, "idea")
+            yield Problem(idea.path, line, "duplicate_of", message, hint)
+        elif (further := site.ideas[original].meta.duplicate_of) is not None:
+            yield Problem(idea.path, line, "duplicate_of", f"'{original}' is itself a duplicate of '{further}'", f"write duplicate_of: {further} (point at the original idea)")
+
+
 def check_references(site: Site) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for collection in (site.ideas, site.topics, site.comments):
@@ -92,7 +109,7 @@ def check_pages(site: Site) -> Iterator[Problem]:
             yield Problem(f"content/pages/{slug}.md", 1, "file", f"the {slug} page is missing; every form links to it", f"consult new page '{slug.title()}'")
 
 
-CHECKS = (check_ideas, check_references, check_challenge_links, check_comments, check_updates, check_pages)
+CHECKS = (check_ideas, check_duplicates, check_references, check_challenge_links, check_comments, check_updates, check_pages)
 
 
 def validate(site: Site) -> list[Problem]:

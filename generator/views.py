@@ -11,11 +11,12 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
 
+from .counts import fold, support_sentence
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
 from .pagewriter import signature
@@ -67,6 +68,14 @@ class IdeaView(View[Idea]):
     comments: list[CommentView] = field(default_factory=list)
     updates: list[UpdateView] = field(default_factory=list)
     related: list[IdeaView] = field(default_factory=list)
+    supports: int | None = None
+    """How many people support the idea ("me too"), its duplicates' supports included; None when the build had no counts."""
+    original: IdeaView | None = None
+    """For a duplicate (`duplicate_of`): the idea it repeats. A duplicate is in no listing, only at its own URL."""
+
+    @property
+    def support_line(self) -> str:
+        return "" if self.supports is None else support_sentence(self.supports)
 
     @property
     def status(self) -> str:
@@ -173,6 +182,11 @@ class UpdateView(View[Update]):
     ideas: list[IdeaView] = field(default_factory=list)
 
 
+def by_support(ideas: Iterable[IdeaView]) -> list[IdeaView]:
+    """Ideas ordered by support, most first; ties newest first, then by slug."""
+    return sorted(ideas, key=lambda i: (-(i.supports or 0), -i.date.toordinal(), i.slug))
+
+
 def status_counts(ideas: list[IdeaView]) -> dict[str, int]:
     counter = Counter(idea.status for idea in ideas)
     return {status.value: counter.get(status.value, 0) for status in IdeaStatus}
@@ -218,6 +232,10 @@ class SiteViews:
     pages: dict[str, PageView]
     updates: dict[str, UpdateView]
     tags: dict[str, list[IdeaView]]
+    duplicates: dict[str, IdeaView] = field(default_factory=dict)
+    """Ideas marked `duplicate_of`: each has a page pointing to its original, and is left out of everything else."""
+    supports_known: bool = False
+    """Whether the build was given support counts (`consult build --counts`)."""
 
     @cached_property
     def ideas_newest_first(self) -> list[IdeaView]:
@@ -226,6 +244,11 @@ class SiteViews:
     @cached_property
     def counts(self) -> dict[str, int]:
         return status_counts(list(self.ideas.values()))
+
+    @cached_property
+    def most_supported(self) -> list[IdeaView]:
+        """Ideas with at least one support, most first (then newest, then by slug)."""
+        return by_support([i for i in self.ideas.values() if i.supports])
 
     def events_split(self, now: dt.datetime) -> tuple[list[EventView], list[EventView]]:
         ordered = sorted(self.events.values(), key=lambda e: (occurrence(e.meta, now)[0], e.slug))
@@ -275,25 +298,36 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
         idea.related = ranked[:limit]
 
 
-def build_views(site: Site, now: dt.datetime | None = None) -> SiteViews:
+def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[str, int] | None = None) -> SiteViews:
     """Arrange the validated site for templates (assumes validation passed).
 
     `now`, the build's moment, decides which challenges have closed (by London's date) and
     which occurrence of a repeating event is shown; without it, no date is judged.
+    `supports`, the counts per idea slug (`consult build --counts`), are folded into the
+    originals of duplicates; without them no idea has a count.
     """
+    originals = {slug: e.meta.duplicate_of or slug for slug, e in site.ideas.items()}
+    folded = fold(supports, originals) if supports is not None else None
     today = now.astimezone(LONDON).date() if now is not None else None
     challenges = {slug: ChallengeView(e, f"/challenges/{slug}/", today) for slug, e in site.challenges.items()}
     events = {slug: EventView(e, f"/events/{slug}/", challenges.get(e.meta.challenge or ""), now) for slug, e in site.events.items()}
     pages = {slug: PageView(e, f"/{slug}/") for slug, e in site.pages.items()}
     threads = _comment_threads(site)
     ideas: dict[str, IdeaView] = {}
+    duplicates: dict[str, IdeaView] = {}
     for slug, e in sorted(site.ideas.items(), key=lambda item: (item[1].meta.published or item[1].meta.submitted, item[0]), reverse=True):
         challenge = challenges[e.meta.challenge]
         view = IdeaView(e, f"/ideas/{slug}/", challenge, threads.get(f"idea:{slug}", []))
         for comment in view.comments:
             comment.url = f"{view.url}#comment-{comment.meta.reference}"
+        if e.meta.duplicate_of:
+            duplicates[slug] = view
+            continue
+        view.supports = folded.get(slug, 0) if folded is not None else None
         ideas[slug] = view
         challenge.ideas.append(view)
+    for view in duplicates.values():
+        view.original = ideas[view.meta.duplicate_of]
     topics = {}
     for slug, e in sorted(site.topics.items(), key=lambda item: (item[1].meta.submitted, item[0]), reverse=True):
         challenge = challenges[e.meta.challenge]
@@ -305,7 +339,8 @@ def build_views(site: Site, now: dt.datetime | None = None) -> SiteViews:
             event.challenge.events.append(event)
     updates = {}
     for slug, e in sorted(site.updates.items(), key=lambda item: (item[1].meta.date, item[0]), reverse=True):
-        view = UpdateView(e, f"/updates/{slug}/", [ideas[s] for s in e.meta.ideas if s in ideas])
+        linked = dict.fromkeys(originals[s] for s in e.meta.ideas if s in originals)  # a duplicate's update is its original's
+        view = UpdateView(e, f"/updates/{slug}/", [ideas[s] for s in linked if s in ideas])
         for idea in view.ideas:
             idea.updates.append(view)
         updates[slug] = view
@@ -314,4 +349,4 @@ def build_views(site: Site, now: dt.datetime | None = None) -> SiteViews:
         for tag in idea.meta.tags:
             tags[tag].append(idea)
     _link_related(ideas.values())
-    return SiteViews(site, challenges, ideas, topics, events, pages, updates, dict(sorted(tags.items())))
+    return SiteViews(site, challenges, ideas, topics, events, pages, updates, dict(sorted(tags.items())), duplicates, folded is not None)

@@ -42,8 +42,10 @@ def write_sitemap(pelican: Any) -> None:
     if NAME not in settings.get("PLUGINS", []) or "CONSULT_VIEWS" not in settings:
         return
     output = Path(pelican.output_path)
-    config = settings["CONSULT_VIEWS"].site.config
-    write_output(output, "/sitemap.xml", sitemap(config, page_paths(output)))
+    views: SiteViews = settings["CONSULT_VIEWS"]
+    config = views.site.config
+    merged = {duplicate.url for duplicate in views.duplicates.values()}  # their pages point to the originals, which are listed
+    write_output(output, "/sitemap.xml", sitemap(config, [path for path in page_paths(output) if path not in merged]))
     write_output(output, "/robots.txt", robots(config))
 
 

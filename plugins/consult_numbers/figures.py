@@ -27,6 +27,8 @@ class Figure:
     title: str
     label_heading: str
     rows: tuple[Row, ...]
+    value_heading: str = "Ideas"
+    """The heading of the count column; its lower case is the unit of the chart's description."""
 
     @property
     def total(self) -> int:
@@ -35,13 +37,14 @@ class Figure:
     @property
     def description(self) -> str:
         """A sentence for the chart's `<desc>`: what it shows and where the most ideas are."""
+        unit = self.value_heading.lower()
         if not self.total:
-            return f"Bar chart of {self.title.lower()}: no ideas yet."
+            return f"Bar chart of {self.title.lower()}: no {unit} yet."
         top = max(row.count for row in self.rows)
         leaders = [row.label for row in self.rows if row.count == top]
         most = leaders[0] if len(leaders) == 1 else ", ".join(leaders[:-1]) + " and " + leaders[-1]
         each = " each" if len(leaders) > 1 else ""
-        return f"Bar chart of {self.title.lower()}, {self.total} ideas in all. The most: {most}, with {top}{each}."
+        return f"Bar chart of {self.title.lower()}, {self.total} {unit} in all. The most: {most}, with {top}{each}."
 
 def month_label(month: dt.date) -> str:
     return f"{month:%B %Y}"
@@ -89,8 +92,20 @@ def by_region(views: SiteViews) -> Figure:
     return Figure("by-region", "Ideas by region", "Region", _by_field(views, "region", views.site.config.regions))
 
 
+MOST_SUPPORTED = 10
+"""How many ideas the "Most supported ideas" chart shows."""
+
+
+def most_supported(views: SiteViews) -> Figure:
+    """The ideas with the most supports ("me too"), most first, each linking to its page."""
+    rows = tuple(Row(idea.title, idea.supports or 0, idea.url) for idea in views.most_supported[:MOST_SUPPORTED])
+    return Figure("most-supported", "Most supported ideas", "Idea", rows, "Supports")
+
+
 def all_figures(views: SiteViews) -> list[Figure]:
-    return [by_challenge(views), by_month(views), by_status(views), by_role(views), by_region(views)]
+    """Every chart of the page; "Most supported ideas" only when the build was given support counts."""
+    supported = [most_supported(views)] if views.supports_known else []
+    return [by_challenge(views), by_month(views), by_status(views), *supported, by_role(views), by_region(views)]
 
 
 def totals(views: SiteViews) -> list[Row]:
@@ -101,4 +116,5 @@ def totals(views: SiteViews) -> list[Row]:
         Row("Comments", comments),
         Row("Discussion topics", len(views.topics)),
         Row("Ideas with a response", sum(1 for idea in views.ideas.values() if idea.meta.response)),
+        *([Row("Supports for ideas", sum(idea.supports or 0 for idea in views.ideas.values()))] if views.supports_known else []),
     ]

@@ -36,6 +36,7 @@ class OpenDataGenerator(Generator):
         inputs = signature(
             self.settings.get("CONSULT_CODE_SIGNATURE", ""), site.config.model_dump_json(),
             *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
+            tuple((slug, idea.supports) for slug, idea in self.views.ideas.items()),
         )
         files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
         unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)

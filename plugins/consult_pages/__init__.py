@@ -16,7 +16,7 @@ from pelican.generators import Generator
 
 from generator.theme import ConsultEnvironment
 from generator.pagewriter import PageRenderer, PageSpec, render_pages, signature, template_context
-from generator.views import CommentView, IdeaView, PageOf, SiteViews, paginate
+from generator.views import CommentView, IdeaView, PageOf, SiteViews, by_support, paginate
 from generator.progress import QUIET
 from generator.timing import stage
 
@@ -51,13 +51,14 @@ class ConsultPagesGenerator(Generator):
     def _indexed(template: str, values: dict[str, Any]) -> bool:
         """Whether the page has `data-pagefind-body` (the search index's pages): as the templates decide it."""
         if template == "challenge":
-            return values["page"].number == 1 and not values.get("status_filter")
+            return values["page"].number == 1 and not values.get("status_filter") and not values.get("by_support")
         return template in INDEXED_TEMPLATES
 
     def _listing(self, base_url: str, template: str, ideas: list[IdeaView], extra: tuple[Any, ...], **values: Any) -> Iterator[PageSpec]:
+        """The pages of a listing; with `by_support=True` its cards show each idea's support count."""
         per_page = self.views.site.config.ideas_per_page
         for page in paginate(ideas, per_page, base_url):
-            cards = tuple(i.card_signature for i in page.items)
+            cards = tuple((i.card_signature, i.supports) if values.get("by_support") else i.card_signature for i in page.items)
             yield self._spec(page.url, template, (page.number, page.count, cards, *extra), page=page, **values)
 
     def page_specs(self) -> Iterator[PageSpec]:
@@ -67,8 +68,10 @@ class ConsultPagesGenerator(Generator):
         yield self._spec("/", "home", (everything,))
         yield self._spec("/challenges/", "challenges", (everything,))
         for challenge in views.challenges.values():
-            about = (challenge.entry.digest, challenge.closing, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple((e.entry.digest, e.start) for e in challenge.events))
+            about = (challenge.entry.digest, challenge.closing, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple((e.entry.digest, e.start) for e in challenge.events), views.supports_known)
             yield from self._listing(challenge.url, "challenge", challenge.ideas, about, challenge=challenge, status_filter=None)
+            if views.supports_known:
+                yield from self._listing(f"{challenge.url}by-support/", "challenge", by_support(challenge.ideas), about, challenge=challenge, status_filter=None, by_support=True)
             for status in challenge.counts:
                 ideas = [i for i in challenge.ideas if i.status == status]
                 if ideas:
@@ -84,8 +87,13 @@ class ConsultPagesGenerator(Generator):
                 ideas = [i for i in views.ideas_newest_first if i.status == status]
                 yield from self._listing(f"/ideas/status/{status}/", "ideas", ideas, (counts,), status_filter=status)
         for idea in views.ideas.values():
-            parts = (idea.entry.digest, idea.challenge.title, self._thread(idea.comments), tuple((o.url, o.title) for o in idea.related), tuple((u.url, u.title, u.meta.date) for u in idea.updates))
+            parts = (idea.entry.digest, idea.challenge.title, self._thread(idea.comments), tuple((o.url, o.title) for o in idea.related), tuple((u.url, u.title, u.meta.date) for u in idea.updates), idea.supports)
             yield self._spec(idea.url, "idea", parts, idea=idea, challenge=idea.challenge)
+        for duplicate in views.duplicates.values():
+            original = duplicate.original
+            assert original is not None
+            parts = (duplicate.entry.digest, duplicate.challenge.title, original.url, original.title, original.challenge.title, original.challenge.is_open)
+            yield self._spec(duplicate.url, "duplicate", parts, idea=duplicate, original=original, challenge=duplicate.challenge)
         yield self._spec("/tags/", "tags", (tuple((tag, len(ideas)) for tag, ideas in views.tags.items()),))
         for tag, ideas in views.tags.items():
             yield from self._listing(f"/tags/{tag}/", "tag", ideas, (), tag=tag)

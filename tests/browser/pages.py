@@ -100,6 +100,7 @@ PAGE_TYPES: list[PageType] = [
     PageType("ideas", "/ideas/"),
     PageType("ideas by status", "/ideas/status/adopted/"),
     PageType("idea", IDEA),
+    PageType("duplicate idea", "/ideas/a-canteen-that-stays-open-after-midnight/"),
     PageType("tags", "/tags/"),
     PageType("tag", "/tags/food-at-night/"),
     PageType("events", "/events/"),

@@ -45,24 +45,29 @@ class Content:
     site: dict[str, Any]
     challenges: list[Doc]
     ideas: list[Doc]
+    """The ideas the site lists: every idea but those marked `duplicate_of`."""
     comments: list[Doc]
     events: list[Doc]
     topics: list[Doc]
     updates: list[Doc]
+    duplicates: list[Doc]
+    """Ideas marked `duplicate_of`: each only a page pointing to its original."""
 
 
 @pytest.fixture(scope="session")
 def content() -> Content:
     """The sample content the built site is made from, as plain dicts."""
     folder = PROJECT / "content"
+    ideas = read_docs(folder / "ideas")
     return Content(
         site=yaml.safe_load((PROJECT / "site.yml").read_text(encoding="utf-8")),
         challenges=read_docs(PROJECT / "challenges"),
-        ideas=read_docs(folder / "ideas"),
+        ideas=[i for i in ideas if not i.meta.get("duplicate_of")],
         comments=read_docs(folder / "comments"),
         events=read_docs(folder / "events"),
         topics=read_docs(folder / "topics"),
         updates=read_docs(folder / "updates"),
+        duplicates=[i for i in ideas if i.meta.get("duplicate_of")],
     )
 
 

@@ -69,8 +69,9 @@ def test_sitemap_lists_every_page(site_dir: Path, content: Content) -> None:
     pages |= {f"/events/{e.slug}/" for e in content.events}
     assert {BASE + p for p in pages} <= set(locs)
     assert f"{BASE}/404.html" not in locs
+    assert not {f"{BASE}/ideas/{d.slug}/" for d in content.duplicates} & set(locs), "a duplicate's page points to its original, which is listed"
     written = {path for path in site_dir.rglob("index.html")}
-    assert len(locs) == len(written), "every page"
+    assert len(locs) == len(written) - len(content.duplicates), "every page but the duplicates'"
 
 
 def test_robots_points_to_the_sitemap(site_dir: Path) -> None:

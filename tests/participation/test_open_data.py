@@ -17,7 +17,7 @@ from generator.cli import main
 from .conftest import PROJECT, Content
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-IDEA_COLUMNS = ["reference", "challenge", "challenge_title", "title", "summary", "text", "status", "submitted", "published", "tags", "role", "region", "supporters", "comments", "response", "response_by", "response_date", "url"]
+IDEA_COLUMNS = ["reference", "challenge", "challenge_title", "title", "summary", "text", "status", "submitted", "published", "tags", "role", "region", "supporters", "supports", "comments", "response", "response_by", "response_date", "url"]
 CONTACT_WORDS = ("email", "e-mail", "phone", "telephone", "address", "contact", "ip", "attribution")
 
 
@@ -80,6 +80,7 @@ def test_ideas_json_matches_the_csv(site_dir: Path, content: Content) -> None:
         assert list(record) == IDEA_COLUMNS
         assert record["reference"] == row["reference"] and ";".join(record["tags"]) == row["tags"]
         assert isinstance(record["supporters"], int)
+        assert record["supports"] is None and row["supports"] == "", "built without counts: empty, not 0"
     assert set(document["fields"]) == set(IDEA_COLUMNS)
 
 
