@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS notify_messages (
   sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS notify_messages_due ON notify_messages(state, next_attempt);
+CREATE TABLE IF NOT EXISTS notify_subscriptions (
+  reference TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  snapshot TEXT NOT NULL DEFAULT '{}'
+);
 """
 
 STATES = ("received", "proposed", "merged", "closed")
