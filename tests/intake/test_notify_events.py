@@ -25,7 +25,7 @@ from intake.settings import IntakeSettings
 from intake.store import Store
 from intake.worker import Worker
 
-from .conftest import IDEA, Running, git, intake_env
+from .conftest import IDEA, Running, git, intake_env, wait_for
 
 ADDRESS = "sam.jones@example.nhs.uk"
 IDEA_PATH = "content/ideas/getting-the-basics-right/water-fountains-on-every-ward-corridor.md"
@@ -298,3 +298,15 @@ def test_no_address_in_git_pages_logs_or_open_data(setup: Setup, tmp_path: Path,
         if file.is_file() and file.suffix in (".html", ".json", ".csv", ".xml", ".ics", ".txt", ".js"):
             assert ADDRESS not in file.read_text(encoding="utf-8", errors="replace"), file
     assert ADDRESS not in caplog.text and "sam.jones" not in caplog.text
+
+
+def test_the_running_worker_records_the_email_when_an_editor_accepts(intake: Running) -> None:
+    with intake.client() as client:
+        reference = client.post("/ideas", data=IDEA).headers["location"].rsplit("/", 1)[1]
+        confirmation = client.get(f"/confirmation/{reference}").text
+    assert "We will email you when your idea is published or not published, and when it is answered" in confirmation
+    store = intake.app.state.intake.store
+    wait_for(lambda: store.get(reference).state == "proposed")
+    LocalGitForge(intake.settings.root, "main").accept(reference)
+    row = wait_for(lambda: store.conn.execute("SELECT template, email FROM notify_messages WHERE key = ?", (f"{reference}:published",)).fetchone())
+    assert tuple(row) == ("idea_published", IDEA["email"])
