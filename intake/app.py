@@ -254,7 +254,10 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         try:
             reference = await intake.store.add(kind, sub.fields, None)
             if sub.email:  # kept apart from the submission, only with its consent (intake/notify/subscriptions.py)
-                await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
+                try:
+                    await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
+                except Exception as exc:  # the submission is safe; the confirmation page will not promise emails
+                    log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
         except Exception as exc:
             log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
             message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."

@@ -98,7 +98,7 @@ class EventDetector:
         Decisions are read from the store on every pass; the base branch at most every
         `check_interval` seconds (or now, with `look_now`)."""
         recorded, following = 0, []
-        for sub in subscriptions(self.store):
+        for sub in subscriptions(self.store, decided_only=True):
             record = self.store.get(sub.reference)
             if record is None or record.state == "closed":
                 recorded += self._not_published(sub, record) if record is not None else 0

@@ -49,9 +49,12 @@ def is_subscribed(store: Store, reference: str) -> bool:
     return row is not None
 
 
-def subscriptions(store: Store) -> list[Subscription]:
-    """Every subscription, oldest first."""
-    rows = store.conn.execute("SELECT * FROM notify_subscriptions ORDER BY created_at, reference").fetchall()
+def subscriptions(store: Store, decided_only: bool = False) -> list[Subscription]:
+    """Every subscription, oldest first; with `decided_only`, those whose submission editors decided (or that is gone)."""
+    where = " WHERE s.state IS NULL OR s.state IN ('merged', 'closed')" if decided_only else ""
+    rows = store.conn.execute(
+        "SELECT n.* FROM notify_subscriptions n LEFT JOIN submissions s ON s.reference = n.reference" + where + " ORDER BY n.created_at, n.reference"
+    ).fetchall()
     return [
         Subscription(r["reference"], r["kind"], r["email"], dt.datetime.fromisoformat(r["created_at"]), json.loads(r["snapshot"] or "{}"))
         for r in rows
