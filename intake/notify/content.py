@@ -10,12 +10,16 @@ only the files whose blob changed since the last look).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from generator import frontmatter
 from generator.schema import DEPRECATED_IDEA_STATUSES
 
 from ..forge.base import Forge
+
+if TYPE_CHECKING:
+    from ..forge.github import GitHubForge
+    from ..forge.local import LocalGitForge
 
 IDEAS = "content/ideas/"
 UPDATES = "content/updates/"
@@ -63,7 +67,7 @@ class LocalBaseBranch:
 
     reads_everything = True
 
-    def __init__(self, forge: Any) -> None:
+    def __init__(self, forge: LocalGitForge) -> None:
         self.forge = forge
 
     def head(self) -> str:
@@ -87,7 +91,7 @@ class GitHubBaseBranch:
 
     reads_everything = False
 
-    def __init__(self, forge: Any) -> None:
+    def __init__(self, forge: GitHubForge) -> None:
         self.forge = forge
 
     def head(self) -> str:
@@ -109,14 +113,11 @@ class GitHubBaseBranch:
 
 def base_branch_for(forge: Forge) -> BaseBranch | None:
     """How to read the base branch of this forge; None for a forge that cannot say (then only decisions are emailed)."""
+    from ..forge.github import GitHubForge
     from ..forge.local import LocalGitForge
 
     if isinstance(forge, LocalGitForge):
         return LocalBaseBranch(forge)
-    try:
-        from ..forge.github import GitHubForge
-    except ImportError:  # pragma: no cover - github3.py is a dependency
-        return None
     return GitHubBaseBranch(forge) if isinstance(forge, GitHubForge) else None
 
 

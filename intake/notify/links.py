@@ -17,6 +17,8 @@ import os
 import secrets
 from pathlib import Path
 
+from generator.errors import ConsultError
+
 from ..settings import IntakeSettings, origin_of
 
 KEY_FILE = "unsubscribe.key"
@@ -30,12 +32,22 @@ def _stored_key(data_dir: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _read_key(path)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(secrets.token_hex(32) + "\n")
         out.flush()
         os.fsync(out.fileno())
-    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError) as exc:
+        raise ConsultError(f"{path}: cannot read the key that signs unsubscribe links ({exc}); restore it from a backup, or set CONSULT_INTAKE_SECRET") from None
+    if len(key) < 16:
+        raise ConsultError(f"{path}: the key that signs unsubscribe links is too short; restore it from a backup, or set CONSULT_INTAKE_SECRET")
+    return key
 
 
 def link_key(settings: IntakeSettings) -> bytes:

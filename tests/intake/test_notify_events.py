@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.errors import ConsultError
 from intake.catalogue import CatalogueHolder
 from intake.forge.local import LocalGitForge
 from intake.notify.links import KEY_FILE, link_key, token
@@ -222,6 +223,9 @@ def test_unsubscribe_links_survive_a_restart_without_a_secret(repo: Path, tmp_pa
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     with_secret = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"))
     assert token(link_key(with_secret), "TH-7QK2M") != token(link_key(first), "TH-7QK2M")
+    key_file.write_text("not a key\n", encoding="ascii")
+    with pytest.raises(ConsultError, match="unsubscribe.key: cannot read the key that signs unsubscribe links .*set CONSULT_INTAKE_SECRET"):
+        link_key(first)
 
 
 def test_purge_deletes_addresses_past_retention(setup: Setup) -> None:
