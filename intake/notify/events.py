@@ -41,7 +41,7 @@ from ..store import Record, Store
 from .content import BranchReader, IdeaNow, Snapshot, UpdateNow, base_branch_for
 from .links import link_key, unsubscribe_url
 from .queue import enqueue
-from .subscriptions import Subscription, finish, save_snapshot, subscriptions
+from .subscriptions import Subscription, finish, is_subscribed, save_snapshot, subscriptions
 
 log = logging.getLogger("consult.intake")
 
@@ -127,6 +127,8 @@ class EventDetector:
     # -- each event ---------------------------------------------------------------------------
 
     def _send(self, sub: Subscription, key: str, template: str, **fields: str) -> int:
+        if not is_subscribed(self.store, sub.reference):  # unsubscribed since this pass began
+            return 0
         personalisation = {"reference": sub.reference, "unsubscribe_url": unsubscribe_url(self.settings, self.key, sub.reference), **fields}
         return int(enqueue(self.store, key, sub.email, template, personalisation))
 
