@@ -31,6 +31,7 @@ import os
 import time
 from typing import Any
 
+from generator.errors import ConsultError
 from generator.schema import IDEA_STATUS_LABELS, IdeaStatus
 from generator.theme import long_date
 
@@ -73,6 +74,19 @@ def change_sentence(old_status: str, new_status: str, response: str | None) -> s
     return f"Your idea has news: {text}."
 
 
+def check_seconds(text: str) -> float:
+    """CONSULT_NOTIFY_CHECK_SECONDS: seconds between looks at the base branch (default 60)."""
+    if not text.strip():
+        return CHECK_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < math.inf:
+        raise ConsultError(f"CONSULT_NOTIFY_CHECK_SECONDS must be a number of seconds, 0 or more (default 60); found {text!r}")
+    return seconds
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
@@ -86,8 +100,7 @@ class EventDetector:
         branch = base_branch_for(forge)
         self.reader = BranchReader(branch) if branch is not None else None
         self.key = link_key(settings)
-        env = os.environ.get("CONSULT_NOTIFY_CHECK_SECONDS", "")
-        self.check_interval = check_interval if check_interval is not None else float(env or CHECK_SECONDS)
+        self.check_interval = check_interval if check_interval is not None else check_seconds(os.environ.get("CONSULT_NOTIFY_CHECK_SECONDS", ""))
         self._last_look = -math.inf
 
     # -- the pass -----------------------------------------------------------------------------
@@ -118,8 +131,8 @@ class EventDetector:
         if following and self.reader is not None and (look_now or time.monotonic() - self._last_look >= self.check_interval):
             self._last_look = time.monotonic()
             branch = self.reader.look({str((r.proposal or {}).get("path", "")) for _, r, _ in following} - {""})
-            for sub, record, snapshot in following:
-                recorded += self._news(sub, record, snapshot, branch)
+            for sub, _record, snapshot in following:
+                recorded += self._news(sub, snapshot, branch)
         if recorded:
             log.info("Queued %d email(s) about what happened to submissions.", recorded)
         return recorded
@@ -141,7 +154,7 @@ class EventDetector:
         )
         return self._send(sub, f"{sub.reference}:not-published", f"{sub.kind}_not_published", reason=reason)
 
-    def _news(self, sub: Subscription, record: Record, snapshot: dict[str, Any], branch: Snapshot) -> int:
+    def _news(self, sub: Subscription, snapshot: dict[str, Any], branch: Snapshot) -> int:
         """Status, response and "you said, we did" updates of one published idea, against what it was last told."""
         idea = branch.ideas.get(sub.reference)
         if idea is None:

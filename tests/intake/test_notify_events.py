@@ -314,3 +314,12 @@ def test_the_running_worker_records_the_email_when_an_editor_accepts(intake: Run
     LocalGitForge(intake.settings.root, "main").accept(reference)
     row = wait_for(lambda: store.conn.execute("SELECT template, email FROM notify_messages WHERE key = ?", (f"{reference}:published",)).fetchone())
     assert tuple(row) == ("idea_published", IDEA["email"])
+
+
+def test_a_bad_check_interval_is_named() -> None:
+    from intake.notify.events import check_seconds
+
+    assert check_seconds("") == 60 and check_seconds("0.5") == 0.5
+    for bad in ("soon", "-1", "inf", "nan"):
+        with pytest.raises(ConsultError, match="CONSULT_NOTIFY_CHECK_SECONDS must be a number of seconds"):
+            check_seconds(bad)
