@@ -37,6 +37,8 @@ from .catalogue import Catalogue, CatalogueHolder
 from .checks import UnreadableBody, load_json, origin_problem, status_reference
 from .forge.base import Forge, ProposalState
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
+from .notify.subscriptions import is_subscribed, subscribe
+from .notify.unsubscribe import unsubscribe_routes
 from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
 from .ratelimit import RateLimiter
 from .settings import LOOKUP, IntakeSettings
@@ -250,7 +252,12 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
             return form_page(intake, kind, 422, result.values, result.errors)
         sub = result.submission
         try:
-            reference = await intake.store.add(kind, sub.fields, sub.email)
+            reference = await intake.store.add(kind, sub.fields, None)
+            if sub.email:  # kept apart from the submission, only with its consent (intake/notify/subscriptions.py)
+                try:
+                    await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
+                except Exception as exc:  # the submission is safe; the confirmation page will not promise emails
+                    log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
         except Exception as exc:
             log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
             message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."
@@ -330,7 +337,8 @@ async def confirmation(request: Request) -> Response:
     catalogue = intake.catalogue.current
     if record is None:
         return not_found_page(intake.templates, catalogue, reference, intake_link(intake, request, "status_query"))
-    return confirmation_page(intake.templates, catalogue, intake.settings, record, intake_link(intake, request, "status", reference=reference))
+    subscribed = await run_in_threadpool(is_subscribed, intake.store, reference)
+    return confirmation_page(intake.templates, catalogue, intake.settings, record, intake_link(intake, request, "status", reference=reference), subscribed)
 
 
 async def status_query(request: Request) -> Response:
@@ -378,6 +386,7 @@ def create_app(
         Route("/status/{reference}", status, methods=["GET"], name="status"),
         Route("/status", status_query, methods=["GET"], name="status_query"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
+        *unsubscribe_routes(),
     ]
     if settings.config.forge == "github":  # GitHub's word on pull requests: <intake url>/webhooks/github
         routes.append(github_webhook_route(store_updater(store, forge), forge))

@@ -90,6 +90,7 @@ def register(main: click.Group) -> None:
         if once:
             count = runner.run_once()
             runner.sync()
+            runner.events.run_once(look_now=True)
             emails = runner.notify.run_once()
             click.echo(f"Tried {count} submission(s) and {emails} email(s).")
             return
@@ -113,8 +114,13 @@ def register(main: click.Group) -> None:
         if not settings.db_path.exists():
             click.echo(f"No intake store at {settings.db_path}: nothing to purge.")
             return
-        contacts, texts = Store(settings.db_path, clock=settings.clock).purge(age)
+        from .notify.privacy import purge_email_addresses
+
+        store = Store(settings.db_path, clock=settings.clock)
+        addresses = purge_email_addresses(store, age)  # first: the store's purge then checkpoints the WAL for both
+        contacts, texts = store.purge(age)
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
+        click.echo(f"Deleted {addresses} email address(es) kept for emails about submissions (subscriptions and messages) older than that.")
 
     @intake.command()
     @click.argument("file", required=False)

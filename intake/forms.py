@@ -27,15 +27,15 @@ LINE_SEPARATORS = {"\u2028": "\n", "\u2029": "\n\n", "\r\n": "\n", "\r": "\n"}
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "idea": ("challenge", "title", "idea", "role", "region", "name", "email", "consent"),
-    "comment": ("target", "comment", "name", "consent"),
-    "topic": ("challenge", "title", "post", "name", "consent"),
+    "idea": ("challenge", "title", "idea", "role", "region", "name", "email", "notify", "consent"),
+    "comment": ("target", "comment", "name", "email", "notify", "consent"),
+    "topic": ("challenge", "title", "post", "name", "email", "notify", "consent"),
 }
 
 FIELD_IDS: dict[str, dict[str, str]] = {
     "idea": {f: f for f in FIELDS["idea"]},
-    "comment": {"target": "comment", "comment": "comment", "name": "comment-name", "consent": "comment-consent"},
-    "topic": {"challenge": "topic-title", "title": "topic-title", "post": "topic-post", "name": "topic-name", "consent": "topic-consent"},
+    "comment": {"target": "comment", "comment": "comment", "name": "comment-name", "email": "comment-email", "notify": "comment-notify", "consent": "comment-consent"},
+    "topic": {"challenge": "topic-title", "title": "topic-title", "post": "topic-post", "name": "topic-name", "email": "topic-email", "notify": "topic-notify", "consent": "topic-consent"},
 }
 """The id of each field's input in the theme's form partials, for the error summary's links."""
 
@@ -104,7 +104,7 @@ def _as_text(raw: dict[str, Any], name: str, errors: dict[str, str], label: str)
     value = raw.get(name, "")
     if value is None:
         return ""
-    if isinstance(value, bool) and name == "consent":
+    if isinstance(value, bool) and name in ("consent", "notify"):
         return "yes" if value else ""
     if not isinstance(value, str):
         errors[name] = f"{label} must be text"
@@ -123,7 +123,7 @@ def _length(errors: dict[str, str], name: str, value: str, missing: str, too_lon
 
 LABELS = {
     "challenge": "The challenge", "title": "The title", "idea": "Your idea", "role": "Your role", "region": "Where you work",
-    "name": "The name", "email": "The email address", "consent": "The consent box", "target": "What you are commenting on",
+    "name": "The name", "email": "The email address", "notify": "The box to get emails", "consent": "The consent box", "target": "What you are commenting on",
     "comment": "Your comment", "post": "The opening post",
 }
 MULTILINE = {"idea", "comment", "post"}
@@ -156,8 +156,27 @@ def _check_name(values: dict[str, str], errors: dict[str, str]) -> None:
     _length(errors, "name", values["name"] or "-", "", "Your name must be 80 characters or fewer", 80)
 
 
+TICKED = ("yes", "on", "true", "1")
+
+
+def wants_email(values: dict[str, str]) -> bool:
+    """True when the person gave an address and ticked the box to be emailed about what they sent."""
+    return bool(values.get("email")) and values.get("notify", "").lower() in TICKED
+
+
+def _check_email(values: dict[str, str], errors: dict[str, str], what: str) -> None:
+    """The optional address and its own consent box: both or neither (an address without consent is not kept)."""
+    email, ticked = values["email"], values["notify"].lower() in TICKED
+    if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
+        errors.setdefault("email", "Enter an email address in the correct format, like name@example.com")
+    elif ticked and not email:
+        errors.setdefault("email", f"Enter your email address to get emails about your {what}, or untick the box")
+    elif email and not ticked:
+        errors.setdefault("notify", f"Tick the box to get emails about your {what}, or leave the email address empty")
+
+
 def _check_consent(values: dict[str, str], errors: dict[str, str]) -> None:
-    if values["consent"].lower() not in ("yes", "on", "true", "1"):
+    if values["consent"].lower() not in TICKED:
         errors.setdefault("consent", "Tick the box to agree to the moderation policy and terms of use")
 
 
@@ -170,9 +189,7 @@ def check_idea(values: dict[str, str], errors: dict[str, str], catalogue: Catalo
     if values["region"] and values["region"] not in catalogue.config.regions:
         errors.setdefault("region", "Select where you work from the list, or ‘Prefer not to say’")
     _check_name(values, errors)
-    email = values["email"]
-    if email and (len(email) > 254 or not EMAIL_PATTERN.match(email)):
-        errors.setdefault("email", "Enter an email address in the correct format, like name@example.com")
+    _check_email(values, errors, "idea")
     _check_consent(values, errors)
 
 
@@ -187,6 +204,7 @@ def check_comment(values: dict[str, str], errors: dict[str, str], catalogue: Cat
         errors.setdefault("target", f"This challenge closed on {long_date(closes)}, so it no longer takes comments" if closes else "This challenge is closed, so it no longer takes comments")
     _length(errors, "comment", values["comment"], "Enter your comment", "Your comment must be 2,000 characters or fewer", 2000)
     _check_name(values, errors)
+    _check_email(values, errors, "comment")
     _check_consent(values, errors)
 
 
@@ -195,6 +213,7 @@ def check_topic(values: dict[str, str], errors: dict[str, str], catalogue: Catal
     _length(errors, "title", values["title"], "Enter a title for the topic", "The title must be 120 characters or fewer", 120, 3, "The title must be 3 characters or more")
     _length(errors, "post", values["post"], "Enter the opening post", "The opening post must be 5,000 characters or fewer", 5000)
     _check_name(values, errors)
+    _check_email(values, errors, "topic")
     _check_consent(values, errors)
 
 
@@ -208,5 +227,5 @@ def validate(kind: str, raw: dict[str, Any], catalogue: Catalogue) -> Result:
     if errors:
         ordered = {name: errors[name] for name in FIELDS[kind] if name in errors}
         return Result(errors=ordered, values=values)
-    public = {k: v for k, v in values.items() if k not in ("email", "consent")}
-    return Result(Submission(kind, public, values.get("email") or None), values=values)
+    public = {k: v for k, v in values.items() if k not in ("email", "notify", "consent")}
+    return Result(Submission(kind, public, values["email"] if wants_email(values) else None), values=values)

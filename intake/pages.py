@@ -90,12 +90,13 @@ def discussion_link(record: Record, catalogue: Catalogue, settings: IntakeSettin
     return Link(f"Back to ‘{challenge.title}’", settings.site_link(f"/challenges/{challenge.slug}/"))
 
 
-def confirmation_page(templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, status_url: str) -> HTMLResponse:
-    """The NHS.UK confirmation page: the reference in the green panel, how to follow it, and the way back."""
+def confirmation_page(templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, status_url: str, subscribed: bool = False) -> HTMLResponse:
+    """The NHS.UK confirmation page: the reference in the green panel, how to follow it, and the way back.
+    `subscribed`: the person asked to be emailed about it."""
     return render_page(
         templates, catalogue, "confirmation.html", 200,
         reference=record.reference, kind=record.kind, kind_label=KIND_LABELS.get(record.kind, "submission"),
-        gave_email=record.has_email, status_url=status_url, back=discussion_link(record, catalogue, settings),
+        gave_email=subscribed, status_url=status_url, back=discussion_link(record, catalogue, settings),
     )
 
 

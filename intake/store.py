@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS notify_limiter (
   tokens REAL NOT NULL,
   updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS notify_subscriptions (
+  reference TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  email TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  snapshot TEXT NOT NULL DEFAULT '{}'
+);
 """
 
 STATES = ("received", "proposed", "merged", "closed")

@@ -21,6 +21,8 @@ from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .moderation import WaitingIdea
 from .notify.sender import Sender
+from .notify.events import EventDetector
+from .notify.privacy import purge_email_addresses
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .publish_batches import publish_backlog
@@ -57,6 +59,8 @@ class Worker:
         self._checked_at = wall_time().isoformat(timespec="microseconds")
         self.notify = Sender.from_settings(settings, store)
         """Sends the emails people asked for (GOV.UK Notify, or the outbox folder without an API key)."""
+        self.events = EventDetector(settings, store, forge, catalogue)
+        """Decides which emails to send about what happened to submissions (intake/notify/events.py)."""
 
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
@@ -148,11 +152,17 @@ class Worker:
                 self.sync()
             except Exception as exc:
                 log.warning("Could not check the forge for decisions: %s", exc)
+            try:
+                self.events.run_once()
+            except Exception as exc:  # retried on the next pass; every message is recorded once
+                log.warning("Could not work out which emails to send: %s", type(exc).__name__)
             self.catalogue.refresh()
         if now - self._last_purge >= 3600:
             self._last_purge = now
             days = self.settings.config.moderation.retention_days
-            contacts, texts = self.store.purge(dt.timedelta(days=days))
+            contacts = purge_email_addresses(self.store, dt.timedelta(days=days))  # before the store's purge, which checkpoints the WAL
+            contacts_purged, texts = self.store.purge(dt.timedelta(days=days))
+            contacts += contacts_purged
             if contacts or texts:
                 log.info("Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days)
 

@@ -134,6 +134,7 @@ IDEA = {
     "region": "London",
     "name": "Sam",
     "email": "sam@example.org",
+    "notify": "yes",
     "consent": "yes",
     "website": "",
 }

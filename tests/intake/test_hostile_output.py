@@ -55,7 +55,7 @@ NEVER = ("iframe", "frame", "object", "embed", "base", "applet")
 
 def hostile_submissions(client) -> list[str]:  # type: ignore[no-untyped-def]
     """Post ideas, comments and a topic carrying every payload; return their references."""
-    posts = [("/ideas", {**IDEA, "title": f"Idea {n}: {payload}"[:120], "idea": BODY, "name": payload[:80], "email": ""}) for n, payload in enumerate(PAYLOADS)]
+    posts = [("/ideas", {**IDEA, "title": f"Idea {n}: {payload}"[:120], "idea": BODY, "name": payload[:80], "email": "", "notify": ""}) for n, payload in enumerate(PAYLOADS)]
     posts += [
         ("/comments", {"target": "idea:hot-food-for-staff-working-nights", "comment": BODY, "name": PAYLOADS[1][:80], "consent": "yes"}),
         ("/comments", {"target": "topic:what-would-make-your-night-shift-easier", "comment": BODY, "name": PAYLOADS[0], "consent": "yes"}),

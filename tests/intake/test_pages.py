@@ -41,7 +41,7 @@ def test_the_confirmation_page_has_the_reference_in_its_panel_without_script(qui
     status_link = next(a for a in page.select("main a") if a.get_text(" ", strip=True) == f"Check the status of {reference}")
     assert status_link["href"] == f"/intake/status/{reference}"
     text = page.select_one("main").get_text(" ", strip=True)
-    assert "We will not email you about it" in text
+    assert "We will email you when your idea is published or not published, and when it is answered" in text, "IDEA asks for emails"
     assert "address bar" not in text and "ref=" not in text
     assert page.select_one("main a[href='/challenges/getting-the-basics-right/']"), "a way back to the challenge"
     assert "sam@example.org" not in str(page)

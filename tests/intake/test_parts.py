@@ -95,7 +95,7 @@ def test_purge_deletes_contact_details_past_retention(tmp_path: Path, repo: Path
     data = tmp_path / "data"
     monkeypatch.setenv("CONSULT_INTAKE_DATA", str(data))
     store = Store(data / "intake.sqlite3")
-    fields = {k: v for k, v in IDEA.items() if k not in ("email", "consent", "website")}
+    fields = {k: v for k, v in IDEA.items() if k not in ("email", "notify", "consent", "website")}
     old, new = store.add_now("idea", fields, "old@example.org"), store.add_now("idea", fields, "new@example.org")
     with sqlite3.connect(data / "intake.sqlite3") as conn:
         conn.execute("UPDATE submissions SET received_at = ?, state = 'merged' WHERE reference = ?", ((dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=91)).isoformat(), old))

@@ -21,7 +21,7 @@ from intake.worker import Worker
 
 from .conftest import IDEA, git, intake_env
 
-PUBLIC = {k: v for k, v in IDEA.items() if k not in ("email", "consent", "website")}
+PUBLIC = {k: v for k, v in IDEA.items() if k not in ("email", "notify", "consent", "website")}
 PATH = "content/ideas/getting-the-basics-right/water-fountains-on-every-ward-corridor.md"
 EDITOR_SCRIPT = textwrap.dedent("""
     import json, pathlib, sys
