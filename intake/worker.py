@@ -21,8 +21,8 @@ from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .moderation import WaitingIdea
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
-from .settings import IntakeSettings
 from .publish_batches import publish_backlog
+from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
 log = logging.getLogger("consult.intake")
@@ -70,7 +70,7 @@ class Worker:
                 else:
                     proposal = proposal_from_json(record.proposal)
                 proposals[record.reference] = proposal
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a proposal that cannot be built is retried later, like a forge failure
                 self._failed(record, exc)
         self.store.save_proposals(built)
         marked: set[str] = set()
@@ -88,14 +88,14 @@ class Worker:
             if many is not None and len(proposals) > 1:
                 try:
                     proposed(many(list(proposals.values()), on_proposed=proposed))
-                except Exception as exc:  # fall back to one at a time, to find the one that fails
+                except Exception as exc:  # noqa: BLE001 - fall back to one at a time, to find the one that fails
                     log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
             for record in records:
                 if record.reference not in proposals or record.reference in marked:
                     continue
                 try:
                     proposed({record.reference: self.forge.propose(proposals[record.reference])})
-                except Exception as exc:  # retried later; the message never holds contact details
+                except Exception as exc:  # noqa: BLE001 - retried later; the message never holds contact details
                     self._failed(record, exc)
 
     def _failed(self, record: Record, exc: Exception) -> None:
@@ -143,7 +143,7 @@ class Worker:
             self._last_sync = now
             try:
                 self.sync()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the next sync asks again
                 log.warning("Could not check the forge for decisions: %s", exc)
             self.catalogue.refresh()
         if now - self._last_purge >= 3600:
