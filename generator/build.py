@@ -13,9 +13,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,12 @@ from .loader import ContentCache, Site, load_site, render_markdown
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, read_manifest, remove_file
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .progress import QUIET, BuildProgress
-from .timing import Timings
-from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
-from .validate import validate
 from .schema import LONDON
+from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
+from .timing import Timings
+from .validate import validate
 from .views import SiteViews, build_views
+
 
 class MemoryBytecodeCache(BytecodeCache):
     """Compiled templates shared by every plugin's Jinja environment (and by rebuilds in one process).

@@ -32,7 +32,7 @@ _OFFSET = re.compile(r"^([+-])(\d{1,6})d$")
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.fromtimestamp(time.time(), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(time.time(), dt.UTC)
 
 
 def wall_time() -> dt.datetime:

@@ -39,7 +39,7 @@ def _versions() -> str:
     return ",".join(versions)
 
 
-def _walk(base: Path, root: Path, digest: "hashlib._Hash") -> None:
+def _walk(base: Path, root: Path, digest: hashlib.blake2b) -> None:
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
@@ -67,15 +67,15 @@ def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
     """The first moment after `now` at which the same inputs would give a different site."""
     london = now.astimezone(LONDON)
     next_london_midnight = dt.datetime.combine(london.date() + dt.timedelta(days=1), dt.time(), LONDON)
-    utc = now.astimezone(dt.timezone.utc)
-    next_utc_midnight = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    utc = now.astimezone(dt.UTC)
+    next_utc_midnight = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
     moments = [next_london_midnight, next_utc_midnight]
     moments += [event.end for event in views.events.values() if event.end >= now]
     return min(moments)
 
 
 def write_stamp(output: Path, print_: str, until: dt.datetime) -> None:
-    data = json.dumps({"fingerprint": print_, "valid_until": until.astimezone(dt.timezone.utc).isoformat()})
+    data = json.dumps({"fingerprint": print_, "valid_until": until.astimezone(dt.UTC).isoformat()})
     tmp = output / f".{STAMP}.tmp"
     tmp.write_text(data, encoding="utf-8")
     os.replace(tmp, output / STAMP)

@@ -33,8 +33,7 @@ def _safe_loader(text: str) -> yaml.SafeLoader:
 
 def parse(text: str) -> Document:
     """Parse `---\\n<yaml>\\n---\\n<body>`; raise FrontMatterError with a line number."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise FrontMatterError(1, "the file must start with a line '---' that opens the YAML front matter")
@@ -56,7 +55,7 @@ def load_yaml_mapping(yaml_text: str, first_line: int = 1) -> tuple[dict[str, An
         if node is None:
             return {}, {}
         if not isinstance(node, yaml.MappingNode):
-            raise FrontMatterError(first_line, f"expected keys and values (a YAML mapping), found a {node.id}")
+            raise FrontMatterError(first_line, f"expected keys and values (a YAML mapping), found a {type(node).__name__.removesuffix('Node').lower()}")
         key_lines = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):

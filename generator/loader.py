@@ -11,8 +11,8 @@ import functools
 import hashlib
 import os
 import pickle
-import sys
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -20,10 +20,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
-from .markdown import render_all
-from .parallel import parallel_map
 from .config import SiteConfig
 from .errors import Problem, display_path
+from .markdown import render_all
+from .parallel import parallel_map
 from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update, deprecations
 
 M = TypeVar("M", bound=BaseModel)

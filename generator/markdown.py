@@ -7,9 +7,9 @@ removes anything outside a small allow-list, as a second line of defence.
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
-import html
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -34,7 +35,7 @@ class BuildProgress:
     def enabled(self) -> bool:
         return self._bar is not None
 
-    def __enter__(self) -> BuildProgress:
+    def __enter__(self) -> Self:
         if self._bar:
             self._bar.start()
         return self

@@ -76,7 +76,7 @@ def ical_rule(event: Event) -> dict[str, object] | None:
         parts["byday"] = f"{week_of_month(first)}{('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU')[first.weekday()]}"
     if event.repeats_until:
         last = dt.datetime.combine(event.repeats_until, dt.time(23, 59, 59), LONDON)
-        parts["until"] = last.astimezone(dt.timezone.utc)
+        parts["until"] = last.astimezone(dt.UTC)
     return parts
 
 

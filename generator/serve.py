@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount

@@ -112,7 +112,7 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
     }
 
 
-_FRAGMENTS: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]]" = weakref.WeakKeyDictionary()
+_FRAGMENTS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]] = weakref.WeakKeyDictionary()
 
 
 @pass_environment
@@ -129,7 +129,7 @@ def fragment(env: Environment, name: str, key: tuple[Any, ...] = (), **values: A
     return cache[cache_key]
 
 
-_MEMO: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]]" = weakref.WeakKeyDictionary()
+_MEMO: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]] = weakref.WeakKeyDictionary()
 
 
 @pass_environment
@@ -156,7 +156,7 @@ def freeze(value: Any) -> Any:
     return value
 
 
-_STAMPS: "weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str]]" = weakref.WeakKeyDictionary()
+_STAMPS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()
 _SLOTS = {"title": "consultslottitle", "href": "consultslothref", "body": "consultslotbody"}
 
 
@@ -175,7 +175,8 @@ def stamped_card(env: Environment, title: str, href: str, heading_level: int, he
     through as it is, so it is rendered once with placeholders and filled in.
     Anything else (a title with a line break, say) goes through the macro.
     """
-    macro = getattr(env.get_template("macros.html").module, "link_card_markup")
+    macros: Any = env.get_template("macros.html").module  # a template's exported macros, as attributes
+    macro = macros.link_card_markup
     if not (_fits_stamp(title) and _fits_stamp(href) and "consultslot" not in body):
         return Markup(macro(title, href, heading_level, heading_size, body))
     stamps = _STAMPS.setdefault(env, {})

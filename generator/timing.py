@@ -6,9 +6,9 @@ import functools
 import resource
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, ContextManager
+from typing import Any
 
 from .progress import QUIET, BuildProgress
 
@@ -25,10 +25,10 @@ class Timings:
 
     def note_build_peak(self, children: bool = True) -> None:
         """Record the peak memory of this process and (unless Pagefind is among them) the children it has waited for."""
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if children:
-            peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        peak /= 1024
+            kib = max(kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        peak = kib / 1024
         self.peaks["build"] = max(self.peaks.get("build", 0.0), peak)
 
     @contextmanager
@@ -57,7 +57,7 @@ class Timings:
         return rows + [f"peak memory, {name}: {mib:,.0f} MiB" for name, mib in self.peaks.items()]
 
 
-def timed(settings: Mapping[str, Any], name: str) -> ContextManager[None]:
+def timed(settings: Mapping[str, Any], name: str) -> AbstractContextManager[None]:
     """A plugin's stage, counted when the build keeps timings (`CONSULT_TIMINGS` in Pelican's settings)."""
     timings: Timings | None = settings.get("CONSULT_TIMINGS")
     return timings.stage(name) if timings else nullcontext()

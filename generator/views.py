@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup

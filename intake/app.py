@@ -256,9 +256,9 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
             if sub.email:  # kept apart from the submission, only with its consent (intake/notify/subscriptions.py)
                 try:
                     await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
-                except Exception as exc:  # the submission is safe; the confirmation page will not promise emails
+                except Exception as exc:  # noqa: BLE001 - the submission is safe; the confirmation page will not promise emails
                     log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was kept and the person is told so
             log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
             message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."
             return rejection_response(intake, request, kind, Rejection(503, message, result.values))
@@ -286,7 +286,7 @@ def _current_state(intake: Intake, reference: str) -> Any:
     if record is not None and record.state == "proposed":
         try:
             state = intake.forge.state(reference)
-        except Exception as exc:  # the forge unreachable or refusing: the stored state is still true, if not the latest
+        except Exception as exc:  # noqa: BLE001 - the forge unreachable or refusing: the stored state is still true, if not the latest
             log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
             return record
         if state in (ProposalState.MERGED, ProposalState.CLOSED):
@@ -350,7 +350,7 @@ async def healthz(request: Request) -> Response:
     intake: Intake = request.app.state.intake
     try:
         counts = await run_in_threadpool(intake.store.counts)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a health check reports any failure of the store
         return JSONResponse({"status": "error", "detail": type(exc).__name__}, status_code=503)
     return JSONResponse({"status": "ok", "submissions": counts})
 

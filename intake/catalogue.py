@@ -106,12 +106,12 @@ def load_catalogue(root: Path, clock: Clock | None = None) -> Catalogue:
     if problems:
         log.warning("The site's content has %d problem(s); run `consult check` to see them.", len(problems))
     cat = Catalogue(config=site.config)
-    for slug, entry in site.challenges.items():
-        cat.challenges[slug] = ChallengeInfo(slug, entry.meta.title, entry.meta.status, entry.meta.closes, clock)
-    for slug, entry in site.ideas.items():
-        cat.ideas[slug] = IdeaInfo(slug, entry.meta.title, entry.meta.challenge, plain_text(entry.body), entry.meta.duplicate_of)
-    for slug, entry in site.topics.items():
-        cat.topics[slug] = entry.meta.challenge
+    for slug, challenge in site.challenges.items():
+        cat.challenges[slug] = ChallengeInfo(slug, challenge.meta.title, challenge.meta.status, challenge.meta.closes, clock)
+    for slug, idea in site.ideas.items():
+        cat.ideas[slug] = IdeaInfo(slug, idea.meta.title, idea.meta.challenge, plain_text(idea.body), idea.meta.duplicate_of)
+    for slug, topic in site.topics.items():
+        cat.topics[slug] = topic.meta.challenge
     cat.slugs = {"idea": set(site.ideas), "topic": set(site.topics)}
     for collection in (site.ideas, site.topics, site.comments):
         cat.references.update(e.meta.reference for e in collection.values())
@@ -139,7 +139,7 @@ class CatalogueHolder:
         with self._lock:
             try:
                 self._value = load_catalogue(self.root, self.clock)
-            except Exception as exc:  # keep serving with the last good catalogue
+            except Exception as exc:  # noqa: BLE001 - keep serving with the last good catalogue
                 log.warning("Could not reload the site's content: %s", exc)
             self._loaded = time.monotonic()
         return self._value

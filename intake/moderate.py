@@ -19,7 +19,6 @@ The workflow only calls this. It:
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
@@ -240,9 +239,9 @@ def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: 
         MARKER,
         "## Moderation checks",
         f"Content files changed: {sum(1 for p in report.changed if is_content(p))}.",
-        "| check | state |\n|---|---|\n"
-        f"| Content check (`consult check`) | {check_text} |\n"
-        f"| Site build | {RESULT_WORDS.get(checks.build, checks.build)} |",
+        ("| check | state |\n|---|---|\n"
+         f"| Content check (`consult check`) | {check_text} |\n"
+         f"| Site build | {RESULT_WORDS.get(checks.build, checks.build)} |"),
     ]
     if report.problems:
         parts.append("### Problems to fix\n" + "\n".join(f"- `{p.path}` line {p.line}, `{p.key}`: {_cell(p.message)}" + (f" ({_cell(p.hint)})" if p.hint else "") for p in report.problems))

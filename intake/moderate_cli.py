@@ -18,7 +18,18 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
     from generator.errors import ConsultError
     from generator.loader import load_config
 
-    from .moderate import PullRequestThread, annotation, changed_from_git, flag_annotation, github_session, inspect, render_comment, settings_from, ticked, waiting_from_git
+    from .moderate import (
+        PullRequestThread,
+        annotation,
+        changed_from_git,
+        flag_annotation,
+        github_session,
+        inspect,
+        render_comment,
+        settings_from,
+        ticked,
+        waiting_from_git,
+    )
 
     config, _ = load_config(root)
     thread = None

@@ -74,7 +74,7 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         path, content = comment_file(record, fields, submitted)
         challenge = catalogue.target_challenge(fields["target"])
         title = f"Comment on: {catalogue.target_title(fields['target'])}"
-        rows = (("Comment on", fields["target"]), ("Credit", credit))
+        rows: tuple[tuple[str, str], ...] = (("Comment on", fields["target"]), ("Credit", credit))
     else:
         folder = "ideas" if record.kind == "idea" else "topics"
         taken = set(catalogue.slugs.get(record.kind, set())) | {p.rsplit("/", 1)[-1].removesuffix(".md") for p in pending_paths if p.startswith(f"content/{folder}/")}
@@ -82,7 +82,8 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         path, content = make(record, fields, submitted, taken)
         challenge = fields["challenge"]
         title = f"{'Idea' if record.kind == 'idea' else 'New topic'}: {fields['title']}"
-        rows = (("Challenge", catalogue.challenges[challenge].title if challenge in catalogue.challenges else challenge), ("Title", fields["title"]))
+        rows = (
+            ("Challenge", catalogue.challenges[challenge].title if challenge in catalogue.challenges else challenge), ("Title", fields["title"]))
         if record.kind == "idea":
             rows += (("Role", fields.get("role") or "not given"), ("Region", fields.get("region") or "not given"))
         rows += (("Credit", credit),)
@@ -96,8 +97,8 @@ def proposal_to_json(proposal: Proposal) -> dict[str, Any]:
 
 def proposal_from_json(data: dict[str, Any]) -> Proposal:
     flags = tuple(Flag(f["code"], f["detail"], tuple(tuple(link) for link in f.get("links", ()))) for f in data.get("flags", ()))
-    rows = tuple(tuple(row) for row in data.get("summary_rows", ()))
-    return Proposal(data["reference"], data["kind"], data["path"], data["content"], data["title"], data.get("challenge"), rows, flags)  # type: ignore[arg-type]
+    rows = tuple((str(label), str(value)) for label, value in data.get("summary_rows", ()))
+    return Proposal(data["reference"], data["kind"], data["path"], data["content"], data["title"], data.get("challenge"), rows, flags)
 
 
 def commit_message(proposal: Proposal) -> str:

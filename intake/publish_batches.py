@@ -22,7 +22,7 @@ def claim_size(forge: Any, backlog: int) -> int | None:
     """How many submissions to claim at once for this backlog, or None for the worker's default."""
     if not isinstance(forge, BatchingForge) or not should_batch(backlog, forge.one_by_one_capacity()):
         return None
-    return int(forge.options.batch_size) * 10
+    return forge.batch_size * 10
 
 
 def publish_backlog(worker: Any) -> int:

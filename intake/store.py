@@ -9,8 +9,8 @@ durability costs one fsync per batch, not per request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -210,7 +210,7 @@ class Store:
             for item in batch:
                 references.append(self._insert(conn, item))
             conn.execute("COMMIT")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every waiting request hears of the failure; nothing was kept
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for item in batch:

@@ -24,8 +24,8 @@ from .notify.sender import Sender
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
-from .settings import IntakeSettings
 from .publish_batches import publish_backlog
+from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
 log = logging.getLogger("consult.intake")
@@ -77,7 +77,7 @@ class Worker:
                 else:
                     proposal = proposal_from_json(record.proposal)
                 proposals[record.reference] = proposal
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a proposal that cannot be built is retried later, like a forge failure
                 self._failed(record, exc)
         self.store.save_proposals(built)
         marked: set[str] = set()
@@ -95,14 +95,14 @@ class Worker:
             if many is not None and len(proposals) > 1:
                 try:
                     proposed(many(list(proposals.values()), on_proposed=proposed))
-                except Exception as exc:  # fall back to one at a time, to find the one that fails
+                except Exception as exc:  # noqa: BLE001 - fall back to one at a time, to find the one that fails
                     log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
             for record in records:
                 if record.reference not in proposals or record.reference in marked:
                     continue
                 try:
                     proposed({record.reference: self.forge.propose(proposals[record.reference])})
-                except Exception as exc:  # retried later; the message never holds contact details
+                except Exception as exc:  # noqa: BLE001 - retried later; the message never holds contact details
                     self._failed(record, exc)
 
     def _failed(self, record: Record, exc: Exception) -> None:
@@ -150,7 +150,7 @@ class Worker:
             self._last_sync = now
             try:
                 self.sync()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the next sync asks again
                 log.warning("Could not check the forge for decisions: %s", exc)
             try:
                 self.events.run_once()

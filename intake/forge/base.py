@@ -96,3 +96,8 @@ class BatchingForge(Forge, Protocol):
     def one_by_one_capacity(self) -> int:
         """How many single proposals the budget can open within an hour."""
         ...
+
+    @property
+    def batch_size(self) -> int:
+        """Most submissions one batched change carries."""
+        ...

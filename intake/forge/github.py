@@ -26,7 +26,7 @@ from .base import ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
 from .clock import Clock, SystemClock
 from .github_body import DEFAULT_COLOUR, LABEL_COLOURS, Change, batch_change, references_in, single_change
-from .ratelimit import Budget, Governor, GovernedSession, MemoryWriteLedger, WriteLedger
+from .ratelimit import Budget, GovernedSession, Governor, MemoryWriteLedger, WriteLedger
 
 T = TypeVar("T")
 WRITES_PER_PULL = 5
@@ -115,6 +115,10 @@ class GitHubForge:
         if self._repo is None:
             self._repo = self._gh.repository(self.owner, self.name)
         return self._repo
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.batch_size
 
     def one_by_one_capacity(self) -> int:
         return max(1, self.options.per_hour // WRITES_PER_PULL)
@@ -373,7 +377,7 @@ def _epoch(stamp: str | None) -> float:
     """Seconds since the epoch for GitHub's '2026-11-25T12:00:00Z' (0 when missing)."""
     if not stamp:
         return 0.0
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return dt.datetime.fromisoformat(stamp).timestamp()
 
 
 def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, str] = os.environ,

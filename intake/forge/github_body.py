@@ -109,11 +109,11 @@ def batch_branch(challenge: str, proposals: Sequence[Proposal]) -> str:
 
 def batch_change(challenge: str, proposals: Sequence[Proposal], base_url: str, policy_url: str) -> Change:
     sections = [
-        f"{len(proposals)} submissions to **{challenge}**, batched because many arrived at once. "
-        "Each is its own file; merging publishes every file still in the pull request.",
-        "**To reject one submission**, delete its file in this pull request (Files changed → ⋯ → "
-        "Delete file, or `git rm <file>` on the branch) and merge the rest; closing the pull request "
-        "rejects them all.",
+        (f"{len(proposals)} submissions to **{challenge}**, batched because many arrived at once. "
+         "Each is its own file; merging publishes every file still in the pull request."),
+        ("**To reject one submission**, delete its file in this pull request (Files changed → ⋯ → "
+         "Delete file, or `git rm <file>` on the branch) and merge the rest; closing the pull request "
+         "rejects them all."),
         _checklist(policy_url),
     ]
     items = [f"### {_cell(p.title)}\n\n{_table(p)}\n\n{_flag_lines(p.flags, base_url)}" for p in proposals]

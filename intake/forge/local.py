@@ -52,7 +52,7 @@ class OpenBranch:
 class LocalGitForge:
     """Proposals as branches of a local git repository."""
 
-    def __init__(self, root: Path, main_branch: str = "main", message: callable = None):  # type: ignore[valid-type]
+    def __init__(self, root: Path, main_branch: str = "main", message: Callable[[Proposal], str] | None = None):
         self.root = Path(root)
         self.main_branch = main_branch
         from ..proposals import commit_message
@@ -68,6 +68,7 @@ class LocalGitForge:
             capture_output=True,
             encoding="utf-8",
             env={**os.environ, **IDENTITY, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+            check=False,
         )
         if check and result.returncode != 0:
             raise ForgeError(f"git {args[0]} failed in {self.root}: {result.stderr.strip() or result.stdout.strip()}")
@@ -111,7 +112,7 @@ class LocalGitForge:
         if todo:
             result = subprocess.run(
                 ["git", "-C", str(self.root), "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--date-format=now"],
-                input=b"".join(self._import_stream(p, base) for p in todo), capture_output=True, env={**os.environ, **IDENTITY},
+                input=b"".join(self._import_stream(p, base) for p in todo), capture_output=True, env={**os.environ, **IDENTITY}, check=False,
             )
             if result.returncode != 0:
                 refs = self._all_refs()
@@ -144,7 +145,7 @@ class LocalGitForge:
         tip = refs.get(BRANCH_PREFIX + reference)
         if tip is not None:
             main = refs.get(f"refs/heads/{self.main_branch}", "")
-            merged = subprocess.run(["git", "-C", str(self.root), "merge-base", "--is-ancestor", tip, main], capture_output=True).returncode == 0
+            merged = subprocess.run(["git", "-C", str(self.root), "merge-base", "--is-ancestor", tip, main], capture_output=True, check=False).returncode == 0
             return ProposalState.MERGED if merged else ProposalState.OPEN
         if MERGED_PREFIX + reference in refs:
             return ProposalState.MERGED
@@ -180,7 +181,8 @@ class LocalGitForge:
         result = subprocess.run(["git", "-C", str(self.root), "cat-file", "--batch"], input="\n".join(specs).encode() + b"\n", capture_output=True, check=False)
         if result.returncode != 0:
             raise ForgeError(f"git cat-file failed in {self.root}: {result.stderr.decode(errors='replace').strip()}")
-        out, texts, at = result.stdout, [], 0
+        out, at = result.stdout, 0
+        texts: list[str | None] = []
         for _spec in specs:
             end = out.index(b"\n", at)
             header = out[at:end].split()

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -234,7 +234,7 @@ class GovernedSession(GitHubSession):
         super().__init__(default_connect_timeout=timeout[0], default_read_timeout=timeout[1])
         self.governor = governor
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         creating = is_content_creating(method, url)
         attempt = 0
         while True:

@@ -9,8 +9,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.outputs import write_output
-from generator.views import SiteViews
 from generator.timing import stage
+from generator.views import SiteViews
 
 from .ical import calendar, event_ics_path
 

@@ -52,7 +52,7 @@ def vevent(config: SiteConfig, event: EventView) -> Event:
     page = absolute_url(config, event.url)
     item = Event()
     item.add("uid", f"{event.slug}@{urlsplit(config.base_url).hostname or 'localhost'}")
-    item.add("dtstamp", meta.start.astimezone(dt.timezone.utc))
+    item.add("dtstamp", meta.start.astimezone(dt.UTC))
     item.add("dtstart", meta.start.astimezone(LONDON))
     item.add("dtend", meta.end.astimezone(LONDON))
     item.add("summary", meta.title)

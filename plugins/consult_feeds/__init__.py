@@ -13,8 +13,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.outputs import page_paths, write_output
-from generator.views import SiteViews
 from generator.timing import stage
+from generator.views import SiteViews
 
 from .atom import all_feeds, feed_links
 from .sitemap import robots, sitemap

@@ -65,7 +65,7 @@ def _moment(day: dt.date) -> dt.datetime:
 def idea_entry(idea: IdeaView) -> Entry:
     summary = idea.meta.summary or plain_text_of(idea.html, 400)
     label = idea.meta.status.label
-    categories = tuple([idea.challenge.title if idea.challenge else "", label, *idea.meta.tags])
+    categories = (idea.challenge.title if idea.challenge else "", label, *idea.meta.tags)
     return Entry(f"{idea.title} ({label})", idea.url, summary, idea.date, tuple(c for c in categories if c))
 
 

@@ -8,6 +8,7 @@ from generator.config import SiteConfig
 from generator.outputs import absolute_url
 from generator.theme import base_path
 
+
 def sitemap(config: SiteConfig, paths: list[str]) -> str:
     """A sitemaps.org document listing every page, sorted (no dates: the content has no per-page revision date)."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']

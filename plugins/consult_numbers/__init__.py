@@ -8,8 +8,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import NUMBERS
-from generator.views import SiteViews
 from generator.timing import stage
+from generator.views import SiteViews
 
 from .figures import all_figures, totals
 from .svg import bar_chart

@@ -11,11 +11,11 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.features import OPEN_DATA
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
 from generator.pagewriter import read_outputs, record_output, signature
-from generator.features import OPEN_DATA
-from generator.views import SiteViews
 from generator.timing import stage
+from generator.views import SiteViews
 
 PAGE = OPEN_DATA["href"]
 NAME = "consult_open_data"

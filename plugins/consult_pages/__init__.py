@@ -14,12 +14,11 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.theme import ConsultEnvironment
 from generator.pagewriter import PageRenderer, PageSpec, render_pages, signature, template_context
-from generator.views import CommentView, IdeaView, PageOf, SiteViews, by_support, paginate
 from generator.progress import QUIET
+from generator.theme import ConsultEnvironment
 from generator.timing import stage
-
+from generator.views import CommentView, IdeaView, PageOf, SiteViews, by_support, paginate
 
 INDEXED_TEMPLATES = frozenset({"challenge", "event", "idea", "page", "topic", "update"})
 """Templates whose pages carry `data-pagefind-body` (a challenge only on its first, unfiltered page)."""

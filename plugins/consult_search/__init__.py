@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.features import SEARCH
 from generator.pagewriter import page_file, read_outputs, record_output, signature
 from generator.schema import IdeaStatus
 from generator.search_parts import part_count, plan
-from generator.features import SEARCH
-from generator.views import SiteViews
 from generator.timing import stage, timed
+from generator.views import SiteViews
 
 from .pagefind import BUNDLE, index_part, part_folder, remove_parts_from
 
@@ -91,11 +91,10 @@ def build_index(pelican: Any) -> None:
         timings = settings.get("CONSULT_TIMINGS")
         if timings:
             timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-        with timed(settings, "search index"):
-            # Pagefind reads just each part's indexed pages, not the listings around them. It keeps about
-            # one and a third cores busy, so two parts are indexed at once when there are several.
-            with ThreadPoolExecutor(max_workers=SEARCH_WORKERS) as pool:
-                peaks = sorted(pool.map(lambda n: index_part(output, n, [page_file(url) for url in members[n]]), todo), reverse=True)
+        # Pagefind reads just each part's indexed pages, not the listings around them. It keeps about
+        # one and a third cores busy, so two parts are indexed at once when there are several.
+        with timed(settings, "search index"), ThreadPoolExecutor(max_workers=SEARCH_WORKERS) as pool:
+            peaks = sorted(pool.map(lambda n: index_part(output, n, [page_file(url) for url in members[n]]), todo), reverse=True)
         if timings:
             timings.peaks["search index"] = sum(peaks[:SEARCH_WORKERS])  # the most two processes at once can hold
     remove_parts_from(output, count)
