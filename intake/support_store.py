@@ -1,0 +1,218 @@
+"""Where supports are kept: the `supports` and `support_counts` tables of the intake's store (intake/store.py).
+
+One row per browser and idea holds a hash of the browser's random token (never the
+token itself, never a client address); `support_counts` holds the number of rows per
+idea, changed in the same transaction as the rows, so the two always agree.
+
+Supports are written like submissions (group commit): one writer thread commits
+whatever arrived meanwhile in one transaction, so a burst costs one fsync per batch.
+Nothing is ever committed to git.
+
+Duplicates: a support is recorded against the original idea (the app resolves a
+duplicate's slug first). When an editor marks an idea as a duplicate later, its rows
+stay under its own slug and the counts are folded when they are read: a group (the
+original and the ideas that repeat it) counts its distinct tokens, so a browser that
+supported both counts once, and unmarking a duplicate gives back both counts unchanged.
+Folding needs a `COUNT(DISTINCT …)` only for groups with more than one idea; every
+other count is read straight from `support_counts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .store import connect
+
+BATCH = 500
+"""Most changes committed in one transaction."""
+
+
+def token_hash(token: str) -> bytes:
+    """What the store keeps of a browser's token: 16 bytes of its SHA-256 (the token is 128 random bits, so it cannot be recovered)."""
+    return hashlib.sha256(b"consult-supporter:" + token.encode()).digest()[:16]
+
+
+@dataclass(frozen=True)
+class SupportChange:
+    """One browser supporting (or withdrawing from) one idea: `group` is the original, then the ideas that repeat it."""
+
+    token_hash: bytes
+    group: tuple[str, ...]
+    support: bool
+
+
+@dataclass(frozen=True)
+class SupportState:
+    """Whether a browser supports an idea, and how many browsers do (duplicates folded in)."""
+
+    supported: bool
+    count: int
+
+
+@dataclass
+class _Pending:
+    change: SupportChange
+    future: concurrent.futures.Future[SupportState]
+
+
+def _marks(group: Sequence[str]) -> str:
+    return ",".join("?" * len(group))
+
+
+def group_count(conn: sqlite3.Connection, group: Sequence[str]) -> int:
+    """Browsers supporting the group: the stored count for one idea, distinct tokens across several."""
+    if len(group) == 1:
+        row = conn.execute("SELECT supporters FROM support_counts WHERE idea = ?", (group[0],)).fetchone()
+        return int(row[0]) if row else 0
+    return int(conn.execute(f"SELECT COUNT(DISTINCT token_hash) FROM supports WHERE idea IN ({_marks(group)})", tuple(group)).fetchone()[0])
+
+
+def supports_group(conn: sqlite3.Connection, hashed: bytes, group: Sequence[str]) -> bool:
+    sql = f"SELECT 1 FROM supports WHERE token_hash = ? AND idea IN ({_marks(group)}) LIMIT 1"
+    return conn.execute(sql, (hashed, *group)).fetchone() is not None
+
+
+def apply_change(conn: sqlite3.Connection, change: SupportChange) -> SupportState:
+    """One support or withdrawal, rows and counts together, inside the caller's transaction."""
+    hashed, group = change.token_hash, change.group
+    if change.support:
+        if not supports_group(conn, hashed, group):
+            conn.execute("INSERT INTO supports (token_hash, idea) VALUES (?, ?)", (hashed, group[0]))
+            conn.execute(
+                "INSERT INTO support_counts (idea, supporters) VALUES (?, 1) ON CONFLICT (idea) DO UPDATE SET supporters = supporters + 1",
+                (group[0],),
+            )
+    else:
+        removed = conn.execute(f"DELETE FROM supports WHERE token_hash = ? AND idea IN ({_marks(group)}) RETURNING idea", (hashed, *group)).fetchall()
+        for (idea,) in removed:
+            conn.execute("UPDATE support_counts SET supporters = supporters - 1 WHERE idea = ?", (idea,))
+            conn.execute("DELETE FROM support_counts WHERE idea = ? AND supporters <= 0", (idea,))
+    return SupportState(change.support, group_count(conn, group))
+
+
+class SupportStore:
+    """Supports in the intake's SQLite store. Thread-safe; several processes may share the file."""
+
+    def __init__(self, path: Path, write_lock: threading.RLock):
+        """`write_lock` is the submission store's (Store.write_lock): this process's writers take turns there,
+        not in SQLite's busy handler, which sleeps."""
+        self.path, self.write_lock = path, write_lock
+        self._reader = connect(path)
+        self._reader_lock = threading.Lock()
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._writer_lock = threading.Lock()
+
+    # -- writing (group commit) -------------------------------------------------------------
+
+    def change_future(self, change: SupportChange) -> concurrent.futures.Future[SupportState]:
+        """Queue one change for the writer; the future gives the state once it is committed."""
+        with self._writer_lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write_loop, name="intake-support-writer", daemon=True)
+                self._writer.start()
+        future: concurrent.futures.Future[SupportState] = concurrent.futures.Future()
+        self._queue.put(_Pending(change, future))
+        return future
+
+    async def change(self, change: SupportChange) -> SupportState:
+        return await asyncio.wrap_future(self.change_future(change))
+
+    def change_now(self, change: SupportChange) -> SupportState:
+        return self.change_future(change).result()
+
+    def _write_loop(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+                self._commit(conn, batch)
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
+        try:
+            with self.write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    states = [apply_change(conn, item.change) for item in batch]
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except Exception as exc:
+            for item in batch:
+                item.future.set_exception(exc)
+            return
+        for item, state in zip(batch, states):
+            item.future.set_result(state)
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer and close the reading connection."""
+        if self._writer is not None and self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join(timeout=10)
+        with self._reader_lock:
+            self._reader.close()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def state(self, hashed: bytes | None, group: Sequence[str]) -> SupportState:
+        """Whether the browser with this token hash (None: no token) supports the group, and the group's count."""
+        with self._reader_lock:
+            conn = self._reader
+            conn.execute("BEGIN")
+            try:
+                supported = hashed is not None and supports_group(conn, hashed, group)
+                return SupportState(supported, group_count(conn, group))
+            finally:
+                conn.execute("COMMIT")
+
+    def counts(self, groups: Sequence[Sequence[str]]) -> tuple[int, dict[str, int]]:
+        """(the store's data version, {stored idea: count}) with each group of more than one idea folded into its
+        first (distinct tokens), all read in one snapshot."""
+        with self._reader_lock:
+            conn = self._reader
+            conn.execute("BEGIN")
+            try:
+                version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+                stored = {idea: int(n) for idea, n in conn.execute("SELECT idea, supporters FROM support_counts WHERE supporters > 0")}
+                for group in groups:
+                    if len(group) > 1 and any(idea in stored for idea in group):
+                        for idea in group:
+                            stored.pop(idea, None)
+                        stored[group[0]] = group_count(conn, group)
+            finally:
+                conn.execute("COMMIT")
+        return version, stored
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (this process's writer included) commits to the store."""
+        with self._reader_lock:
+            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+
+    def total_rows(self) -> tuple[int, int]:
+        """(rows in `supports`, sum of `support_counts`): equal when the store is consistent."""
+        with self._reader_lock:
+            rows = self._reader.execute("SELECT (SELECT COUNT(*) FROM supports), (SELECT COALESCE(SUM(supporters), 0) FROM support_counts)").fetchone()
+        return int(rows[0]), int(rows[1])
