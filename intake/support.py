@@ -143,6 +143,16 @@ class Supports:
     _index: tuple[Catalogue, DuplicateIndex] | None = None
     _counts: tuple[int, Catalogue, CountsDocument] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _links: dict[str, str] = field(default_factory=dict)
+
+    def page_link(self, intake: Intake, request: Request, slug: str) -> str:
+        """The support page of an idea; on the site's origin the same for every request, so worked out once per idea."""
+        if not self.settings.same_origin:
+            return intake_link(intake, request, "support_page", slug=slug)
+        link = self._links.get(slug)
+        if link is None:
+            link = self._links[slug] = intake_link(intake, request, "support_page", slug=slug)
+        return link
 
     def index(self, catalogue: Catalogue) -> DuplicateIndex:
         cached = self._index
@@ -269,7 +279,7 @@ async def post_support(request: Request) -> Response:
     except Exception as exc:
         log.error("Could not store a support: %s", type(exc).__name__)
         return rejected(intake, request, Rejection(503, "Sorry, we could not record that just now. Nothing was changed. Please try again in a few minutes."), idea)
-    response: Response = state_json(idea.slug, state) if wants_json(request) else RedirectResponse(intake_link(intake, request, "support_page", slug=idea.slug), status_code=303)
+    response: Response = state_json(idea.slug, state) if wants_json(request) else RedirectResponse(supports.page_link(intake, request, idea.slug), status_code=303)
     if fresh:
         set_cookie(response, intake.settings, supports.cookie, token)
     return response
@@ -287,7 +297,7 @@ async def support_page(request: Request) -> Response:
     except Rejection as rejection:
         return rejected(intake, request, rejection)
     if idea.slug != slug:  # a duplicate: its supports count towards the original
-        return RedirectResponse(intake_link(intake, request, "support_page", slug=idea.slug), status_code=302)
+        return RedirectResponse(supports.page_link(intake, request, idea.slug), status_code=302)
     token = supports.cookie.token(request.cookies.get(COOKIE))
     state = supports.store.state(token_hash(token) if token else None, index.group(idea.slug))
     if wants_json(request):

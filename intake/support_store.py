@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
-import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -55,12 +54,6 @@ class SupportState:
 
     supported: bool
     count: int
-
-
-@dataclass
-class _Pending:
-    change: SupportChange
-    future: concurrent.futures.Future[SupportState]
 
 
 def _marks(group: Sequence[str]) -> str:
@@ -107,71 +100,67 @@ class SupportStore:
         self.path, self.write_lock = path, write_lock
         self._reader = connect(path)
         self._reader_lock = threading.Lock()
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._writer: threading.Thread | None = None
-        self._writer_lock = threading.Lock()
+        self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-support-writer")
+        self._writer_conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[SupportChange, asyncio.Future[SupportState]]] = []
+        self._draining = False
 
     # -- writing (group commit) -------------------------------------------------------------
 
-    def change_future(self, change: SupportChange) -> concurrent.futures.Future[SupportState]:
-        """Queue one change for the writer; the future gives the state once it is committed."""
-        with self._writer_lock:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(target=self._write_loop, name="intake-support-writer", daemon=True)
-                self._writer.start()
-        future: concurrent.futures.Future[SupportState] = concurrent.futures.Future()
-        self._queue.put(_Pending(change, future))
-        return future
-
     async def change(self, change: SupportChange) -> SupportState:
-        return await asyncio.wrap_future(self.change_future(change))
+        """Record one change; answers once it is committed, with the browser's state and the idea's count.
+
+        Changes wait on the event loop while the writer commits the batch before them, then go to it together:
+        one handover to the writer thread and one fsync per batch, not per support."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[SupportState] = loop.create_future()
+        self._pending.append((change, future))
+        if not self._draining:
+            self._draining = True
+            loop.create_task(self._drain(loop))
+        return await future
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+                try:
+                    states = await loop.run_in_executor(self._writer, self._commit, [change for change, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), state in zip(batch, states):
+                    if not future.done():  # its request may have been cancelled (the client went away)
+                        future.set_result(state)
+        finally:
+            self._draining = False
 
     def change_now(self, change: SupportChange) -> SupportState:
-        return self.change_future(change).result()
+        """The same, from a thread with no event loop (tests, commands)."""
+        return self._writer.submit(self._commit, [change]).result()[0]
 
-    def _write_loop(self) -> None:
-        conn = connect(self.path)
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                while len(batch) < BATCH:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._queue.put(None)
-                        break
-                    batch.append(item)
-                self._commit(conn, batch)
-        finally:
-            conn.close()
-
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
-        try:
-            with self.write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    states = [apply_change(conn, item.change) for item in batch]
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-        except Exception as exc:
-            for item in batch:
-                item.future.set_exception(exc)
-            return
-        for item, state in zip(batch, states):
-            item.future.set_result(state)
+    def _commit(self, changes: list[SupportChange]) -> list[SupportState]:
+        """Apply the changes in one transaction (on the writer thread, the only user of its connection)."""
+        if self._writer_conn is None:
+            self._writer_conn = connect(self.path)
+        conn = self._writer_conn
+        with self.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                states = [apply_change(conn, change) for change in changes]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return states
 
     def close(self) -> None:
-        """Commit what is queued, then stop the writer and close the reading connection."""
-        if self._writer is not None and self._writer.is_alive():
-            self._queue.put(None)
-            self._writer.join(timeout=10)
+        """Finish the batch being written, then stop the writer and close the connections."""
+        self._writer.shutdown(wait=True)
+        if self._writer_conn is not None:
+            self._writer_conn.close()
         with self._reader_lock:
             self._reader.close()
 
