@@ -77,12 +77,15 @@ def apply_change(conn: sqlite3.Connection, change: SupportChange) -> SupportStat
     """One support or withdrawal, rows and counts together, inside the caller's transaction."""
     hashed, group = change.token_hash, change.group
     if change.support:
-        if not supports_group(conn, hashed, group):
-            conn.execute("INSERT INTO supports (token_hash, idea) VALUES (?, ?)", (hashed, group[0]))
-            conn.execute(
-                "INSERT INTO support_counts (idea, supporters) VALUES (?, 1) ON CONFLICT (idea) DO UPDATE SET supporters = supporters + 1",
+        if len(group) > 1 and supports_group(conn, hashed, group):
+            return SupportState(True, group_count(conn, group))
+        if conn.execute("INSERT OR IGNORE INTO supports (token_hash, idea) VALUES (?, ?)", (hashed, group[0])).rowcount:
+            count = conn.execute(
+                "INSERT INTO support_counts (idea, supporters) VALUES (?, 1) ON CONFLICT (idea) DO UPDATE SET supporters = supporters + 1 RETURNING supporters",
                 (group[0],),
-            )
+            ).fetchone()[0]
+            if len(group) == 1:
+                return SupportState(True, int(count))
     else:
         removed = conn.execute(f"DELETE FROM supports WHERE token_hash = ? AND idea IN ({_marks(group)}) RETURNING idea", (hashed, *group)).fetchall()
         for (idea,) in removed:
