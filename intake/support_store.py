@@ -95,7 +95,9 @@ def apply_change(conn: sqlite3.Connection, change: SupportChange) -> SupportStat
 
 
 class SupportStore:
-    """Supports in the intake's SQLite store. Thread-safe; several processes may share the file."""
+    """Supports in the intake's SQLite store; several processes may share the file.
+
+    `change` is awaited on one event loop (the app's); `change_now` and the readers may be called from any thread."""
 
     def __init__(self, path: Path, write_lock: threading.RLock):
         """`write_lock` is the submission store's (Store.write_lock): this process's writers take turns there,
