@@ -1,5 +1,5 @@
 """The intake's HTTP app (Starlette): POST /ideas, /comments, /topics; GET /confirmation/{reference},
-GET /status/{reference}; GET /healthz; POST /webhooks/github when site.yml says `forge: github`.
+GET /status/{reference}; GET /healthz; POST /supports, GET /supports/{slug}, GET /counts.json (intake/support.py); POST /webhooks/github when site.yml says `forge: github`.
 
 Starlette on uvicorn, not FastAPI: the forms are three small, hand-checked
 shapes whose messages must follow the NHS.UK patterns, so a validation layer
@@ -369,6 +369,9 @@ def create_app(
     worker = Worker(settings, store, forge, catalogue, on_published)
     limiters = {kind: RateLimiter(settings.secret, limit, window) for kind, (limit, window) in settings.rate_limits.items()}
     intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), limiters, worker)
+    from .support import support_routes  # the support routes build on this module's checks
+
+    support, supports = support_routes(intake)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -378,6 +381,7 @@ def create_app(
             yield
         finally:
             worker.stop()
+            supports.store.close()
             store.close()
 
     routes = [Route(f"/{path}", make_submit(kind), methods=["POST"], name=f"submit_{kind}") for path, kind in KINDS.items()]
@@ -387,9 +391,11 @@ def create_app(
         Route("/status", status_query, methods=["GET"], name="status_query"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         *unsubscribe_routes(),
+        *support,
     ]
     if settings.config.forge == "github":  # GitHub's word on pull requests: <intake url>/webhooks/github
         routes.append(github_webhook_route(store_updater(store, forge), forge))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.intake = intake
+    app.state.supports = supports
     return app

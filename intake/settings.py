@@ -8,6 +8,10 @@ Environment variables (all optional):
 - `CONSULT_INTAKE_RATE_LIMIT_IDEAS`, `…_COMMENTS`, `…_TOPICS`: the same for one kind of post (default: the above).
 - `CONSULT_INTAKE_RATE_LIMIT_LOOKUPS`: status and confirmation pages looked up per client address (default `120/60`;
   off when `CONSULT_INTAKE_RATE_LIMIT` is `0`): they show what a person sent, so guessing references is slowed down.
+- `CONSULT_INTAKE_RATE_LIMIT_SUPPORTS`: supports and withdrawals per client address (default `120/60`; off when
+  `CONSULT_INTAKE_RATE_LIMIT` is `0`): staff of one trust often share one address, so it is higher than the others.
+- `CONSULT_INTAKE_RATE_LIMIT_SUPPORTS_BROWSER`: supports and withdrawals per browser (its `consult_supporter` cookie),
+  default `30/60` (off when `CONSULT_INTAKE_RATE_LIMIT` is `0`).
 - `CONSULT_INTAKE_TRUSTED_PROXIES`: addresses or networks of the reverse proxies in front (default none), whose
   `X-Forwarded-For` names the client (see intake/ratelimit.py).
 - `CONSULT_INTAKE_MAX_BYTES`: largest request body accepted (default 65536).
@@ -113,6 +117,17 @@ def notify_from_environment(env: Mapping[str, str]) -> tuple[str, str]:
     return key, url
 
 
+SUPPORT, SUPPORTER = "support", "supporter"
+"""Supports per client address, and per browser (keyed by its signed token): see intake/support.py."""
+SUPPORT_RATES = {SUPPORT: ("CONSULT_INTAKE_RATE_LIMIT_SUPPORTS", "120/60"), SUPPORTER: ("CONSULT_INTAKE_RATE_LIMIT_SUPPORTS_BROWSER", "30/60")}
+
+
+def parse_support_rates(env: Mapping[str, str]) -> dict[str, tuple[int, float]]:
+    """Each support limit from its own variable, else its default; off too when CONSULT_INTAKE_RATE_LIMIT is 0."""
+    off = parse_rate(env.get("CONSULT_INTAKE_RATE_LIMIT", "30/60"))[0] == 0
+    return {kind: parse_rate(env[name], name) if name in env else parse_rate("0" if off else default, name) for kind, (name, default) in SUPPORT_RATES.items()}
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
@@ -139,7 +154,7 @@ class IntakeSettings:
     site_dir: Path | None = None
     base_url: str = ""
     """The site's public address (site.yml base_url unless overridden, e.g. by `consult serve`)."""
-    rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {**{kind: (30, 60.0) for kind in RATE_KINDS}, LOOKUP: (120, 60.0)})
+    rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {**{kind: (30, 60.0) for kind in RATE_KINDS}, LOOKUP: (120, 60.0), SUPPORT: (120, 60.0), SUPPORTER: (30, 60.0)})
     """Posts allowed per client address and window in seconds, for each kind of post (idea, comment, topic)."""
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     max_bytes: int = 65536
@@ -218,7 +233,7 @@ class IntakeSettings:
             secret_generated=not secret_text,
             site_dir=site_dir if site_dir is not None else root / "_site",
             base_url=(base_url or config.base_url).rstrip("/"),
-            rate_limits={**parse_rates(env), LOOKUP: parse_lookup_rate(env)},
+            rate_limits={**parse_rates(env), LOOKUP: parse_lookup_rate(env), **parse_support_rates(env)},
             trusted_proxies=TrustedProxies.parse(env.get("CONSULT_INTAKE_TRUSTED_PROXIES", "")),
             max_bytes=int(env.get("CONSULT_INTAKE_MAX_BYTES", "65536")),
             extra_origins=tuple(o for o in (origin_of(x) for x in env.get("CONSULT_INTAKE_ORIGINS", "").split()) if o),

@@ -73,6 +73,18 @@ CREATE TABLE IF NOT EXISTS notify_subscriptions (
   created_at TEXT NOT NULL,
   snapshot TEXT NOT NULL DEFAULT '{}'
 );
+-- "I support this idea" (intake/support_store.py): one row per browser and idea, keyed by a hash of the
+-- browser's random token (never the token, never an address), and the number of rows per idea, kept in step.
+CREATE TABLE IF NOT EXISTS supports (
+  token_hash BLOB NOT NULL,
+  idea TEXT NOT NULL,
+  PRIMARY KEY (token_hash, idea)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS supports_idea ON supports(idea);
+CREATE TABLE IF NOT EXISTS support_counts (
+  idea TEXT PRIMARY KEY,
+  supporters INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 STATES = ("received", "proposed", "merged", "closed")

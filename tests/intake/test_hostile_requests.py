@@ -25,7 +25,7 @@ from intake.webhook import github_webhook_route, signature
 
 from .conftest import Running, free_port, make_repo, running_intake, serve_app
 
-FIELD_NAMES = st.sampled_from(sorted({name for names in FIELDS.values() for name in names} | {HONEYPOT})) | st.text(max_size=12)
+FIELD_NAMES = st.sampled_from(sorted({name for names in FIELDS.values() for name in names} | {HONEYPOT, "action"})) | st.text(max_size=12)
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=200)
 JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60).map(str.strip)
@@ -56,23 +56,28 @@ QUERY_TEXT = st.text(max_size=80)
 @st.composite
 def requests(draw: st.DrawFn, origin: str) -> dict[str, Any]:
     """One request for any route of the intake: a method, a path with its query, headers and a body."""
-    kind = draw(st.sampled_from(["post", "status", "status-query", "healthz", "other"]))
+    kind = draw(st.sampled_from(["post", "status", "status-query", "healthz", "support-page", "other"]))
     headers = {"Accept": draw(ACCEPTS)}
     headers["Origin"] = draw(st.sampled_from([origin, origin, origin, "null", "https://evil.example"]) | HEADER_TEXT)
     if draw(st.booleans()):
         headers["X-Forwarded-For"] = draw(HEADER_TEXT)
     if kind == "post":
         headers["Content-Type"] = draw(CONTENT_TYPES)
-        return {"method": "POST", "url": draw(st.sampled_from(["/ideas", "/comments", "/topics"])), "headers": headers, "content": draw(BODIES)}
+        return {"method": "POST", "url": draw(st.sampled_from(["/ideas", "/comments", "/topics", "/supports"])), "headers": headers, "content": draw(BODIES)}
     if kind == "status":
         return {"method": "GET", "url": "/status/" + quote(draw(QUERY_TEXT), safe=draw(st.sampled_from(["", "/"]))), "headers": headers}
     if kind == "status-query":
         query = draw(st.dictionaries(st.sampled_from(["reference", "ref", ""]) | QUERY_TEXT, QUERY_TEXT, max_size=3))
         return {"method": "GET", "url": "/status?" + urlencode(query), "headers": headers}
+    if kind == "support-page":
+        if draw(st.booleans()):
+            headers["Cookie"] = "consult_supporter=" + draw(HEADER_TEXT)
+        path = draw(st.sampled_from(["/supports/hot-food-for-staff-working-nights", "/counts.json"]) | QUERY_TEXT.map(lambda t: "/supports/" + quote(t)))
+        return {"method": "GET", "url": path, "headers": headers}
     if kind == "healthz":
         return {"method": "GET", "url": "/healthz?" + quote(draw(QUERY_TEXT)), "headers": headers}
     method = draw(st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "POST"]))
-    path = draw(st.sampled_from(["/ideas", "/comments", "/topics", "/status", "/healthz", "/", "/webhooks/github"]) | QUERY_TEXT.map(lambda t: "/" + quote(t)))
+    path = draw(st.sampled_from(["/ideas", "/comments", "/topics", "/status", "/healthz", "/", "/webhooks/github", "/supports", "/counts.json"]) | QUERY_TEXT.map(lambda t: "/" + quote(t)))
     return {"method": method, "url": path, "headers": headers, "content": draw(st.binary(max_size=100))}
 
 
