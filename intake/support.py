@@ -42,6 +42,7 @@ from generator.theme import long_date
 from .app import Intake, Rejection, intake_link, parse_body, wants_json
 from .catalogue import Catalogue, IdeaInfo
 from .forms import HONEYPOT
+from .keys import durable_secret
 from .pages import Link, render_page
 from .settings import SUPPORT, SUPPORTER, IntakeSettings
 from .support_store import SupportChange, SupportState, SupportStore, token_hash
@@ -128,7 +129,7 @@ class CountsDocument:
 
     @classmethod
     def of(cls, ideas: dict[str, int], now: dt.datetime) -> CountsDocument:
-        generated = now.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        generated = now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         body = json.dumps({"generated_at": generated, "ideas": dict(sorted(ideas.items()))}, separators=(",", ":")).encode()
         return cls(ideas, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
@@ -276,7 +277,7 @@ async def post_support(request: Request) -> Response:
         return rejected(intake, request, rejection, idea)
     try:
         state = await supports.store.change(change)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was changed and the person is told so
         log.error("Could not store a support: %s", type(exc).__name__)
         return rejected(intake, request, Rejection(503, "Sorry, we could not record that just now. Nothing was changed. Please try again in a few minutes."), idea)
     response: Response = state_json(idea.slug, state) if wants_json(request) else RedirectResponse(supports.page_link(intake, request, idea.slug), status_code=303)
@@ -336,7 +337,7 @@ async def counts_json(request: Request) -> Response:
 def support_routes(intake: Intake) -> tuple[list[Route], Supports]:
     """The routes, and what they share (the app keeps it as `app.state.supports` and closes its store when it stops)."""
     store = SupportStore(intake.store.path, intake.store.write_lock)
-    supports = Supports(store, SupporterCookie(intake.settings.secret), intake.settings)
+    supports = Supports(store, SupporterCookie(durable_secret(intake.settings)), intake.settings)
     routes = [
         Route("/supports", post_support, methods=["POST"], name="submit_support"),
         Route("/supports/{slug}", support_page, methods=["GET"], name="support_page"),

@@ -19,7 +19,8 @@ from generator.cli import main
 from generator.errors import ConsultError
 from intake.catalogue import CatalogueHolder
 from intake.forge.local import LocalGitForge
-from intake.notify.links import KEY_FILE, link_key, token
+from intake.keys import KEY_FILE
+from intake.notify.links import link_key, token
 from intake.notify.queue import enqueue
 from intake.notify.subscriptions import is_subscribed, subscribe, subscriptions
 from intake.settings import IntakeSettings
@@ -224,7 +225,7 @@ def test_unsubscribe_links_survive_a_restart_without_a_secret(repo: Path, tmp_pa
     with_secret = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"))
     assert token(link_key(with_secret), "TH-7QK2M") != token(link_key(first), "TH-7QK2M")
     key_file.write_text("not a key\n", encoding="ascii")
-    with pytest.raises(ConsultError, match="unsubscribe.key: cannot read the key that signs unsubscribe links .*set CONSULT_INTAKE_SECRET"):
+    with pytest.raises(ConsultError, match="intake.key: cannot read the key that signs unsubscribe links and supporter cookies .*set CONSULT_INTAKE_SECRET"):
         link_key(first)
 
 
