@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 CSS := theme/build/consult.css
 PORT ?= 8000
 
-.PHONY: run test test-future setup setup-test check build bench clean
+.PHONY: run test test-future lint setup setup-test check build bench clean
 
 HANDBOOK := .consult/handbook/index.html
 
@@ -21,14 +21,21 @@ run: setup $(HANDBOOK)
 $(HANDBOOK): $(STAMP) $(shell find handbook -type f -not -path '*/__pycache__/*' 2>/dev/null) generator/reference.py generator/schema.py generator/config.py
 	$(VENV)/bin/consult handbook --output .consult/handbook
 
-# The whole suite at today's date, then again with the clock two years ahead (see "Dates" in the README).
+# Lint and types first (seconds), then the whole suite at today's date, then again with the clock two years
+# ahead (see "Dates" in the README).
 test: setup-test
+	@$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest -q
 	@$(MAKE) --no-print-directory test-future
 
 test-future: setup-test
 	@echo "== The whole suite again with the clock two years ahead: CONSULT_NOW=+730d"
 	CONSULT_NOW=+730d $(VENV)/bin/pytest -q -p no:cacheprovider
+
+# ruff (settings in pyproject.toml) and mypy over the product's code: zero findings.
+lint: setup-test
+	$(VENV)/bin/ruff check generator intake plugins
+	$(VENV)/bin/mypy
 
 setup: $(STAMP) $(CSS)
 

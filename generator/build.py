@@ -22,8 +22,8 @@ from jinja2.bccache import Bucket, BytecodeCache
 
 from .assets import Assets, collect
 from .clock import system_clock
-from .errors import BuildError, ContentError
 from .counts import counts_signature
+from .errors import BuildError, ContentError
 from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, read_manifest, remove_file

@@ -64,7 +64,7 @@ class CommentView(View[Comment]):
 
 @dataclass
 class IdeaView(View[Idea]):
-    challenge: ChallengeView | None = None
+    challenge: ChallengeView
     comments: list[CommentView] = field(default_factory=list)
     updates: list[UpdateView] = field(default_factory=list)
     related: list[IdeaView] = field(default_factory=list)
@@ -101,7 +101,7 @@ class IdeaView(View[Idea]):
 
 @dataclass
 class TopicView(View[Topic]):
-    challenge: ChallengeView | None = None
+    challenge: ChallengeView
     comments: list[CommentView] = field(default_factory=list)
 
     @property
@@ -329,21 +329,21 @@ def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[st
     for view in duplicates.values():
         view.original = ideas[view.meta.duplicate_of]
     topics = {}
-    for slug, e in sorted(site.topics.items(), key=lambda item: (item[1].meta.submitted, item[0]), reverse=True):
-        challenge = challenges[e.meta.challenge]
-        view = TopicView(e, f"/challenges/{challenge.slug}/topics/{slug}/", challenge, threads.get(f"topic:{slug}", []))
-        topics[slug] = view
-        challenge.topics.append(view)
+    for slug, topic_entry in sorted(site.topics.items(), key=lambda item: (item[1].meta.submitted, item[0]), reverse=True):
+        challenge = challenges[topic_entry.meta.challenge]
+        topic = TopicView(topic_entry, f"/challenges/{challenge.slug}/topics/{slug}/", challenge, threads.get(f"topic:{slug}", []))
+        topics[slug] = topic
+        challenge.topics.append(topic)
     for event in sorted(events.values(), key=lambda e: (e.start, e.slug)):
         if event.challenge:
             event.challenge.events.append(event)
     updates = {}
-    for slug, e in sorted(site.updates.items(), key=lambda item: (item[1].meta.date, item[0]), reverse=True):
-        linked = dict.fromkeys(originals[s] for s in e.meta.ideas if s in originals)  # a duplicate's update is its original's
-        view = UpdateView(e, f"/updates/{slug}/", [ideas[s] for s in linked if s in ideas])
-        for idea in view.ideas:
-            idea.updates.append(view)
-        updates[slug] = view
+    for slug, update_entry in sorted(site.updates.items(), key=lambda item: (item[1].meta.date, item[0]), reverse=True):
+        linked = dict.fromkeys(originals[s] for s in update_entry.meta.ideas if s in originals)  # a duplicate's update is its original's
+        update = UpdateView(update_entry, f"/updates/{slug}/", [ideas[s] for s in linked if s in ideas])
+        for idea in update.ideas:
+            idea.updates.append(update)
+        updates[slug] = update
     tags: dict[str, list[IdeaView]] = defaultdict(list)
     for idea in ideas.values():
         for tag in idea.meta.tags:

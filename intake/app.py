@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from jinja2 import Environment
@@ -161,7 +161,7 @@ def _assets(settings: IntakeSettings) -> Assets:
         return Assets()
 
 
-class _AssetNames(dict):  # type: ignore[type-arg]
+class _AssetNames(dict[str, str]):
     def __missing__(self, name: str) -> str:
         return f"assets/{name}"
 
@@ -172,7 +172,8 @@ def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environmen
     assets.files = _AssetNames(assets.files)
     env = environment(config, assets, settings.clock.today())
     if not settings.same_origin:  # pages served from another host link back to the site in full
-        site_url, asset_path = env.globals["url"], env.globals["asset"]
+        site_url = cast(Callable[[str], str], env.globals["url"])  # Jinja types its globals as object
+        asset_path = cast(Callable[[str], str], env.globals["asset"])
         env.globals["url"] = lambda path="/": settings.base_url + site_url(path).removeprefix(settings.site_path) if path.startswith("/") else path
         env.globals["asset"] = lambda name: settings.base_url + asset_path(name).removeprefix(settings.site_path)
     return env

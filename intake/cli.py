@@ -8,17 +8,26 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator.clock import wall_time
 from generator.errors import ConsultError
 
-
-def _settings(root: Path, **overrides: object):  # type: ignore[no-untyped-def]
+if TYPE_CHECKING:  # imported late at run time: `consult` starts without loading the intake
+    from .catalogue import Catalogue
+    from .forge.local import LocalGitForge
     from .settings import IntakeSettings
 
-    return IntakeSettings.from_environment(root, **overrides)
+
+def _settings(root: Path, run_worker: bool | None = None) -> IntakeSettings:
+    from .settings import IntakeSettings
+
+    settings = IntakeSettings.from_environment(root)
+    if run_worker is not None:
+        settings.run_worker = run_worker
+    return settings
 
 
 def _logging() -> None:
@@ -156,7 +165,7 @@ def register(main: click.Group) -> None:
     def review() -> None:
         """Review submissions proposed on the local git forge (branches submissions/<reference>)."""
 
-    def _forge(obj: Context):  # type: ignore[no-untyped-def]
+    def _forge(obj: Context) -> tuple[IntakeSettings, LocalGitForge]:
         from .forge.local import LocalGitForge
 
         settings = _settings(obj.root)
@@ -168,7 +177,7 @@ def register(main: click.Group) -> None:
             )
         return settings, LocalGitForge(settings.root, settings.main_branch)
 
-    def _record(settings, reference: str, state: str, reason: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    def _record(settings: IntakeSettings, reference: str, state: str, reason: str | None = None) -> None:
         from .store import Store
 
         if settings.db_path.exists():
@@ -182,7 +191,7 @@ def register(main: click.Group) -> None:
             raise click.BadParameter(f"references look like TH-7QK2M, found {reference!r}")
         return reference
 
-    def _catalogue(settings):  # type: ignore[no-untyped-def]
+    def _catalogue(settings: IntakeSettings) -> Catalogue:
         from .catalogue import load_catalogue
 
         return load_catalogue(settings.root)

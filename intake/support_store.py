@@ -131,7 +131,7 @@ class SupportStore:
                 batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
                 try:
                     states = await loop.run_in_executor(self._writer, self._commit, [change for change, _ in batch])
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - every waiting request hears of the failure; nothing was kept
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)

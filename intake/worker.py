@@ -20,9 +20,9 @@ from generator.clock import wall_time
 from .catalogue import CatalogueHolder
 from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
 from .moderation import WaitingIdea
-from .notify.sender import Sender
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
+from .notify.sender import Sender
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
 from .publish_batches import publish_backlog
 from .settings import IntakeSettings
@@ -154,7 +154,7 @@ class Worker:
                 log.warning("Could not check the forge for decisions: %s", exc)
             try:
                 self.events.run_once()
-            except Exception as exc:  # retried on the next pass; every message is recorded once
+            except Exception as exc:  # noqa: BLE001 - retried on the next pass; every message is recorded once
                 log.warning("Could not work out which emails to send: %s", type(exc).__name__)
             self.catalogue.refresh()
         if now - self._last_purge >= 3600:

@@ -47,7 +47,7 @@ def file_name(key: str, created_at: dt.datetime) -> str:
     """`20300101-120000-<key>-<hash>.eml`: sorted by date; one name per key, so writing again replaces the file."""
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", key).strip("-.")[:60]
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-    return f"{created_at.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}-{readable}-{digest}.eml"
+    return f"{created_at.astimezone(dt.UTC):%Y%m%d-%H%M%S}-{readable}-{digest}.eml"
 
 
 def to_message(mail: OutboxEmail, site_title: str) -> EmailMessage:
@@ -55,7 +55,7 @@ def to_message(mail: OutboxEmail, site_title: str) -> EmailMessage:
     message["From"] = Address(display_name=site_title, addr_spec=SENDER)
     message["To"] = mail.to
     message["Subject"] = mail.subject
-    message["Date"] = email.utils.format_datetime(mail.created_at.astimezone(dt.timezone.utc))
+    message["Date"] = email.utils.format_datetime(mail.created_at.astimezone(dt.UTC))
     message["X-Notify-Template"] = f"{mail.template} ({mail.template_id})" if mail.template_id else mail.template
     message["X-Notify-Reference"] = mail.key
     message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
@@ -103,8 +103,8 @@ def date_of(message: EmailMessage, path: Path) -> dt.datetime:
     except (TypeError, ValueError):
         date = None
     if date is None or date.tzinfo is None:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
-    return date.astimezone(dt.timezone.utc)
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return date.astimezone(dt.UTC)
 
 
 def listing(folder: Path) -> list[Listed]:

@@ -92,7 +92,7 @@ def enqueue(store: Store, key: str, email: str, template: str, personalisation: 
     if not email.strip():
         raise ValueError("a message needs an email address")
     check_message(template, personalisation)
-    created = store.clock.now().astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    created = store.clock.now().astimezone(dt.UTC).isoformat(timespec="microseconds")
     with transaction(store) as conn:
         cur = conn.execute(
             "INSERT OR IGNORE INTO notify_messages (key, email, template, personalisation, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -118,7 +118,7 @@ def purge_addresses(store: Store, before: dt.datetime) -> int:
     """Blank the address of every message recorded before `before` (retention), and delete older outbox files."""
     if before.tzinfo is None:
         raise ValueError("purge_addresses needs a time-zone aware moment (the store's clock gives one)")
-    cutoff = before.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    cutoff = before.astimezone(dt.UTC).isoformat(timespec="microseconds")
     with transaction(store) as conn:
         blanked = conn.execute("UPDATE notify_messages SET email = NULL WHERE created_at < ? AND email IS NOT NULL", (cutoff,)).rowcount
     outbox.purge(outbox.outbox_folder(store.path), before)

@@ -178,7 +178,7 @@ class Sender:
             try:
                 if not self.handle(message):
                     break
-            except Exception as exc:  # unexpected: logged without a traceback, its text without the address
+            except Exception as exc:  # noqa: BLE001 - unexpected: logged without a traceback, its text without the address
                 text = str(exc).replace(message.email, "<address>") if message.email else str(exc)
                 self._retry(message, f"{type(exc).__name__}: {text}"[:300])
         return len(handled)

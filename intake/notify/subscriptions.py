@@ -32,7 +32,7 @@ class Subscription:
 
 
 def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def subscribe(store: Store, reference: str, kind: str, email: str) -> None:

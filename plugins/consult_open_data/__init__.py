@@ -46,14 +46,14 @@ class OpenDataGenerator(Generator):
             write_files(self.views, output, ("csv", "json"), folder=PAGE)
         record_output(output, NAME, inputs)
         chosen = select(self.views)
-        files = [
+        listed: list[dict[str, str]] = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{len(chosen.ideas)} ideas, one a row"},
             {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
             {"name": "comments.csv", "format": "CSV", "what": f"{len(chosen.comments)} comments on ideas and discussion topics"},
         ]
         writer.write_file(
             "data/index.html", self.get_template("data"), self.context,
-            page_url=PAGE, files=files, idea_fields=IDEA_FIELDS, comment_fields=COMMENT_FIELDS,
+            page_url=PAGE, files=listed, idea_fields=IDEA_FIELDS, comment_fields=COMMENT_FIELDS,
         )
 
 

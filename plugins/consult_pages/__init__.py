@@ -91,8 +91,8 @@ class ConsultPagesGenerator(Generator):
         for duplicate in views.duplicates.values():
             original = duplicate.original
             assert original is not None
-            parts = (duplicate.entry.digest, duplicate.challenge.title, original.url, original.title, original.challenge.title, original.challenge.is_open)
-            yield self._spec(duplicate.url, "duplicate", parts, idea=duplicate, original=original, challenge=duplicate.challenge)
+            pointer = (duplicate.entry.digest, duplicate.challenge.title, original.url, original.title, original.challenge.title, original.challenge.is_open)
+            yield self._spec(duplicate.url, "duplicate", pointer, idea=duplicate, original=original, challenge=duplicate.challenge)
         yield self._spec("/tags/", "tags", (tuple((tag, len(ideas)) for tag, ideas in views.tags.items()),))
         for tag, ideas in views.tags.items():
             yield from self._listing(f"/tags/{tag}/", "tag", ideas, (), tag=tag)

@@ -8,9 +8,10 @@ the search page loads Pagefind, and only when someone searches.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
@@ -30,7 +31,8 @@ SEARCH_WORKERS = 2
 PAGE = SEARCH["href"]
 
 
-class Choice(NamedTuple):
+@dataclass(frozen=True)
+class Choice:
     """A filter value as Pagefind indexes it (the label), with its listing page and how many ideas it has."""
 
     label: str
