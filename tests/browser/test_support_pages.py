@@ -1,8 +1,7 @@
 """"I support this idea" in the browser: the intake's support page in each state, with and without JavaScript,
 supporting and withdrawing, the problem pages (unknown idea, closed challenge, too many), axe at 0 on every one.
 
-The idea page's form is the site's part of issue 16: where a journey starts on the idea page, the form is put on it
-exactly as the contract (item 1) describes it, and sent as a browser sends it.
+Journeys that start on the idea page use the support form the site builds into it, sent as a browser sends it.
 """
 
 from __future__ import annotations
@@ -35,16 +34,13 @@ CLOSING_IDEA = "bystander-training-for-every-team"
 """Its challenge closes on 31 January 2027."""
 WIDTHS = (320, 1280)
 
-IDEA_PAGE_FORM = """(slug) => {
-  const form = document.createElement('form');
-  form.method = 'post'; form.action = '/intake/supports'; form.noValidate = true;
-  form.innerHTML = `<input type="hidden" name="idea" value="${slug}"><input type="hidden" name="action" value="support">
-    <div class="nhsuk-u-visually-hidden" aria-hidden="true"><label for="website-support">Leave this field empty</label>
-    <input id="website-support" name="website" type="text" value="" tabindex="-1" autocomplete="off"></div>
-    <button class="nhsuk-button" type="submit">I support this idea</button>`;
-  document.querySelector('main').prepend(form);
-}"""
-"""The contract's form, put on the built idea page (the site's part builds it into the page itself)."""
+
+
+def the_idea_pages_form(page, slug: str) -> None:
+    """The support form the site builds into the idea page (contract item 1): one, posting to the intake."""
+    form = page.locator("form[action$='/intake/supports']")
+    assert form.count() == 1, "the built idea page carries one support form"
+    assert form.locator("input[name=idea]").get_attribute("value") == slug
 
 
 def assert_axe_clean(page, axe_source: str, where: str) -> None:
@@ -116,7 +112,7 @@ def test_support_from_the_idea_page_with_javascript(browser, live_site, axe_sour
     try:
         page = context.new_page()
         page.goto(f"{live_site.base_url}/ideas/{OPEN_IDEA}/", wait_until="load")
-        page.evaluate(IDEA_PAGE_FORM, OPEN_IDEA)
+        the_idea_pages_form(page, OPEN_IDEA)
         click_and_wait(page, "I support this idea")
         assert page.url == f"{live_site.base_url}/intake/supports/{OPEN_IDEA}"
         assert main_text(page).startswith("Hot food for staff working nights You support this idea")
@@ -201,7 +197,7 @@ def test_problem_pages_say_what_happened_and_pass_axe(browser, after_closing, ax
     try:
         page = context.new_page()
         page.goto(f"{base_url}/ideas/{CLOSING_IDEA}/", wait_until="load")
-        page.evaluate(IDEA_PAGE_FORM, CLOSING_IDEA)
+        the_idea_pages_form(page, CLOSING_IDEA)
         assert click_and_wait(page, "I support this idea").status == 409
         assert page.locator("h1").inner_text() == "This idea no longer takes support"
         assert "closed on 31 January 2027" in main_text(page)
@@ -210,7 +206,7 @@ def test_problem_pages_say_what_happened_and_pass_axe(browser, after_closing, ax
 
         for expected in (303, 429):
             page.goto(f"{base_url}/ideas/{OPEN_IDEA}/", wait_until="load")
-            page.evaluate(IDEA_PAGE_FORM, OPEN_IDEA)
+            the_idea_pages_form(page, OPEN_IDEA)
             with page.expect_response(lambda r: r.url.endswith("/intake/supports") and r.request.method == "POST") as posted:
                 click_and_wait(page, "I support this idea")
             assert posted.value.status == expected
