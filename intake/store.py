@@ -259,7 +259,7 @@ class Store:
         claimed is taken over within seconds; the forge's look-before-create rules make the takeover safe.
         """
         now = time.time()
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             rows = conn.execute(
                 "SELECT * FROM submissions WHERE state = 'received' AND next_attempt <= ? AND lease_until <= ? ORDER BY next_attempt, received_at LIMIT ?",
                 (now, now, limit),
@@ -271,7 +271,7 @@ class Store:
         """Extend the lease of claimed submissions not yet proposed; returns how many were still held."""
         if not references:
             return 0
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cur = conn.executemany(
                 "UPDATE submissions SET lease_until = ? WHERE reference = ? AND state = 'received'",
                 [(time.time() + lease_seconds, ref) for ref in references],
@@ -303,7 +303,7 @@ class Store:
         """Keep built proposals (reference → proposal) so a retry proposes exactly the same file."""
         if not proposals:
             return
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.executemany(
                 "UPDATE submissions SET proposal = ? WHERE reference = ? AND proposal IS NULL",
                 [(json.dumps(p, ensure_ascii=False), ref) for ref, p in proposals.items()],
@@ -313,14 +313,15 @@ class Store:
         """Record reference → locator for proposals the forge now holds."""
         if not done:
             return
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.executemany(
                 "UPDATE submissions SET state = 'proposed', locator = ?, last_error = NULL, lease_until = 0 WHERE reference = ? AND state = 'received'",
                 [(locator, ref) for ref, locator in done.items()],
             )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE), queued behind this process's other writers."""
         conn = self.conn
         with self.write_lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -332,7 +333,7 @@ class Store:
             conn.execute("COMMIT")
 
     def mark_failed(self, reference: str, error: str, retry_in: float) -> None:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE submissions SET attempts = attempts + 1, last_error = ?, next_attempt = ?, lease_until = 0 WHERE reference = ?",
                 (error[:500], time.time() + retry_in, reference),
@@ -341,7 +342,7 @@ class Store:
     def decide(self, reference: str, state: str, reason: str | None = None) -> bool:
         """Record that editors merged (published) or closed (not published) a proposal."""
         assert state in ("merged", "closed")
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE submissions SET state = ?, reason = ?, decided_at = ? WHERE reference = ?",
                 (state, reason, wall_time().isoformat(timespec="microseconds"), reference),
@@ -388,7 +389,7 @@ class Store:
         now_moment = self.clock.now()
         cutoff = (now_moment - older_than).isoformat(timespec="microseconds")
         now = now_moment.isoformat(timespec="seconds")
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             contacts = conn.execute(
             "UPDATE submissions SET email = NULL, contact_purged_at = ? WHERE received_at < ? AND email IS NOT NULL", (now, cutoff)
             ).rowcount

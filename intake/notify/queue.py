@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from ..store import Store
 from . import outbox
@@ -67,18 +67,9 @@ def check_message(template: str, personalisation: Mapping[str, str]) -> None:
         raise ValueError(f"personalisation values must be strings; {', '.join(not_text)} are not")
 
 
-@contextlib.contextmanager
-def transaction(store: Store) -> Iterator[sqlite3.Connection]:
+def transaction(store: Store) -> contextlib.AbstractContextManager[sqlite3.Connection]:
     """One write transaction on the store's connection (BEGIN IMMEDIATE), queued behind this process's other writers."""
-    conn = store.conn
-    with store.write_lock:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    return store.transaction()
 
 
 def enqueue(store: Store, key: str, email: str, template: str, personalisation: dict[str, str]) -> bool:
