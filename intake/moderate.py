@@ -31,19 +31,13 @@ from generator.loader import Site, load_site
 from generator.validate import validate
 
 from .forge.base import Flag
+from .forge.github_body import checklist
 from .moderation import WaitingIdea
 
 MARKER = "<!-- consult:moderation -->"
 FLAG_LABELS = ("possible-personal-data", "offensive-language", "possible-duplicate", "all-capitals", "very-short")
 CONTENT_ROOTS = ("content/", "challenges/")
 MODERATED = {"content/ideas/": "idea", "content/comments/": "comment", "content/topics/": "topic"}
-CHECKLIST = (
-    "Personal data removed (names of patients or colleagues, contact details, NHS numbers)",
-    "Tone within the moderation policy",
-    "Summary written",
-    "Tags set",
-    "Duplicates merged into one idea (supporters counted)",
-)
 RESULT_WORDS = {"success": "✅ passed", "failure": "❌ failed", "cancelled": "⚪ cancelled", "skipped": "⚪ skipped", "": "⏳ not run yet"}
 
 
@@ -251,8 +245,7 @@ def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: 
     for item in report.flagged:
         flag_block.append("\n".join(_flag_lines(item, site_url)))
     parts.append("\n\n".join(flag_block))
-    boxes = "\n".join(f"- [{'x' if item in already_ticked else ' '}] {item}" for item in CHECKLIST)
-    parts.append(f"### Editor's checklist ([how to review]({handbook_url}editors/review/), [moderation policy]({site_url}/moderation/))\n{boxes}")
+    parts.append(checklist(f"{site_url}/moderation/", f"{handbook_url}editors/review/", already_ticked))
     parts.append(_artefact_text(checks))
     footer = f"_Updated by `consult moderate`{' for commit ' + checks.commit[:7] if checks.commit else ''}. Ticked boxes are kept when it updates._"
     parts.append(footer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.errors import Problem
 from intake.forge.clock import SystemClock
+from intake.forge.github_body import CHECKLIST
 from intake.moderate import MARKER, annotation, ticked
 
 from .conftest import copy_sample
@@ -190,3 +192,11 @@ def test_annotation_escapes_what_github_would_misread() -> None:
 
 def test_ticked_reads_only_ticked_boxes() -> None:
     assert ticked("- [x] Summary written\n- [ ] Tags set\n- [X] Tone ok") == {"Summary written", "Tone ok"}
+
+
+@pytest.mark.parametrize("page", ["review.md", "review-local.md"])
+def test_the_handbook_shows_the_checklist_the_editors_see(page: str) -> None:
+    """The handbook's boxes are the checklist of the pull request body and the moderation comment, in order."""
+    text = (Path(__file__).parents[1] / "handbook/docs/editors" / page).read_text()
+    shown = [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m) for m in re.findall(r"^- \[ \] \*\*(.+?)\*\*", text, re.MULTILINE)]
+    assert len(shown) == len(CHECKLIST) and all(item.startswith(s) for s, item in zip(shown, CHECKLIST)), shown
