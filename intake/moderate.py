@@ -31,19 +31,13 @@ from generator.loader import Site, load_site
 from generator.validate import validate
 
 from .forge.base import Flag
+from .forge.github_body import checklist
 from .moderation import WaitingIdea
 
 MARKER = "<!-- consult:moderation -->"
 FLAG_LABELS = ("possible-personal-data", "offensive-language", "possible-duplicate", "all-capitals", "very-short")
 CONTENT_ROOTS = ("content/", "challenges/")
 MODERATED = {"content/ideas/": "idea", "content/comments/": "comment", "content/topics/": "topic"}
-CHECKLIST = (
-    "Personal data removed (names of patients or colleagues, contact details, NHS numbers)",
-    "Tone within the moderation policy",
-    "Summary written",
-    "Tags set",
-    "Duplicates merged into one idea (supporters counted)",
-)
 RESULT_WORDS = {"success": "✅ passed", "failure": "❌ failed", "cancelled": "⚪ cancelled", "skipped": "⚪ skipped", "": "⏳ not run yet"}
 
 
@@ -251,8 +245,7 @@ def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: 
     for item in report.flagged:
         flag_block.append("\n".join(_flag_lines(item, site_url)))
     parts.append("\n\n".join(flag_block))
-    boxes = "\n".join(f"- [{'x' if item in already_ticked else ' '}] {item}" for item in CHECKLIST)
-    parts.append(f"### Editor's checklist ([how to review]({handbook_url}editors/review/), [moderation policy]({site_url}/moderation/))\n{boxes}")
+    parts.append(checklist(f"{site_url}/moderation/", f"{handbook_url}editors/review/", already_ticked))
     parts.append(_artefact_text(checks))
     footer = f"_Updated by `consult moderate`{' for commit ' + checks.commit[:7] if checks.commit else ''}. Ticked boxes are kept when it updates._"
     parts.append(footer)
@@ -275,82 +268,68 @@ def _artefact_text(checks: Checks) -> str:
 
 
 class PullRequestThread:
-    """The comment and labels of one pull request, through GitHub's REST API (github3.py's session)."""
+    """What `consult moderate` reads and writes on one pull request, through intake.forge.github_api."""
 
-    def __init__(self, session: Any, api: str, repository: str, number: int, timeout: float = 15.0) -> None:
-        self.session, self.timeout, self.number = session, timeout, number
-        self.repo_url = f"{api.rstrip('/')}/repos/{repository}"
+    def __init__(self, repo: Any, number: int) -> None:
+        from .forge.github_api import PullRequestConversation
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
-        import requests
-
-        try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.RequestException as error:
-            raise ConsultError(f"Could not reach GitHub ({method} {url}): {error}") from error
-
-    def _call(self, method: str, url: str, expected: tuple[int, ...], **kwargs: Any) -> Any:
-        response = self._send(method, url, **kwargs)
-        if response.status_code not in expected:
-            raise ConsultError(f"GitHub answered {response.status_code} to {method} {url}: {response.text[:300]}")
-        return response.json() if response.content else None
-
-    def _pages(self, url: str) -> list[Any]:
-        items: list[Any] = []
-        next_url: str | None = f"{url}?per_page=100"
-        while next_url:
-            response = self._send("GET", next_url)
-            if response.status_code != 200:
-                raise ConsultError(f"GitHub answered {response.status_code} to GET {next_url}")
-            items.extend(response.json())
-            next_url = response.links.get("next", {}).get("url")
-        return items
+        self.repo, self.number = repo, number
+        self.conversation = PullRequestConversation(repo, number)
 
     def changed_files(self) -> list[str]:
-        return [f["filename"] for f in self._pages(f"{self.repo_url}/pulls/{self.number}/files")]
+        return self.conversation.changed_files()
 
     def other_submission_heads(self) -> list[str]:
         """Branch names of the other open pull requests that carry submissions (one request per 100 pull requests)."""
-        pulls = self._pages(f"{self.repo_url}/pulls")
-        return [p["head"]["ref"] for p in pulls if p["number"] != self.number and p["head"]["ref"].startswith("submissions/")]
+        return [p.head.ref for p in self.repo.pull_requests(state="open")
+                if p.number != self.number and p.head.ref.startswith("submissions/")]
 
-    def find_comment(self) -> dict[str, Any] | None:
-        """The comment carrying our marker, if there is one."""
-        comments = self._pages(f"{self.repo_url}/issues/{self.number}/comments")
-        return next((c for c in comments if MARKER in (c.get("body") or "")), None)
+    def find_comment(self) -> Any:
+        """The comment (a github3.py IssueComment) carrying our marker, if there is one."""
+        return self.conversation.find_comment(MARKER)
 
-    def upsert_comment(self, body: str, existing: dict[str, Any] | None) -> dict[str, Any]:
+    def upsert_comment(self, body: str, existing: Any) -> Any:
         """Edit our comment (only when its text changed), or post it the first time."""
-        if existing is None:
-            return self._call("POST", f"{self.repo_url}/issues/{self.number}/comments", (201,), json={"body": body})
-        if existing.get("body") == body:
-            return existing
-        return self._call("PATCH", f"{self.repo_url}/issues/comments/{existing['id']}", (200,), json={"body": body})
+        return self.conversation.upsert_comment(body, existing)
 
     def set_flag_labels(self, wanted: set[str]) -> set[str]:
         """Add the flag labels that apply, remove flag labels that no longer do; return the pull request's labels."""
-        from .forge.github_body import DEFAULT_COLOUR, LABEL_COLOURS
+        from .forge.github_api import ensure_labels
 
-        have = {label["name"] for label in self._call("GET", f"{self.repo_url}/issues/{self.number}/labels", (200,))}
-        for name in sorted(wanted - have):
-            exists = self._send("GET", f"{self.repo_url}/labels/{name}").status_code == 200
-            if not exists:
-                colour, description = LABEL_COLOURS.get(name, DEFAULT_COLOUR)
-                self._call("POST", f"{self.repo_url}/labels", (201, 422), json={"name": name, "color": colour, "description": description})
-        if wanted - have:
-            self._call("POST", f"{self.repo_url}/issues/{self.number}/labels", (200,), json={"labels": sorted(wanted - have)})
+        have = self.conversation.labels()
+        missing = sorted(wanted - have)
+        if missing:
+            ensure_labels(self.repo, missing)
+            self.conversation.add_labels(missing)
         for name in sorted((have & set(FLAG_LABELS)) - wanted):
-            self._call("DELETE", f"{self.repo_url}/issues/{self.number}/labels/{name}", (200, 404))
+            self.conversation.remove_label(name)
         return (have | wanted) - (set(FLAG_LABELS) - wanted)
 
 
-def github_session(url: str | None, token: str) -> tuple[Any, str]:
-    """(github3.py's authenticated session, REST API root) for github.com or an Enterprise Server (or test server)."""
-    import github3
+def github_repository(url: str | None, token: str, repository: str) -> Any:
+    """The repository through github3.py, logged in with `token`, every request governed as the forge's are
+    (GitHub's limits of 80 content-creating requests a minute and 500 an hour, Retry-After honoured)."""
+    from .forge.clock import SystemClock
+    from .forge.github_api import client
+    from .forge.github_api import repository as find_repository
+    from .forge.ratelimit import Budget, Governor
 
-    gh = github3.GitHubEnterprise(url, token=token) if url else github3.login(token=token)
-    api = f"{url.rstrip('/')}/api/v3" if url else "https://api.github.com"
-    return gh.session, api
+    gh = client(url, Governor(SystemClock(), Budget()))
+    gh.login(token=token)
+    return find_repository(gh, repository)
+
+
+def github_problem(error: Exception) -> ConsultError:
+    """A failed GitHub request as a message that says what was asked and what GitHub answered."""
+    from .forge.github_api import NotOnGitHub
+
+    if isinstance(error, NotOnGitHub):
+        return ConsultError(f"{error} Check --pr and --repo (or GITHUB_REPOSITORY, or github.repository in site.yml).")
+    response = getattr(error, "response", None)
+    request = getattr(response, "request", None)
+    if response is not None and request is not None:
+        return ConsultError(f"GitHub answered {response.status_code} to {request.method} {request.url}: {error}")
+    return ConsultError(f"Could not reach GitHub: {error}")
 
 
 def settings_from(env: Mapping[str, str], repository: str | None, url: str | None, site_repo: str, site_url: str | None) -> tuple[str, str | None]:

@@ -15,6 +15,20 @@ if TYPE_CHECKING:
 
 def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, repository: str | None,
          github_url: str | None, checks: Checks, handbook_url: str | None) -> int:
+    """Moderate, with a failed GitHub request said as a ConsultError (what was asked, what GitHub answered)."""
+    from github3.exceptions import GitHubException
+
+    from .forge.github_api import NotOnGitHub
+    from .moderate import github_problem
+
+    try:
+        return _moderate(root, pr, base, comment, annotate, repository, github_url, checks, handbook_url)
+    except (GitHubException, NotOnGitHub) as error:
+        raise github_problem(error) from error
+
+
+def _moderate(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, repository: str | None,
+              github_url: str | None, checks: Checks, handbook_url: str | None) -> int:
     from generator.errors import ConsultError
     from generator.loader import load_config
 
@@ -23,7 +37,7 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
         annotation,
         changed_from_git,
         flag_annotation,
-        github_session,
+        github_repository,
         inspect,
         render_comment,
         settings_from,
@@ -38,8 +52,7 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
         if not token:
             raise ConsultError("GITHUB_TOKEN is not set: it is needed to read or comment on the pull request (use --base and --no-comment to check without it).")
         repo, url = settings_from(os.environ, repository, github_url, config.github.repository, config.github.url)
-        session, api = github_session(url, token)
-        thread = PullRequestThread(session, api, repo, pr)
+        thread = PullRequestThread(github_repository(url, token, repo), pr)
     changed = changed_from_git(root, base) if base else thread.changed_files()  # type: ignore[union-attr]
     waiting = waiting_from_git(root, thread.other_submission_heads()) if thread is not None else []
     report = inspect(root, changed, waiting)
@@ -52,10 +65,10 @@ def _run(root: Path, pr: int, base: str | None, comment: bool, annotate: bool, r
     if thread is not None and comment:
         existing = thread.find_comment()
         body = render_comment(report, checks, config.base_url, handbook_url or f"{config.base_url}/handbook/",
-                              ticked(existing["body"]) if existing else set())
+                              ticked(existing.body or "") if existing else set())
         made = thread.upsert_comment(body, existing)
         labels = thread.set_flag_labels(report.labels)
-        click.echo(f"{'Updated' if existing else 'Posted'} the moderation comment {made.get('html_url', '')}; labels: {', '.join(sorted(labels)) or 'none'}", err=True)
+        click.echo(f"{'Updated' if existing else 'Posted'} the moderation comment {made.html_url}; labels: {', '.join(sorted(labels)) or 'none'}", err=True)
     click.echo(f"{len(report.problems)} problem(s); {sum(len(i.flags) for i in report.flagged)} flag(s) on {len(report.flagged)} changed submission(s).", err=True)
     return 1 if annotate and report.problems else 0
 

@@ -1,9 +1,11 @@
 """A stateful fake of GitHub's REST API on 127.0.0.1, for the GitHub forge's tests and benchmark.
 
 It keeps a repository's git objects (blobs, trees, commits), refs, pull
-requests, labels and comments, and answers with the shapes, status codes and
-rate-limit headers real GitHub sends (tests/github/recorded_shapes.json comes
-from real recordings). It serves both `/repos/...` and the Enterprise prefix
+requests (each also an issue, GET /issues/{n}), labels and comments, and
+answers every request github3.py's public API makes for the forge and
+`consult moderate` with the shapes, status codes, Link headers (next, last,
+prev, first) and rate-limit headers real GitHub sends
+(tests/github/recorded_shapes.json comes from real recordings). It serves both `/repos/...` and the Enterprise prefix
 `/api/v3/...` that github3.py's `GitHubEnterprise(url)` uses.
 
 It runs on an injected clock (shared with the client in tests), enforces the
@@ -292,9 +294,32 @@ class FakeGitHub:
             comments_url=f"{self.api_repo}/issues/{pull.number}/comments",
             statuses_url=f"{self.api_repo}/statuses/{pull.head_sha}",
         )
+        data["_links"] = {key: {"href": href} for key, href in (
+            ("self", api), ("html", web), ("issue", f"{self.api_repo}/issues/{pull.number}"),
+            ("comments", f"{self.api_repo}/issues/{pull.number}/comments"), ("review_comments", f"{api}/comments"),
+            ("review_comment", f"{self.api_repo}/pulls/comments{{/number}}"), ("commits", f"{api}/commits"),
+            ("statuses", f"{self.api_repo}/statuses/{pull.head_sha}"))}
         data["head"].update(ref=pull.head, sha=pull.head_sha, label=f"{self.owner}:{pull.head}", repo=repo)
         data["base"].update(ref=pull.base, sha=self.repo.refs.get(f"refs/heads/{pull.base}", ""),
                             label=f"{self.owner}:{pull.base}", repo=repo)
+        return data
+
+    def issue_json(self, pull: Pull) -> dict[str, Any]:
+        """A pull request as GET /issues/{n} shows it (every pull request is an issue too)."""
+        data = self.shape("issue")
+        api, web = f"{self.api_repo}/issues/{pull.number}", f"{self.web_repo}/pull/{pull.number}"
+        closed_by = copy.deepcopy(data["closed_by"]) if pull.state == "closed" else None
+        data.update(
+            url=api, html_url=web, labels_url=f"{api}/labels{{/name}}", comments_url=f"{api}/comments",
+            events_url=f"{api}/events", id=2000 + pull.number, node_id=f"I_{pull.number}", number=pull.number,
+            title=pull.title, body=pull.body, body_text=pull.body, body_html=pull.body, state=pull.state,
+            labels=[self.labels[n] for n in pull.labels], assignee=None, assignees=[], milestone=None,
+            comments=sum(1 for c in self.comments if c["issue"] == pull.number), closed_by=closed_by,
+            created_at=_iso(pull.created_at), updated_at=_iso(pull.updated_at or pull.created_at),
+            closed_at=_iso(pull.closed_at),
+            pull_request={"url": f"{self.api_repo}/pulls/{pull.number}", "html_url": web, "diff_url": f"{web}.diff",
+                          "patch_url": f"{web}.patch", "merged_at": _iso(pull.merged_at)},
+        )
         return data
 
     def file_json(self, path: str, ref: str, blob: str) -> dict[str, Any]:
@@ -373,11 +398,13 @@ class FakeGitHub:
             (r"/pulls/(\d+)/merge", "GET", lambda n, **_: (204 if int(n) in self.pulls and self.pulls[int(n)].merged_at else 404, None, {})),
             (r"/pulls/(\d+)/merge", "PUT", self.merge_pull),
             (r"/pulls/(\d+)/files", "GET", self.pull_files),
-            (r"/labels", "GET", lambda **kw: self._page(list(self.labels.values()), kw["query"])),
+            (r"/labels", "GET", lambda **kw: self._page(list(self.labels.values()), kw["query"], "/labels")),
             (r"/labels/(.+)", "GET", lambda n, **_: self._found(n in self.labels, lambda: self.labels[n])),
             (r"/labels", "POST", self.create_label),
             (r"/issues/(\d+)/labels", "POST", self.add_labels),
-            (r"/issues/(\d+)/labels", "GET", lambda n, **_: self._found(int(n) in self.pulls, lambda: [self.labels[x] for x in self.pulls[int(n)].labels])),
+            (r"/issues/(\d+)", "GET", lambda n, **_: self._found(int(n) in self.pulls, lambda: self.issue_json(self.pulls[int(n)]))),
+            (r"/issues/(\d+)/labels", "GET", self.issue_labels),
+            (r"/issues/(\d+)/labels/(.+)", "DELETE", self.remove_label),
             (r"/issues/(\d+)/comments", "GET", self.list_comments),
             (r"/issues/(\d+)/comments", "POST", self.create_comment),
             (r"/issues/comments/(\d+)", "PATCH", self.edit_comment),
@@ -387,14 +414,19 @@ class FakeGitHub:
     def _found(ok: bool, make: Callable[[], Any]) -> tuple[int, Any, dict[str, str]]:
         return (200, make(), {}) if ok else (404, None, {})
 
-    def _page(self, items: list[Any], query: dict[str, str], path: str = "") -> tuple[int, Any, dict[str, str]]:
+    def _page(self, items: list[Any], query: dict[str, str], path: str) -> tuple[int, Any, dict[str, str]]:
+        """One page of a list, with the Link header GitHub sends (next and last, prev and first)."""
         per_page = min(100, int(query.get("per_page", 30)))
         page = int(query.get("page", 1))
         chunk = items[(page - 1) * per_page: page * per_page]
-        headers = {}
-        if page * per_page < len(items):
-            rest = "&".join(f"{k}={quote(v)}" for k, v in query.items() if k != "page")
-            headers["link"] = f'<{self.api_repo}{path}?{rest}&page={page + 1}>; rel="next"'
+        last = max(1, -(-len(items) // per_page))
+        rest = "".join(f"{k}={quote(v)}&" for k, v in query.items() if k != "page")
+        links = []
+        if page < last:
+            links += [(page + 1, "next"), (last, "last")]
+        if page > 1:
+            links += [(page - 1, "prev"), (1, "first")]
+        headers = {"link": ", ".join(f'<{self.api_repo}{path}?{rest}page={n}>; rel="{rel}"' for n, rel in links)} if links else {}
         return 200, chunk, headers
 
     # -- git ----------------------------------------------------------------------------
@@ -585,6 +617,23 @@ class FakeGitHub:
                 self.create_label({"name": name})
             if name not in pull.labels:
                 pull.labels.append(name)
+        pull.updated_at = self.clock.time()
+        return 200, [self.labels[x] for x in pull.labels], {}
+
+    def issue_labels(self, n: str, query: dict[str, str], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        pull = self.pulls.get(int(n))
+        if pull is None:
+            return 404, None, {}
+        return self._page([self.labels[x] for x in pull.labels], query, f"/issues/{n}/labels")
+
+    def remove_label(self, n: str, name: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
+        """DELETE /issues/{n}/labels/{name}: 200 with the labels left, or 404 "Label does not exist"."""
+        pull = self.pulls.get(int(n))
+        if pull is None:
+            return 404, None, {}
+        if name not in pull.labels:
+            return 404, {"message": "Label does not exist", "documentation_url": f"{DOCS}/issues/labels#remove-a-label-from-an-issue"}, {}
+        pull.labels.remove(name)
         pull.updated_at = self.clock.time()
         return 200, [self.labels[x] for x in pull.labels], {}
 

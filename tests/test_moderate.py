@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.errors import Problem
 from intake.forge.clock import SystemClock
+from intake.forge.github_body import CHECKLIST
 from intake.moderate import MARKER, annotation, ticked
 
 from .conftest import copy_sample
@@ -20,20 +22,6 @@ from .github_server import FakeGitHub, Pull
 
 IDEA = "content/ideas/feeling-empowered/let-us-swap-shifts-in-an-app.md"
 COMMENT = "content/comments/hot-food-for-staff-working-nights/TH-ZZZZ8.md"
-
-
-class ModerationGitHub(FakeGitHub):
-    """The test server plus the label removal that `consult moderate` uses (issue comments are in FakeGitHub)."""
-
-    def routes(self) -> list[Any]:
-        return [(r"/issues/(\d+)/labels/(.+)", "DELETE", self.remove_label)] + super().routes()
-
-    def remove_label(self, n: str, name: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
-        pull = self.pulls.get(int(n))
-        if pull is None or name not in pull.labels:
-            return 404, None, {}
-        pull.labels.remove(name)
-        return 200, [self.labels[x] for x in pull.labels], {}
 
 
 def git(root: Path, *args: str) -> str:
@@ -83,7 +71,7 @@ def commit(root: Path, message: str) -> None:
 
 @pytest.fixture
 def github() -> Any:
-    with ModerationGitHub(SystemClock()) as server:
+    with FakeGitHub(SystemClock()) as server:
         server.create_label({"name": "possible-duplicate"})
         server.create_label({"name": "submission"})
         sha = server.repo.refs["refs/heads/main"]
@@ -98,7 +86,7 @@ def moderate(root: Path, server: FakeGitHub, *extra: str) -> Any:
     return CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": None})
 
 
-def test_comment_is_created_once_then_edited_and_labels_follow_the_flags(pr_repo: Path, github: ModerationGitHub) -> None:
+def test_comment_is_created_once_then_edited_and_labels_follow_the_flags(pr_repo: Path, github: FakeGitHub) -> None:
     first = moderate(pr_repo, github)
     assert first.exit_code == 1, first.output
     assert f"::error file={COMMENT},line=3,title=submitted::" in first.output
@@ -130,7 +118,24 @@ def test_comment_is_created_once_then_edited_and_labels_follow_the_flags(pr_repo
     assert len([r for r in github.requests if r.method == "PATCH"]) == 1, "an unchanged comment is not edited again"
 
 
-def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr_repo: Path, github: ModerationGitHub) -> None:
+def test_moderate_waits_out_a_secondary_limit_as_the_forge_does(pr_repo: Path, github: FakeGitHub) -> None:
+    """Its requests go through the forge's Governor: a 403 with Retry-After is waited out, then the comment posted once."""
+    github.inject("POST", r"/issues/7/comments$", "secondary", retry_after=1)
+    result = moderate(pr_repo, github)
+    assert result.exit_code == 1, result.output
+    posts = [(r.status, r.fault) for r in github.requests if r.method == "POST" and r.path.endswith("/issues/7/comments")]
+    assert posts == [(403, "secondary"), (201, None)]
+    assert len(github.comments) == 1
+
+
+def test_a_pull_request_github_does_not_have_is_named(pr_repo: Path, github: FakeGitHub) -> None:
+    result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "41", "--base", "main", "--repo", "nhs/consult-site",
+                                       "--github-url", github.url], env={"GITHUB_TOKEN": "test-token"})
+    assert result.exit_code == 1
+    assert "Error: GitHub has no pull request #41 in nhs/consult-site. Check --pr and --repo" in result.output
+
+
+def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr_repo: Path, github: FakeGitHub) -> None:
     """Compared with the ideas of the other open submission pull requests (their branches, as the checkout holds them)."""
     git(pr_repo, "checkout", "-q", "-b", "submissions/TH-ZZZZ7", "main")
     write(pr_repo, "content/ideas/feeling-empowered/swap-shifts-in-an-app.md", """
@@ -172,7 +177,7 @@ def test_check_without_a_token_for_forks(pr_repo: Path) -> None:
 
 def test_changed_files_from_the_api(pr_repo: Path) -> None:
     files = {p: (pr_repo / p).read_text() for p in ("site.yml",)}
-    with ModerationGitHub(SystemClock(), files=files) as server:
+    with FakeGitHub(SystemClock(), files=files) as server:
         base = server.repo.refs["refs/heads/main"]
         head = server.repo.commit("idea", server.repo.tree({**server.repo.files_at(base), IDEA: server.repo.blob((pr_repo / IDEA).read_bytes())}), [base])
         server.pulls[7] = Pull(7, "Idea", "", "submissions/TH-ZZZZ9", "main", head, base, server.clock.time())
@@ -190,3 +195,11 @@ def test_annotation_escapes_what_github_would_misread() -> None:
 
 def test_ticked_reads_only_ticked_boxes() -> None:
     assert ticked("- [x] Summary written\n- [ ] Tags set\n- [X] Tone ok") == {"Summary written", "Tone ok"}
+
+
+@pytest.mark.parametrize("page", ["review.md", "review-local.md"])
+def test_the_handbook_shows_the_checklist_the_editors_see(page: str) -> None:
+    """The handbook's boxes are the checklist of the pull request body and the moderation comment, in order."""
+    text = (Path(__file__).parents[1] / "handbook/docs/editors" / page).read_text()
+    shown = [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m) for m in re.findall(r"^- \[ \] \*\*(.+?)\*\*", text, re.MULTILINE)]
+    assert len(shown) == len(CHECKLIST) and all(item.startswith(s) for s, item in zip(shown, CHECKLIST)), shown

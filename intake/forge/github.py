@@ -13,20 +13,19 @@ import datetime as dt
 import html
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import github3
 from github3 import exceptions as gh_errors
-from github3.issues.comment import IssueComment
 
 from .base import ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
 from .clock import Clock, SystemClock
-from .github_body import DEFAULT_COLOUR, LABEL_COLOURS, Change, batch_change, references_in, single_change
-from .ratelimit import Budget, GovernedSession, Governor, MemoryWriteLedger, WriteLedger
+from .github_api import ForgeConfigError, PullRequestConversation, ensure_labels, login
+from .github_body import Change, batch_change, references_in, single_change
+from .ratelimit import Budget, Governor, MemoryWriteLedger, WriteLedger
 
 T = TypeVar("T")
 WRITES_PER_PULL = 5
@@ -39,10 +38,6 @@ REASON_LINE = re.compile(r"^[ \t>*_`]*public reason[*_`]*\s*:(.*)$", re.IGNORECA
 """An editor's `Public reason: …` line in a pull request comment (handbook/docs/editors/reject.md)."""
 REASON_MAX = 500
 TRANSIENT = (gh_errors.TransportError, gh_errors.ServerError, gh_errors.IncompleteResponse)
-
-
-class ForgeConfigError(Exception):
-    """The GitHub forge is selected but cannot be set up (missing repository or credentials)."""
 
 
 @dataclass(frozen=True)
@@ -59,25 +54,6 @@ class GitHubOptions:
     attempts: int = 5
     """Tries of one idempotent step on transport errors and 5xx before giving up (ForgeUnavailable)."""
     timeout: tuple[float, float] = (4.0, 10.0)
-
-
-def login(options: GitHubOptions, governor: Governor, env: Mapping[str, str] = os.environ) -> github3.GitHub:
-    """A github3.py client logged in as the App installation (preferred) or with GITHUB_TOKEN."""
-    session = GovernedSession(governor, options.timeout)
-    gh = github3.GitHubEnterprise(options.url, session=session) if options.url else github3.GitHub(session=session)
-    app_id, key_file, installation = (env.get(k) for k in
-                                      ("CONSULT_GITHUB_APP_ID", "CONSULT_GITHUB_APP_KEY_FILE", "CONSULT_GITHUB_INSTALLATION_ID"))
-    if app_id and key_file and installation:
-        gh.login_as_app_installation(Path(key_file).read_bytes(), app_id.strip(), int(installation))
-    elif env.get("GITHUB_TOKEN"):
-        gh.login(token=env["GITHUB_TOKEN"])
-    else:
-        raise ForgeConfigError(
-            "forge: github needs credentials in the environment: CONSULT_GITHUB_APP_ID, "
-            "CONSULT_GITHUB_APP_KEY_FILE and CONSULT_GITHUB_INSTALLATION_ID (a GitHub App, recommended), "
-            "or GITHUB_TOKEN."
-        )
-    return gh
 
 
 class GitHubForge:
@@ -110,7 +86,7 @@ class GitHubForge:
         """The repository, logging in again when an App installation token has expired."""
         auth = getattr(self._gh.session, "auth", None) if self._gh else None
         if self._gh is None or getattr(auth, "expired", False):
-            self._gh = login(self.options, self.governor, self.env)
+            self._gh = login(self.options.url, self.governor, self.env, self.options.timeout)
             self._repo = None
         if self._repo is None:
             self._repo = self._gh.repository(self.owner, self.name)
@@ -256,24 +232,8 @@ class GitHubForge:
         missing = [name for name in wanted if name not in have]
         if not missing:
             return
-        self._ensure_repo_labels(missing)
-        url = self.repo._build_url("issues", str(pull["number"]), "labels", base_url=self.repo._api)
-        labels = self.repo._json(self.repo._post(url, data=missing), 200)
-        pull["labels"] = labels
-
-    def _ensure_repo_labels(self, names: Iterable[str]) -> None:
-        """Create the labels the repository lacks, once each."""
-        if self._labels is None:
-            self._labels = {label.name for label in self.repo.labels()}
-        for name in names:
-            if name in self._labels:
-                continue
-            colour, description = LABEL_COLOURS.get(name, DEFAULT_COLOUR)
-            try:
-                self.repo.create_label(name, colour, description or None)
-            except gh_errors.UnprocessableEntity:
-                pass  # already_exists: created by an attempt whose answer was lost
-            self._labels.add(name)
+        self._labels = ensure_labels(self.repo, missing, self._labels)
+        pull["labels"] = PullRequestConversation(self.repo, pull["number"]).add_labels(missing)
 
     # -- state ----------------------------------------------------------------
 
@@ -334,9 +294,8 @@ class GitHubForge:
             data = self._pull_index(0.0).get(reference)  # closed since the index was made
         if data is None or data["state"] != "closed" or data.get("merged_at"):
             return None
-        url = self.repo._build_url("issues", str(data["number"]), "comments", base_url=self.repo._api)
         found = None
-        for comment in self.repo._iter(-1, url, IssueComment, params={"per_page": 100}):
+        for comment in PullRequestConversation(self.repo, data["number"]).comments():
             if getattr(getattr(comment, "user", None), "type", "") == "Bot":
                 continue
             for match in REASON_LINE.finditer(comment.body or ""):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .base import Flag, Proposal
@@ -76,14 +77,21 @@ def _flag_lines(flags: Sequence[Flag], site_url: str) -> str:
     return "\n".join(lines)
 
 
-def _checklist(policy_url: str) -> str:
-    return "\n".join([
-        f"### Editor's checklist ([moderation policy]({policy_url}))",
-        "- [ ] Personal data removed (names of patients or colleagues, contact details, NHS numbers)",
-        "- [ ] Tone within the moderation policy",
-        "- [ ] Summary written",
-        "- [ ] Tags set",
-    ])
+CHECKLIST = (
+    "Personal data removed (names of patients or colleagues, contact details, NHS numbers)",
+    "Tone within the moderation policy",
+    "Summary written",
+    "Tags set",
+    "Duplicates merged into one idea (supporters counted)",
+)
+"""The editor's checklist, in the pull request body and in `consult moderate`'s comment (handbook/docs/editors/review.md)."""
+
+
+def checklist(policy_url: str, review_url: str = "", ticked: AbstractSet[str] = frozenset()) -> str:
+    """The checklist section: a heading with its links, then one box per item (those in `ticked` ticked)."""
+    links = ([f"[how to review]({review_url})"] if review_url else []) + [f"[moderation policy]({policy_url})"]
+    boxes = [f"- [{'x' if item in ticked else ' '}] {item}" for item in CHECKLIST]
+    return "\n".join([f"### Editor's checklist ({', '.join(links)})", *boxes])
 
 
 def _marker(references: dict[str, str]) -> str:
@@ -95,7 +103,7 @@ def single_change(p: Proposal, base_url: str, policy_url: str) -> Change:
         f"A {p.kind} submitted through the site. Merging publishes it; closing rejects it.",
         _table(p),
         "### Automated flags\n" + _flag_lines(p.flags, base_url),
-        _checklist(policy_url),
+        checklist(policy_url),
         _marker({p.reference: p.path}),
     ])
     return Change(p.branch, p.title, body, f"Add {p.kind} {p.reference}: {p.title}", labels_for([p]),
@@ -114,7 +122,7 @@ def batch_change(challenge: str, proposals: Sequence[Proposal], base_url: str, p
         ("**To reject one submission**, delete its file in this pull request (Files changed → ⋯ → "
          "Delete file, or `git rm <file>` on the branch) and merge the rest; closing the pull request "
          "rejects them all."),
-        _checklist(policy_url),
+        checklist(policy_url),
     ]
     items = [f"### {_cell(p.title)}\n\n{_table(p)}\n\n{_flag_lines(p.flags, base_url)}" for p in proposals]
     if sum(map(len, items)) > BODY_BUDGET:  # GitHub caps a body at 65,536 characters: one line each

@@ -54,7 +54,8 @@ def test_body_has_the_table_flags_duplicates_and_checklist(forge, github):
     for text in ("| Challenge | free-from-bullying |", "| Credit | anonymous |", "**possible-duplicate**: 72% similar",
                  "[Flexible rotas](https://talk.example.nhs.uk/challenges/free-from-bullying/ideas/flexible-rotas/)",
                  "[moderation policy](https://talk.example.nhs.uk/moderation/)", "- [ ] Personal data removed",
-                 "- [ ] Tone within the moderation policy", "- [ ] Summary written", "- [ ] Tags set"):
+                 "- [ ] Tone within the moderation policy", "- [ ] Summary written", "- [ ] Tags set",
+                 "- [ ] Duplicates merged into one idea (supporters counted)"):
         assert text in body
     assert "@" not in body
     assert {"possible-duplicate", "offensive-language"} <= set(github.pulls[1].labels)
