@@ -19,7 +19,6 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import parse_qsl
 
 from jinja2 import Environment
 from starlette.applications import Starlette
@@ -34,9 +33,9 @@ from generator.schema import REFERENCE_PATTERN
 from generator.theme import environment
 
 from .catalogue import Catalogue, CatalogueHolder
-from .checks import UnreadableBody, load_json, origin_problem, status_reference
+from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, status_reference, typed_values, wants_json
 from .forge.base import Forge, ProposalState
-from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
+from .forms import FIELD_IDS, UnreadableInput, validate
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
 from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
@@ -49,17 +48,7 @@ from .worker import Worker, make_forge
 log = logging.getLogger("consult.intake")
 
 KINDS = {"ideas": "idea", "comments": "comment", "topics": "topic"}
-FORM_TYPES = ("application/x-www-form-urlencoded",)
-JSON_TYPES = ("application/json",)
 PAGE_TITLES = {"idea": "Share your idea", "comment": "Join the discussion", "topic": "Start a new topic", None: "We could not accept what you sent"}
-
-
-class Rejection(Exception):
-    """A request refused before its fields were checked, with a message for the person."""
-
-    def __init__(self, status: int, message: str, values: dict[str, str] | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.values, self.headers = status, message, values, headers or {}
 
 
 @dataclass
@@ -75,35 +64,6 @@ class Intake:
     """One per kind of post (idea, comment, topic), each with its own limit."""
     worker: Worker
 
-    # -- checks before reading ------------------------------------------------------------
-
-    def check_origin(self, request: Request) -> None:
-        problem = origin_problem(request.headers, self.settings.allowed_origins, self.settings.base_url)
-        if problem:
-            raise Rejection(403, problem)
-
-    def content_kind(self, request: Request) -> str:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype in FORM_TYPES:
-            return "form"
-        if ctype in JSON_TYPES:
-            return "json"
-        raise Rejection(415, "Send the form as application/x-www-form-urlencoded (a normal web form) or as application/json.")
-
-    async def read_body(self, request: Request) -> bytes:
-        limit = self.settings.max_bytes
-        too_big = Rejection(413, f"What you sent is too large (the limit is {limit // 1024} KB). Shorten it and try again.")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            raise too_big
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     def check_rate(self, request: Request, kind: str) -> None:
         peer = request.client.host if request.client else "unknown"
         address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
@@ -111,46 +71,6 @@ class Intake:
         if wait:
             when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
             raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", headers={"Retry-After": str(wait)})
-
-
-def parse_body(body: bytes, kind: str) -> dict[str, Any]:
-    """Form or JSON fields; invalid UTF-8 or a malformed body is a clear 400."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Rejection(400, "What you sent is not valid UTF-8 text. Check for unusual characters and try again.") from None
-    if kind == "json":
-        try:
-            data = load_json(text)
-        except UnreadableBody as exc:
-            raise Rejection(400, str(exc)) from None
-        if not isinstance(data, dict):
-            raise Rejection(400, "Send a JSON object with the form's fields, for example {\"title\": \"…\"}.")
-        return data
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8", errors="strict", max_num_fields=50)
-    except UnicodeDecodeError:
-        raise Rejection(400, "What you sent is not valid UTF-8 text. Check for unusual characters and try again.") from None
-    except ValueError:
-        raise Rejection(400, "The form has too many fields.") from None
-    fields: dict[str, Any] = {}
-    for key, value in pairs:
-        fields.setdefault(key, value)
-    return fields
-
-
-def typed_values(kind: str, raw: dict[str, Any]) -> dict[str, str]:
-    """What the person typed, cleaned, to fill the form back in ({} when it cannot be read)."""
-    try:
-        return read_values(kind, raw)[0]
-    except UnreadableInput:
-        return {}
-
-
-def wants_json(request: Request) -> bool:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    accept = request.headers.get("accept", "")
-    return ctype in JSON_TYPES or (accept.startswith("application/json") and "text/html" not in accept)
 
 
 def _assets(settings: IntakeSettings) -> Assets:
@@ -230,17 +150,15 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
     async def submit(request: Request) -> Response:
         intake: Intake = request.app.state.intake
         try:
-            intake.check_origin(request)
-            body_kind = intake.content_kind(request)
-            body = await intake.read_body(request)
-            raw = parse_body(body, body_kind)
+            check_origin(request, intake.settings)
+            body_kind = content_kind(request)
+            raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
             try:
                 intake.check_rate(request, kind)
             except Rejection as rejection:
                 rejection.values = typed_values(kind, raw)
                 raise
-            if raw.get(HONEYPOT):
-                raise Rejection(400, "A hidden field that people leave empty was filled in, so this looks automated. If you are a person, clear any form-filling tool's entries and send it again.", typed_values(kind, raw))
+            check_honeypot(raw, typed_values(kind, raw))
             try:
                 result = validate(kind, raw, intake.catalogue.current)
             except UnreadableInput as exc:
