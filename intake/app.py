@@ -8,6 +8,9 @@ that writes its own error messages would only be in the way.
 Order of checks for a submission: origin → content type → size → read
 (UTF-8) → rate limit → honeypot → fields. It is stored (durably) before the answer:
 303 to the intake's own confirmation page (intake/pages.py) for a browser, 202 with the reference for JSON.
+The checks are in intake/checks.py; a check that
+fails raises a `Rejection`, which the app's exception handler turns into the form
+again or JSON (intake/rendering.py).
 """
 
 from __future__ import annotations
@@ -18,28 +21,26 @@ import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from generator.assets import Assets
-from generator.errors import BuildError
 from generator.schema import REFERENCE_PATTERN
-from generator.theme import environment
 
-from .catalogue import Catalogue, CatalogueHolder
+from .catalogue import CatalogueHolder
 from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, status_reference, typed_values, wants_json
 from .forge.base import Forge, ProposalState
-from .forms import FIELD_IDS, UnreadableInput, validate
+from .forms import Submission, UnreadableInput, validate
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
-from .pages import STATE_TAGS, confirmation_page, not_found_page, render_page, status_page
+from .pages import STATE_TAGS, confirmation_page, not_found_page, status_page
 from .ratelimit import RateLimiter
+from .rendering import form_page, make_templates, rejection_page
 from .settings import LOOKUP, IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
@@ -48,7 +49,6 @@ from .worker import Worker, make_forge
 log = logging.getLogger("consult.intake")
 
 KINDS = {"ideas": "idea", "comments": "comment", "topics": "topic"}
-PAGE_TITLES = {"idea": "Share your idea", "comment": "Join the discussion", "topic": "Start a new topic", None: "We could not accept what you sent"}
 
 
 @dataclass
@@ -64,43 +64,13 @@ class Intake:
     """One per kind of post (idea, comment, topic), each with its own limit."""
     worker: Worker
 
-    def check_rate(self, request: Request, kind: str) -> None:
+    def check_rate(self, request: Request, kind: str, values: dict[str, str] | None = None) -> None:
         peer = request.client.host if request.client else "unknown"
         address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
         wait = self.limiters[kind].wait_for(address)
         if wait:
             when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
-            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", headers={"Retry-After": str(wait)})
-
-
-def _assets(settings: IntakeSettings) -> Assets:
-    try:
-        return Assets.from_manifest(settings.site_dir) if settings.site_dir else Assets()
-    except BuildError:
-        log.warning("No built site at %s: the intake's pages will be unstyled until `consult build` has run.", settings.site_dir)
-        return Assets()
-
-
-class _AssetNames(dict[str, str]):
-    def __missing__(self, name: str) -> str:
-        return f"assets/{name}"
-
-
-def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environment:
-    config = catalogue.config.model_copy(update={"base_url": settings.base_url})
-    assets = _assets(settings)
-    assets.files = _AssetNames(assets.files)
-    env = environment(config, assets, settings.clock.today())
-    if not settings.same_origin:  # pages served from another host link back to the site in full
-        site_url = cast(Callable[[str], str], env.globals["url"])  # Jinja types its globals as object
-        asset_path = cast(Callable[[str], str], env.globals["asset"])
-        env.globals["url"] = lambda path="/": settings.base_url + site_url(path).removeprefix(settings.site_path) if path.startswith("/") else path
-        env.globals["asset"] = lambda name: settings.base_url + asset_path(name).removeprefix(settings.site_path)
-    return env
-
-
-def render(intake: Intake, template: str, status: int, **context: Any) -> HTMLResponse:
-    return render_page(intake.templates, intake.catalogue.current, template, status, **context)
+            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", values, headers={"Retry-After": str(wait)})
 
 
 def intake_link(intake: Intake, request: Request, name: str, **params: str) -> str:
@@ -111,76 +81,41 @@ def intake_link(intake: Intake, request: Request, name: str, **params: str) -> s
     return intake.settings.mount_path + url.path.removeprefix(request.scope.get("root_path", ""))
 
 
-def form_page(intake: Intake, kind: str | None, status: int, values: dict[str, str], errors: dict[str, str], summary_text: str = "") -> HTMLResponse:
-    """The form again, in the site's theme, with what the person typed and an NHS.UK error summary."""
-    cat = intake.catalogue.current
-    ids = FIELD_IDS.get(kind or "", {})
-    error_list = [{"text": message, "href": f"#{ids.get(name, name)}"} for name, message in errors.items()]
-    if summary_text and not error_list:
-        error_list = [{"text": summary_text}]
-        summary_text = ""
-    target = values.get("target", "")
-    challenge_slug = values.get("challenge") or cat.target_challenge(target) or ""
-    return render(
-        intake, "intake_error.html", status,
-        page_title=PAGE_TITLES.get(kind, PAGE_TITLES[None]),
-        summary_title="There is a problem",
-        summary_text=summary_text,
-        error_list=error_list,
-        form_kind=kind if values else None,
-        form_values=values,
-        form_errors=errors,
-        challenges=list(cat.challenges.values()),
-        form_challenge=values.get("challenge") or None,
-        comment_target=target,
-        comment_title=cat.target_title(target) if target else "",
-        challenge={"slug": challenge_slug},
-    )
-
-
-def rejection_response(intake: Intake, request: Request, kind: str, rejection: Rejection) -> Response:
-    if wants_json(request):
-        return JSONResponse({"error": rejection.message}, status_code=rejection.status, headers=rejection.headers)
-    page = form_page(intake, kind, rejection.status, rejection.values or {}, {}, rejection.message)
-    page.headers.update(rejection.headers)
-    return page
+async def keep(intake: Intake, kind: str, sub: Submission, values: dict[str, str]) -> str:
+    """Store a valid submission (and its email address, with its consent) and return its reference; a 503 when nothing could be kept."""
+    try:
+        reference = await intake.store.add(kind, sub.fields, None)
+        if sub.email:  # kept apart from the submission, only with its consent (intake/notify/subscriptions.py)
+            try:
+                await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
+            except Exception as exc:  # noqa: BLE001 - the submission is safe; the confirmation page will not promise emails
+                log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was kept and the person is told so
+        log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
+        message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."
+        raise Rejection(503, message, values) from None
+    return reference
 
 
 def make_submit(kind: str) -> Callable[[Request], Any]:
     async def submit(request: Request) -> Response:
         intake: Intake = request.app.state.intake
+        request.state.form_kind = kind  # the form a Rejection sends back (rendering.rejection_page)
+        check_origin(request, intake.settings)
+        body_kind = content_kind(request)
+        raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
+        typed = typed_values(kind, raw)
+        intake.check_rate(request, kind, typed)
+        check_honeypot(raw, typed)
         try:
-            check_origin(request, intake.settings)
-            body_kind = content_kind(request)
-            raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
-            try:
-                intake.check_rate(request, kind)
-            except Rejection as rejection:
-                rejection.values = typed_values(kind, raw)
-                raise
-            check_honeypot(raw, typed_values(kind, raw))
-            try:
-                result = validate(kind, raw, intake.catalogue.current)
-            except UnreadableInput as exc:
-                raise Rejection(400, f"What you sent could not be read: {exc}.") from None
-        except Rejection as rejection:
-            return rejection_response(intake, request, kind, rejection)
+            result = validate(kind, raw, intake.catalogue.current)
+        except UnreadableInput as exc:
+            raise Rejection(400, f"What you sent could not be read: {exc}.") from None
         if result.submission is None:
             if wants_json(request):
                 return JSONResponse({"errors": result.errors}, status_code=422)
-            return form_page(intake, kind, 422, result.values, result.errors)
-        sub = result.submission
-        try:
-            reference = await intake.store.add(kind, sub.fields, None)
-            if sub.email:  # kept apart from the submission, only with its consent (intake/notify/subscriptions.py)
-                try:
-                    await run_in_threadpool(subscribe, intake.store, reference, kind, sub.email)
-                except Exception as exc:  # noqa: BLE001 - the submission is safe; the confirmation page will not promise emails
-                    log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was kept and the person is told so
-            log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
-            message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."
-            return rejection_response(intake, request, kind, Rejection(503, message, result.values))
+            return form_page(intake.templates, intake.catalogue.current, kind, 422, result.values, result.errors)
+        reference = await keep(intake, kind, result.submission, result.values)
         intake.worker.wake.set()
         if wants_json(request):
             return JSONResponse({"reference": reference, "status": "received", "status_url": f"{intake.settings.mount_path}/status/{reference}"}, status_code=202)
@@ -221,10 +156,7 @@ def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callabl
 
     async def limited(request: Request) -> Response:
         intake: Intake = request.app.state.intake
-        try:
-            intake.check_rate(request, LOOKUP)
-        except Rejection as rejection:
-            return rejection_response(intake, request, "", rejection)
+        intake.check_rate(request, LOOKUP)
         return await handler(request)
 
     return limited
@@ -314,7 +246,7 @@ def create_app(
     ]
     if settings.config.forge == "github":  # GitHub's word on pull requests: <intake url>/webhooks/github
         routes.append(github_webhook_route(store_updater(store, forge), forge))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Rejection: rejection_page})
     app.state.intake = intake
     app.state.supports = supports
     return app

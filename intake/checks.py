@@ -1,9 +1,9 @@
 """Checks on a request before its fields are read: where it comes from, its content type and size,
 whether its body can be read at all, and the honeypot.
 
-Each says what was wrong in words a person can act on, most by raising a `Rejection` (the app
-turns that into a 4xx page or JSON), so no shape of request, however hostile, reaches the code
-as an unhandled exception.
+Each says what was wrong in words a person can act on, most by raising a `Rejection` (the app's
+exception handler turns that into a 4xx page or JSON, intake/rendering.py), so no shape of request,
+however hostile, reaches the code as an unhandled exception.
 """
 
 from __future__ import annotations
