@@ -8,7 +8,7 @@ that writes its own error messages would only be in the way.
 Order of checks for a submission: origin → content type → size → read
 (UTF-8) → rate limit → honeypot → fields. It is stored (durably) before the answer:
 303 to the intake's own confirmation page (intake/pages.py) for a browser, 202 with the reference for JSON.
-The checks are in intake/checks.py; a check that
+The checks are in intake/checks.py, the rate limits in intake/limits.py; a check that
 fails raises a `Rejection`, which the app's exception handler turns into the form
 again or JSON (intake/rendering.py).
 """
@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +35,12 @@ from .catalogue import CatalogueHolder
 from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, status_reference, typed_values, wants_json
 from .forge.base import Forge, ProposalState
 from .forms import Submission, UnreadableInput, validate
+from .limits import Limiters, lookup_limited
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
 from .pages import STATE_TAGS, confirmation_page, not_found_page, status_page
-from .ratelimit import RateLimiter
 from .rendering import form_page, make_templates, rejection_page
-from .settings import LOOKUP, IntakeSettings
+from .settings import IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
 from .worker import Worker, make_forge
@@ -60,17 +59,9 @@ class Intake:
     forge: Forge
     catalogue: CatalogueHolder
     templates: Environment
-    limiters: dict[str, RateLimiter]
-    """One per kind of post (idea, comment, topic), each with its own limit."""
+    limiters: Limiters
+    """One per kind of request (idea, comment, topic, lookup, support, supporter), each with its own limit."""
     worker: Worker
-
-    def check_rate(self, request: Request, kind: str, values: dict[str, str] | None = None) -> None:
-        peer = request.client.host if request.client else "unknown"
-        address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
-        wait = self.limiters[kind].wait_for(address)
-        if wait:
-            when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
-            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", values, headers={"Retry-After": str(wait)})
 
 
 def intake_link(intake: Intake, request: Request, name: str, **params: str) -> str:
@@ -105,7 +96,7 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         body_kind = content_kind(request)
         raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
         typed = typed_values(kind, raw)
-        intake.check_rate(request, kind, typed)
+        intake.limiters.check(request, kind, typed)
         check_honeypot(raw, typed)
         try:
             result = validate(kind, raw, intake.catalogue.current)
@@ -149,17 +140,6 @@ def _current_state(intake: Intake, reference: str) -> Any:
             intake.store.decide(reference, "merged" if state == ProposalState.MERGED else "closed", reason)
             record = intake.store.get(reference)
     return record
-
-
-def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Pages that show what a person sent are rate limited per client, so references cannot be guessed quickly."""
-
-    async def limited(request: Request) -> Response:
-        intake: Intake = request.app.state.intake
-        intake.check_rate(request, LOOKUP)
-        return await handler(request)
-
-    return limited
 
 
 @lookup_limited
@@ -218,8 +198,7 @@ def create_app(
     store = Store(settings.db_path, taken=lambda ref: ref in catalogue.current.references, clock=settings.clock)
     forge = forge or make_forge(settings)
     worker = Worker(settings, store, forge, catalogue, on_published)
-    limiters = {kind: RateLimiter(settings.secret, limit, window) for kind, (limit, window) in settings.rate_limits.items()}
-    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), limiters, worker)
+    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), Limiters(settings), worker)
     from .support import support_routes  # the support routes build on this module's checks
 
     support, supports = support_routes(intake)

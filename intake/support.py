@@ -256,7 +256,7 @@ async def post_support(request: Request) -> Response:
         check_origin(request, intake.settings)
         body_kind = content_kind(request)
         raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
-        intake.check_rate(request, SUPPORT)
+        intake.limiters.check(request, SUPPORT)
         check_honeypot(raw)
         slug, action = read_fields(raw)
         catalogue = intake.catalogue.current
