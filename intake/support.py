@@ -39,9 +39,9 @@ from starlette.routing import Route
 
 from generator.theme import long_date
 
-from .app import Intake, Rejection, intake_link, parse_body, wants_json
+from .app import Intake, intake_link
 from .catalogue import Catalogue, IdeaInfo
-from .forms import HONEYPOT
+from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, wants_json
 from .keys import durable_secret
 from .pages import Link, render_page
 from .settings import SUPPORT, SUPPORTER, IntakeSettings
@@ -253,12 +253,11 @@ async def post_support(request: Request) -> Response:
     supports: Supports = request.app.state.supports
     idea: IdeaInfo | None = None
     try:
-        intake.check_origin(request)
-        body_kind = intake.content_kind(request)
-        raw = parse_body(await intake.read_body(request), body_kind)
-        intake.check_rate(request, SUPPORT)
-        if raw.get(HONEYPOT):
-            raise Rejection(400, "A hidden field that people leave empty was filled in, so this looks automated. If you are a person, clear any form-filling tool's entries and send it again.")
+        check_origin(request, intake.settings)
+        body_kind = content_kind(request)
+        raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
+        intake.limiters.check(request, SUPPORT)
+        check_honeypot(raw)
         slug, action = read_fields(raw)
         catalogue = intake.catalogue.current
         index = supports.index(catalogue)

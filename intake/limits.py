@@ -1,0 +1,50 @@
+"""The rate limits as the routes use them: one limiter per kind of request, each with its own limit.
+
+Posts (ideas, comments, topics, supports) and the pages that show what a person sent
+(`lookup_limited`) are counted per client address (intake/ratelimit.py says which
+address that is); a refused request is a 429 with Retry-After, its message saying how
+long to wait. The limits come from settings (`CONSULT_INTAKE_RATE_LIMIT_*`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .checks import Rejection
+from .ratelimit import RateLimiter
+from .settings import LOOKUP, IntakeSettings
+
+
+class Limiters:
+    """The intake's rate limiters by kind (idea, comment, topic, lookup, support, supporter)."""
+
+    def __init__(self, settings: IntakeSettings):
+        self.settings = settings
+        self.by_kind = {kind: RateLimiter(settings.secret, limit, window) for kind, (limit, window) in settings.rate_limits.items()}
+
+    def __getitem__(self, kind: str) -> RateLimiter:
+        return self.by_kind[kind]
+
+    def check(self, request: Request, kind: str, values: dict[str, str] | None = None) -> None:
+        """Count the request against its client's limit for `kind`: a 429 when it is over (`values` fill the form back in)."""
+        peer = request.client.host if request.client else "unknown"
+        address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
+        wait = self.by_kind[kind].wait_for(address)
+        if wait:
+            when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
+            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", values, headers={"Retry-After": str(wait)})
+
+
+def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Pages that show what a person sent are rate limited per client, so references cannot be guessed quickly."""
+
+    async def limited(request: Request) -> Response:
+        limiters: Limiters = request.app.state.intake.limiters
+        limiters.check(request, LOOKUP)
+        return await handler(request)
+
+    return limited
