@@ -291,8 +291,7 @@ def _current_state(intake: Intake, reference: str) -> Any:
             log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
             return record
         if state in (ProposalState.MERGED, ProposalState.CLOSED):
-            reason_of = getattr(intake.forge, "public_reason", None)
-            reason = reason_of(reference) if reason_of and state == ProposalState.CLOSED else None
+            reason = intake.forge.public_reason(reference) if state == ProposalState.CLOSED else None
             intake.store.decide(reference, "merged" if state == ProposalState.MERGED else "closed", reason)
             record = intake.store.get(reference)
     return record

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .forge.base import BatchingForge
+from .forge.base import Forge
 from .forge.batching import should_batch
 
 
-def claim_size(forge: Any, backlog: int) -> int | None:
+def claim_size(forge: Forge, backlog: int) -> int | None:
     """How many submissions to claim at once for this backlog, or None for the worker's default."""
-    if not isinstance(forge, BatchingForge) or not should_batch(backlog, forge.one_by_one_capacity()):
+    if not forge.batches or not should_batch(backlog, forge.one_by_one_capacity()):
         return None
     return forge.batch_size * 10
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
-from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
+from .forge.base import Forge, ForgeUnavailable, ProposalState
 from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
@@ -91,10 +91,9 @@ class Worker:
                 log.info("Proposed %s as %s", reference, locator)
 
         with self.store.keep_leased([r.reference for r in records], self.lease_seconds):
-            many = getattr(self.forge, "propose_many", None)
-            if many is not None and len(proposals) > 1:
+            if len(proposals) > 1:
                 try:
-                    proposed(many(list(proposals.values()), on_proposed=proposed))
+                    proposed(self.forge.propose_many(list(proposals.values()), on_proposed=proposed))
                 except Exception as exc:  # noqa: BLE001 - fall back to one at a time, to find the one that fails
                     log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
             for record in records:
@@ -136,8 +135,7 @@ class Worker:
                 self.store.decide(record.reference, "merged")
                 published += 1
             elif state == ProposalState.CLOSED:
-                reason_of = getattr(self.forge, "public_reason", None)
-                self.store.decide(record.reference, "closed", reason_of(record.reference) if reason_of else None)
+                self.store.decide(record.reference, "closed", self.forge.public_reason(record.reference))
         if published or self.store.merged_since(since):
             self.catalogue.refresh(force=True)
             if self.on_published is not None:
@@ -170,7 +168,7 @@ class Worker:
         """Loop until stopped: publish what is due, check decisions, purge past retention, send emails."""
         while not self.stop_event.is_set():
             try:
-                if isinstance(self.forge, BatchingForge):  # GitHub: large claims when a surge needs batches
+                if self.forge.batches:  # GitHub: large claims when a surge needs batches
                     publish_backlog(self)
                 else:
                     self.run_once()

@@ -22,7 +22,7 @@ import github3
 from github3 import exceptions as gh_errors
 from github3.issues.comment import IssueComment
 
-from .base import ForgeUnavailable, Proposal, ProposalState
+from .base import Forge, ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
 from .clock import Clock, SystemClock
 from .github_body import DEFAULT_COLOUR, LABEL_COLOURS, Change, batch_change, references_in, single_change
@@ -80,8 +80,10 @@ def login(options: GitHubOptions, governor: Governor, env: Mapping[str, str] = o
     return gh
 
 
-class GitHubForge:
+class GitHubForge(Forge):
     """Proposes submissions as pull requests on one repository; see the module docstring."""
+
+    batches = True
 
     def __init__(self, options: GitHubOptions, clock: Clock | None = None,
                  env: Mapping[str, str] = os.environ, ledger: WriteLedger | None = None) -> None:

@@ -73,7 +73,7 @@ def test_an_idea_reaches_editors_as_a_pull_request_and_merging_publishes_it(gith
             wait_for(lambda: intake.store.get(second).state == "proposed")
             github.close(github.pulls_for(f"submissions/{second}")[0].number)  # a missed webhook
             proposed = [r.reference for r in intake.store.in_state("proposed")]
-            assert reconcile(intake.forge, proposed, store_updater(intake.store)) == {second: ProposalState.CLOSED}
+            assert reconcile(intake.forge, proposed, store_updater(intake.store, intake.forge)) == {second: ProposalState.CLOSED}
             assert client.get(f"/status/{second}", headers={"Accept": "application/json"}).json()["status"] == "closed"
     assert github.violations == [] and len(github.pulls) == 2
 
