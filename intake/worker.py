@@ -19,12 +19,12 @@ from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
 from .forge.base import Forge, ForgeUnavailable, ProposalState
+from .forge.batching import WORKER_CLAIM, claim_size
 from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .notify.sender import Sender
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
-from .publish_batches import publish_backlog
 from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
@@ -111,7 +111,14 @@ class Worker:
         log.warning("Could not propose %s (attempt %d): %s. Retrying in %.0f s.", record.reference, record.attempts + 1, exc, delay)
         self.store.mark_failed(record.reference, f"{type(exc).__name__}: {exc}", delay)
 
-    def run_once(self, batch: int = 25) -> int:
+    def claim_size(self) -> int:
+        """How many submissions to claim at once: more when the forge batches and the backlog outgrows its hourly capacity."""
+        if not self.forge.batches:
+            return WORKER_CLAIM
+        backlog = self.store.counts().get("received", 0)
+        return claim_size(backlog, self.forge.one_by_one_capacity(), self.forge.batch_size)
+
+    def run_once(self, batch: int = WORKER_CLAIM) -> int:
         """Publish every submission that is due now; return how many were tried."""
         done = 0
         while not self.stop_event.is_set():
@@ -168,10 +175,7 @@ class Worker:
         """Loop until stopped: publish what is due, check decisions, purge past retention, send emails."""
         while not self.stop_event.is_set():
             try:
-                if self.forge.batches:  # GitHub: large claims when a surge needs batches
-                    publish_backlog(self)
-                else:
-                    self.run_once()
+                self.run_once(self.claim_size())
                 self.housekeeping()
                 self.notify.run_once(stop=self.stop_event)
             except Exception:
