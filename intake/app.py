@@ -35,7 +35,8 @@ from generator.theme import environment
 
 from .catalogue import Catalogue, CatalogueHolder
 from .checks import UnreadableBody, load_json, origin_problem, status_reference
-from .forge.base import Forge, ProposalState
+from .decisions import record_decision
+from .forge.base import Forge
 from .forms import FIELD_IDS, HONEYPOT, UnreadableInput, read_values, validate
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
@@ -290,9 +291,7 @@ def _current_state(intake: Intake, reference: str) -> Any:
         except Exception as exc:  # noqa: BLE001 - the forge unreachable or refusing: the stored state is still true, if not the latest
             log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
             return record
-        if state in (ProposalState.MERGED, ProposalState.CLOSED):
-            reason = intake.forge.public_reason(reference) if state == ProposalState.CLOSED else None
-            intake.store.decide(reference, "merged" if state == ProposalState.MERGED else "closed", reason)
+        if record_decision(intake.store, intake.forge, reference, state):
             record = intake.store.get(reference)
     return record
 

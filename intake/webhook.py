@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .checks import UnreadableBody, load_json
+from .decisions import record_decision
 from .forge.base import Forge, ProposalState
 from .forge.github_body import references_in
 from .store import Store
@@ -112,9 +113,6 @@ def store_updater(store: Store, forge: Forge) -> OnStatus:
     """The on_status callback for the intake's Store: merged → published, closed → not published, with the public reason."""
 
     def update(reference: str, state: ProposalState) -> None:
-        if state == ProposalState.MERGED:
-            store.decide(reference, state.value)
-        elif state == ProposalState.CLOSED:
-            store.decide(reference, state.value, forge.public_reason(reference))
+        record_decision(store, forge, reference, state)
 
     return update

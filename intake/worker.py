@@ -18,6 +18,7 @@ from collections.abc import Callable
 from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
+from .decisions import record_decision
 from .forge.base import Forge, ForgeUnavailable, ProposalState
 from .forge.batching import WORKER_CLAIM, claim_size
 from .moderation import WaitingIdea
@@ -138,11 +139,8 @@ class Worker:
         published = 0
         for record in self.store.in_state("proposed"):
             state = self.forge.state(record.reference)
-            if state == ProposalState.MERGED:
-                self.store.decide(record.reference, "merged")
+            if record_decision(self.store, self.forge, record.reference, state) and state == ProposalState.MERGED:
                 published += 1
-            elif state == ProposalState.CLOSED:
-                self.store.decide(record.reference, "closed", self.forge.public_reason(record.reference))
         if published or self.store.merged_since(since):
             self.catalogue.refresh(force=True)
             if self.on_published is not None:
