@@ -393,7 +393,3 @@ def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, s
     )
     return GitHubForge(options, clock, env, ledger)
 
-
-def from_settings(settings: Any) -> GitHubForge:
-    """The hook intake.worker.make_forge calls when site.yml says `forge: github`."""
-    return forge_from_site(settings.config, site_url=getattr(settings, "base_url", "") or None)
