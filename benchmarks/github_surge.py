@@ -4,7 +4,7 @@ Runs against the fake GitHub server (tests/github_server.py) on 127.0.0.1
 with the default budgets (80 content-creating requests a minute, 500 an
 hour) and a fake clock, so hours of rate-limit waits pass in seconds. The
 publishing loop is the worker's: claim the oldest queued submissions (25, or
-batch_size × 10 once the queue outgrows the hourly budget: publish_batches)
+batch_size × 10 once the queue outgrows the hourly budget: intake/forge/batching.py)
 and hand them to `forge.propose_many`, which opens single pull requests while
 the budget can and one per challenge (up to batch_size) when it cannot.
 
@@ -31,10 +31,7 @@ from github_server import FakeGitHub  # noqa: E402
 from intake.forge.base import Flag, Proposal  # noqa: E402
 from intake.forge.clock import FakeClock  # noqa: E402
 from intake.forge.github import GitHubForge, GitHubOptions  # noqa: E402
-from intake.publish_batches import claim_size  # noqa: E402
-
-WORKER_CLAIM = 25
-"""What intake.worker.Worker.run_once claims at a time when the backlog is small."""
+from intake.forge.batching import claim_size  # noqa: E402
 
 CHALLENGES = ("feeling-empowered", "free-from-bullying", "getting-the-basics-right",
               "respected-and-valued", "training-and-development")
@@ -75,7 +72,7 @@ def run(count: int, seed: int, batch_size: int) -> dict[str, float]:
             if not pending:
                 clock.sleep(arrivals[nxt][0] - clock.time())
                 continue
-            claimed = list(pending)[:claim_size(forge, len(pending)) or WORKER_CLAIM]
+            claimed = list(pending)[:claim_size(len(pending), forge.one_by_one_capacity(), forge.batch_size)]
             done = forge.propose_many(claimed)
             for ref in done:
                 in_front[ref] = clock.time()

@@ -33,7 +33,8 @@ from generator.schema import REFERENCE_PATTERN
 
 from .catalogue import CatalogueHolder
 from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, status_reference, typed_values, wants_json
-from .forge.base import Forge, ProposalState
+from .decisions import record_decision
+from .forge.base import Forge
 from .forms import Submission, UnreadableInput, validate
 from .limits import Limiters, lookup_limited
 from .notify.subscriptions import is_subscribed, subscribe
@@ -134,10 +135,7 @@ def _current_state(intake: Intake, reference: str) -> Any:
         except Exception as exc:  # noqa: BLE001 - the forge unreachable or refusing: the stored state is still true, if not the latest
             log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
             return record
-        if state in (ProposalState.MERGED, ProposalState.CLOSED):
-            reason_of = getattr(intake.forge, "public_reason", None)
-            reason = reason_of(reference) if reason_of and state == ProposalState.CLOSED else None
-            intake.store.decide(reference, "merged" if state == ProposalState.MERGED else "closed", reason)
+        if record_decision(intake.store, intake.forge, reference, state):
             record = intake.store.get(reference)
     return record
 

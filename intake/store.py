@@ -87,8 +87,6 @@ CREATE TABLE IF NOT EXISTS support_counts (
 ) WITHOUT ROWID;
 """
 
-STATES = ("received", "proposed", "merged", "closed")
-
 LEASE_SECONDS = 15.0
 """How long a claim holds without renewal: the longest a killed worker's submissions wait for another."""
 

@@ -27,8 +27,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .checks import UnreadableBody, load_json
-from .forge.base import ProposalState
+from .decisions import record_decision
+from .forge.base import Forge, ProposalState
 from .forge.github_body import references_in
+from .store import Store
 
 log = logging.getLogger("consult.intake")
 OnStatus = Callable[[str, ProposalState], object]
@@ -98,30 +100,19 @@ def github_webhook_route(on_status: OnStatus, forge: Any = None, secret: bytes |
     return Route(path, github_webhook(on_status, forge, secret), methods=["POST"])
 
 
-def reconcile(forge: Any, references: Sequence[str], on_status: OnStatus) -> dict[str, ProposalState]:
+def reconcile(forge: Forge, references: Sequence[str], on_status: OnStatus) -> dict[str, ProposalState]:
     """Ask the forge about every open submission (covers missed webhooks); report the decided ones."""
-    if hasattr(forge, "states"):
-        states = forge.states(list(references))
-    else:
-        states = {ref: forge.state(ref) for ref in references}
-    decided = {ref: s for ref, s in states.items() if s in (ProposalState.MERGED, ProposalState.CLOSED)}
+    states = forge.states(list(references))
+    decided: dict[str, ProposalState] = {ref: s for ref, s in states.items() if s in (ProposalState.MERGED, ProposalState.CLOSED)}
     for reference, state in decided.items():
         on_status(reference, state)
     return decided
 
 
-def store_updater(store: Any, forge: Any = None) -> OnStatus:
-    """The on_status callback for the intake's Store: merged → published, closed → not published.
-
-    With a forge that has `public_reason`, a closed submission keeps the
-    editor's public reason for its status page.
-    """
-    reason_of = getattr(forge, "public_reason", None)
+def store_updater(store: Store, forge: Forge) -> OnStatus:
+    """The on_status callback for the intake's Store: merged → published, closed → not published, with the public reason."""
 
     def update(reference: str, state: ProposalState) -> None:
-        if state == ProposalState.MERGED:
-            store.decide(reference, state.value)
-        elif state == ProposalState.CLOSED:
-            store.decide(reference, state.value, reason_of(reference) if reason_of else None)
+        record_decision(store, forge, reference, state)
 
     return update

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
-from .forge.base import BatchingForge, Forge, ForgeUnavailable, ProposalState
+from .decisions import record_decision
+from .forge.base import Forge, ForgeUnavailable, ProposalState
+from .forge.batching import WORKER_CLAIM, claim_size
 from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .notify.sender import Sender
 from .proposals import build_proposal, proposal_from_json, proposal_to_json
-from .publish_batches import publish_backlog
 from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
@@ -91,10 +92,9 @@ class Worker:
                 log.info("Proposed %s as %s", reference, locator)
 
         with self.store.keep_leased([r.reference for r in records], self.lease_seconds):
-            many = getattr(self.forge, "propose_many", None)
-            if many is not None and len(proposals) > 1:
+            if len(proposals) > 1:
                 try:
-                    proposed(many(list(proposals.values()), on_proposed=proposed))
+                    proposed(self.forge.propose_many(list(proposals.values()), on_proposed=proposed))
                 except Exception as exc:  # noqa: BLE001 - fall back to one at a time, to find the one that fails
                     log.warning("Could not propose a batch of %d: %s. Trying one at a time.", len(proposals), exc)
             for record in records:
@@ -112,7 +112,14 @@ class Worker:
         log.warning("Could not propose %s (attempt %d): %s. Retrying in %.0f s.", record.reference, record.attempts + 1, exc, delay)
         self.store.mark_failed(record.reference, f"{type(exc).__name__}: {exc}", delay)
 
-    def run_once(self, batch: int = 25) -> int:
+    def claim_size(self) -> int:
+        """How many submissions to claim at once: more when the forge batches and the backlog outgrows its hourly capacity."""
+        if not self.forge.batches:
+            return WORKER_CLAIM
+        backlog = self.store.counts().get("received", 0)
+        return claim_size(backlog, self.forge.one_by_one_capacity(), self.forge.batch_size)
+
+    def run_once(self, batch: int = WORKER_CLAIM) -> int:
         """Publish every submission that is due now; return how many were tried."""
         done = 0
         while not self.stop_event.is_set():
@@ -132,12 +139,8 @@ class Worker:
         published = 0
         for record in self.store.in_state("proposed"):
             state = self.forge.state(record.reference)
-            if state == ProposalState.MERGED:
-                self.store.decide(record.reference, "merged")
+            if record_decision(self.store, self.forge, record.reference, state) and state == ProposalState.MERGED:
                 published += 1
-            elif state == ProposalState.CLOSED:
-                reason_of = getattr(self.forge, "public_reason", None)
-                self.store.decide(record.reference, "closed", reason_of(record.reference) if reason_of else None)
         if published or self.store.merged_since(since):
             self.catalogue.refresh(force=True)
             if self.on_published is not None:
@@ -170,10 +173,7 @@ class Worker:
         """Loop until stopped: publish what is due, check decisions, purge past retention, send emails."""
         while not self.stop_event.is_set():
             try:
-                if isinstance(self.forge, BatchingForge):  # GitHub: large claims when a surge needs batches
-                    publish_backlog(self)
-                else:
-                    self.run_once()
+                self.run_once(self.claim_size())
                 self.housekeeping()
                 self.notify.run_once(stop=self.stop_event)
             except Exception:

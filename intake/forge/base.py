@@ -1,4 +1,4 @@
-"""The forge interface: one small contract, two back ends (local git, GitHub).
+"""The forge contract: one base class declaring every operation, two back ends (local git, GitHub).
 
 The publisher worker hands a forge a `Proposal` (everything an editor needs,
 never contact details) and later asks for its state. Every method is
@@ -8,9 +8,12 @@ already made and completes it, never duplicating.
 
 from __future__ import annotations
 
+import abc
 import enum
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class Proposal:
         return f"submissions/{self.reference}"
 
 
+UNLIMITED = sys.maxsize
+"""The capacity of a forge without a budget: any number of proposals, one by one."""
+
+
 class ProposalState(str, enum.Enum):
     MISSING = "missing"
     OPEN = "open"
@@ -59,15 +66,67 @@ class ProposalState(str, enum.Enum):
     CLOSED = "closed"
 
 
-@runtime_checkable
-class Forge(Protocol):
+class Forge(abc.ABC):
+    """Every operation the intake asks of a forge; subclasses define `propose` and `state` and override the rest where they can do better.
+
+    The defaults describe a forge that proposes one change per submission and
+    does not batch (`batches` is False): `propose_many` and `propose_batch`
+    loop over `propose`, `states` loops over `state`, and `public_reason` has
+    nothing to say.
+    """
+
+    batches: ClassVar[bool] = False
+    """True when the forge can carry several submissions in one change (GitHub); then the worker claims more at once in a surge."""
+
+    @abc.abstractmethod
     def propose(self, proposal: Proposal) -> str:
         """Make (or finish making) the branch and change for one proposal; return its locator (branch name or pull request URL)."""
-        ...
 
+    @abc.abstractmethod
     def state(self, reference: str) -> ProposalState:
         """Where the proposal for this reference stands now."""
-        ...
+
+    def propose_many(self, proposals: list[Proposal],
+                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
+        """Propose several; return reference → locator. `on_proposed` hears of each as soon as the forge holds it.
+
+        Default: one `propose` after another (an error stops the loop; what was made before it was reported).
+        """
+        done: dict[str, str] = {}
+        for proposal in proposals:
+            made = {proposal.reference: self.propose(proposal)}
+            done |= made
+            if on_proposed is not None:
+                on_proposed(made)
+        return done
+
+    def states(self, references: Sequence[str]) -> dict[str, ProposalState]:
+        """Where each proposal stands. Default: `state` for each in turn."""
+        return {reference: self.state(reference) for reference in references}
+
+    def public_reason(self, reference: str) -> str | None:
+        """The editors' public reason for closing this proposal, for its status page; None when there is none."""
+        return None
+
+    # -- batching (a forge that sets `batches`) ---------------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        """Most submissions one change carries. Default: one (no batching)."""
+        return 1
+
+    def one_by_one_capacity(self) -> int:
+        """How many single proposals the forge's budget can open within an hour. Default: no budget (UNLIMITED)."""
+        return UNLIMITED
+
+    def propose_batch(self, challenge: str, proposals: list[Proposal]) -> dict[str, str]:
+        """Propose these (oldest first) as one change; return reference → locator for each one it carries.
+
+        A reference missing from the answer was not proposed (e.g. an earlier
+        attempt already made a batch with fewer): the caller keeps it queued.
+        Default: each proposed on its own.
+        """
+        return self.propose_many(proposals)
 
 
 class ForgeUnavailable(Exception):
@@ -79,25 +138,3 @@ class ForgeUnavailable(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-@runtime_checkable
-class BatchingForge(Forge, Protocol):
-    """A forge that can carry several submissions to one challenge in one change (GitHub)."""
-
-    def propose_batch(self, challenge: str, proposals: list[Proposal]) -> dict[str, str]:
-        """Propose these (oldest first) as one change; return reference → locator for each one it carries.
-
-        A reference missing from the answer was not proposed (e.g. an earlier
-        attempt already made a batch with fewer): the caller keeps it queued.
-        """
-        ...
-
-    def one_by_one_capacity(self) -> int:
-        """How many single proposals the budget can open within an hour."""
-        ...
-
-    @property
-    def batch_size(self) -> int:
-        """Most submissions one batched change carries."""
-        ...

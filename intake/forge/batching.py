@@ -1,5 +1,10 @@
 """When to batch, and how: the policy shared by the intake worker and the surge benchmark.
 
+The worker claims WORKER_CLAIM queued submissions at a time; when the forge
+batches and the queue holds more than its budget can open one by one within
+an hour, it claims `batch_size` × BATCH_CLAIMS instead (`claim_size`), so each
+pull request can carry up to batch_size submissions.
+
 One pull request costs about five content-creating requests, so the hourly
 budget opens `capacity` pull requests an hour. While the backlog fits in
 that, each submission gets its own pull request; beyond it, submissions are
@@ -14,11 +19,20 @@ from collections.abc import Sequence
 from .base import Proposal
 
 NO_CHALLENGE = "general"
+WORKER_CLAIM = 25
+"""How many submissions the worker claims at once while the backlog is small."""
+BATCH_CLAIMS = 10
+"""How many full batches the worker claims at once in a surge."""
 
 
 def should_batch(backlog: int, capacity: int) -> bool:
     """True when the queue holds more than the budget can open one by one within an hour."""
     return backlog > capacity
+
+
+def claim_size(backlog: int, capacity: int, batch_size: int) -> int:
+    """How many queued submissions to claim at once for this backlog and a batching forge's capacity and batch size."""
+    return batch_size * BATCH_CLAIMS if should_batch(backlog, capacity) else WORKER_CLAIM
 
 
 def plan(pending: Sequence[Proposal], capacity: int, batch_size: int) -> list[tuple[str, list[Proposal]]]:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import github3
 from github3 import exceptions as gh_errors
 
-from .base import ForgeUnavailable, Proposal, ProposalState
+from .base import Forge, ForgeUnavailable, Proposal, ProposalState
 from .batching import plan
 from .clock import Clock, SystemClock
 from .github_api import ForgeConfigError, PullRequestConversation, ensure_labels, login
@@ -56,8 +56,10 @@ class GitHubOptions:
     timeout: tuple[float, float] = (4.0, 10.0)
 
 
-class GitHubForge:
+class GitHubForge(Forge):
     """Proposes submissions as pull requests on one repository; see the module docstring."""
+
+    batches = True
 
     def __init__(self, options: GitHubOptions, clock: Clock | None = None,
                  env: Mapping[str, str] = os.environ, ledger: WriteLedger | None = None) -> None:
@@ -350,7 +352,3 @@ def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, s
     )
     return GitHubForge(options, clock, env, ledger)
 
-
-def from_settings(settings: Any) -> GitHubForge:
-    """The hook intake.worker.make_forge calls when site.yml says `forge: github`."""
-    return forge_from_site(settings.config, site_url=getattr(settings, "base_url", "") or None)

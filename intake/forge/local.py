@@ -20,7 +20,7 @@ from pathlib import Path
 from generator.clock import wall_time
 from generator.errors import ConsultError
 
-from .base import Proposal, ProposalState
+from .base import Forge, Proposal, ProposalState
 
 BRANCH_PREFIX = "refs/heads/submissions/"
 MERGED_PREFIX = "refs/consult/merged/"
@@ -49,7 +49,7 @@ class OpenBranch:
     """When its first commit (the intake's proposal) was made."""
 
 
-class LocalGitForge:
+class LocalGitForge(Forge):
     """Proposals as branches of a local git repository."""
 
     def __init__(self, root: Path, main_branch: str = "main", message: Callable[[Proposal], str] | None = None):

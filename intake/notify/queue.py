@@ -48,8 +48,6 @@ def required_fields(template: str) -> tuple[str, ...]:
     return (*COMMON_FIELDS, *extra)
 
 
-STATES = ("queued", "sending", "sent", "written", "failed")
-
 NEVER_EMPTY = ("reference", "unsubscribe_url", "url")
 """Personalisation that must have a value (a reason or a change may be blank: the email still makes sense)."""
 

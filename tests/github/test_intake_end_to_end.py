@@ -73,14 +73,12 @@ def test_an_idea_reaches_editors_as_a_pull_request_and_merging_publishes_it(gith
             wait_for(lambda: intake.store.get(second).state == "proposed")
             github.close(github.pulls_for(f"submissions/{second}")[0].number)  # a missed webhook
             proposed = [r.reference for r in intake.store.in_state("proposed")]
-            assert reconcile(intake.forge, proposed, store_updater(intake.store)) == {second: ProposalState.CLOSED}
+            assert reconcile(intake.forge, proposed, store_updater(intake.store, intake.forge)) == {second: ProposalState.CLOSED}
             assert client.get(f"/status/{second}", headers={"Accept": "application/json"}).json()["status"] == "closed"
     assert github.violations == [] and len(github.pulls) == 2
 
 
 def test_the_worker_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path, github, site_dir: Path, tmp_path: Path) -> None:
-    from intake.publish_batches import publish_backlog
-
     with running_intake(github_repo, site_dir, tmp_path / "data", run_worker=False) as running:
         intake = running.app.state.intake
         small = intake.forge.options.__class__(**{**intake.forge.options.__dict__, "per_hour": 50, "batch_size": 8})
@@ -88,11 +86,12 @@ def test_the_worker_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path
         challenges = ["getting-the-basics-right", "feeling-empowered"]
         refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None)
                 for n in range(20)]
-        assert publish_backlog(intake.worker) == 20  # 20 > 50 // 5: batches of up to 8 per challenge
+        assert intake.worker.claim_size() == 80  # 20 > 50 // 5: batch_size × 10
+        assert intake.worker.run_once(intake.worker.claim_size()) == 20  # batches of up to 8 per challenge
         assert {intake.store.get(r).state for r in refs} == {"proposed"}
         assert len(github.pulls) == 4 and all("batch" in p.labels for p in github.pulls.values())
         assert len({intake.store.get(r).locator for r in refs}) == 4
-        assert publish_backlog(intake.worker) == 0
+        assert intake.worker.run_once(intake.worker.claim_size()) == 0
     assert github.violations == []
 
 

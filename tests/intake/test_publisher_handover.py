@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from intake.catalogue import CatalogueHolder
-from intake.forge.base import Proposal, ProposalState
+from intake.forge.base import Forge, Proposal, ProposalState
 from intake.settings import IntakeSettings
 from intake.store import Store
 from intake.worker import Worker
@@ -16,7 +17,7 @@ from intake.worker import Worker
 from .conftest import IDEA, intake_env
 
 
-class SlowBatches:
+class SlowBatches(Forge):
     """A forge proposing in groups of two, pausing between groups; it notes what the store said meanwhile."""
 
     def __init__(self, store: Store, pause: float = 0.0) -> None:
@@ -28,7 +29,8 @@ class SlowBatches:
         self.proposed.append(proposal.reference)
         return f"https://forge.example/pull/{proposal.reference}"
 
-    def propose_many(self, proposals: list[Proposal], on_proposed=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def propose_many(self, proposals: list[Proposal],
+                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         done: dict[str, str] = {}
         for start in range(0, len(proposals), 2):
             if start:
@@ -44,9 +46,9 @@ class SlowBatches:
         return ProposalState.OPEN
 
 
-def _worker(repo: Path, tmp_path: Path, forge: object, store: Store, lease: float = 15.0) -> Worker:
+def _worker(repo: Path, tmp_path: Path, forge: Forge, store: Store, lease: float = 15.0) -> Worker:
     settings = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"))
-    return Worker(settings, store, forge, CatalogueHolder(repo), lease_seconds=lease)  # type: ignore[arg-type]
+    return Worker(settings, store, forge, CatalogueHolder(repo), lease_seconds=lease)
 
 
 def _ideas(store: Store, count: int) -> list[str]:
