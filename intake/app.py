@@ -130,12 +130,12 @@ def _current_state(intake: Intake, reference: str) -> Any:
     """The stored record, brought up to date with the forge when it is with the editors (as stored if the forge cannot say)."""
     record = intake.store.get(reference)
     if record is not None and record.state == "proposed":
-        try:
-            state = intake.forge.state(reference)
+        try:  # the state, and for a closed proposal its public reason: both ask the forge
+            decided = record_decision(intake.store, intake.forge, reference, intake.forge.state(reference))
         except Exception as exc:  # noqa: BLE001 - the forge unreachable or refusing: the stored state is still true, if not the latest
             log.warning("Could not ask the forge about %s: %s", reference, type(exc).__name__)
             return record
-        if record_decision(intake.store, intake.forge, reference, state):
+        if decided:
             record = intake.store.get(reference)
     return record
 

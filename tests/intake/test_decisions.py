@@ -66,3 +66,26 @@ def test_a_forge_without_public_reasons_closes_with_none(store: Store) -> None:
     assert record_decision(store, Plain(), reference, ProposalState.CLOSED)
     record = store.get(reference)
     assert record is not None and (record.state, record.reason) == ("closed", None)
+
+
+class ClosedButSilent(Decided):
+    """A forge that says a proposal was closed, then fails when asked for the editors' reason (GitHub refusing)."""
+
+    def state(self, reference: str) -> ProposalState:
+        return ProposalState.CLOSED
+
+    def public_reason(self, reference: str) -> str | None:
+        raise ConnectionError("GitHub did not answer")
+
+
+def test_the_status_page_keeps_the_stored_state_when_the_forge_fails_half_way(store: Store) -> None:
+    from types import SimpleNamespace
+
+    from intake.app import _current_state
+
+    reference = store.add_now("idea", IDEA, None)
+    store.mark_proposed({reference: "submissions/" + reference})
+    intake = SimpleNamespace(store=store, forge=ClosedButSilent())
+    record = _current_state(intake, reference)  # type: ignore[arg-type]
+    assert record is not None and record.state == "proposed", "as stored: nothing half-recorded, no error"
+    assert store.get(reference).state == "proposed"  # type: ignore[union-attr]
