@@ -57,3 +57,19 @@ def proposal(n: int, challenge: str = CHALLENGES[0], flags: tuple[Flag, ...] = (
 @pytest.fixture
 def make_proposal() -> Callable[..., Proposal]:
     return proposal
+
+
+@pytest.fixture
+def github_site(tmp_path: Path, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample site with `forge: github` pointing at the fake server; a token in the environment."""
+    import yaml
+
+    from tests.intake.conftest import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    config = yaml.safe_load((repo / "site.yml").read_text(encoding="utf-8"))
+    config["forge"] = "github"
+    config["github"] = {"repository": f"{github.owner}/{github.name}", "base_branch": "main", "url": github.url}
+    (repo / "site.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    return repo

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from intake.forge.base import ProposalState
 from intake.forge.github_body import references_in
@@ -15,22 +14,16 @@ from intake.forge.github import GitHubForge
 from intake.settings import IntakeSettings
 from intake.webhook import reconcile, signature, store_updater
 from intake.worker import make_forge
-from tests.intake.conftest import IDEA, intake_env, make_repo, running_intake, wait_for
+from tests.intake.conftest import IDEA, intake_env, running_intake, wait_for
 
 SECRET = "webhook-secret"
 
 
 @pytest.fixture
-def github_repo(tmp_path: Path, github, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The sample site with `forge: github` pointing at the fake server; credentials in the environment."""
-    repo = make_repo(tmp_path / "repo")
-    config = yaml.safe_load((repo / "site.yml").read_text(encoding="utf-8"))
-    config["forge"] = "github"
-    config["github"] = {"repository": f"{github.owner}/{github.name}", "base_branch": "main", "url": github.url}
-    (repo / "site.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+def github_repo(github_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample site with `forge: github` (conftest's github_site), and the webhook's secret in the environment."""
     monkeypatch.setenv("CONSULT_WEBHOOK_SECRET", SECRET)
-    return repo
+    return github_site
 
 
 def test_site_yml_forge_github_picks_the_github_forge(github_repo: Path, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from intake.catalogue import CatalogueHolder
 from intake.forge.github import GitHubForge
@@ -17,7 +16,7 @@ from intake.settings import IntakeSettings
 from intake.store import Store
 from intake.webhook import reconcile, store_updater
 from intake.worker import Worker, make_forge
-from tests.intake.conftest import IDEA, intake_env, make_repo
+from tests.intake.conftest import IDEA, intake_env
 
 ADDRESS = "sam.jones@example.nhs.uk"
 PUBLIC = {k: v for k, v in IDEA.items() if k not in ("email", "notify", "consent", "website")}
@@ -25,14 +24,9 @@ IDEA_PATH = "content/ideas/getting-the-basics-right/water-fountains-on-every-war
 
 
 @pytest.fixture
-def worker(tmp_path: Path, github, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
+def worker(tmp_path: Path, github_site: Path) -> Iterator[Worker]:
     """The intake's worker for a site with `forge: github` pointing at the fake server."""
-    repo = make_repo(tmp_path / "repo")
-    config = yaml.safe_load((repo / "site.yml").read_text(encoding="utf-8"))
-    config["forge"] = "github"
-    config["github"] = {"repository": f"{github.owner}/{github.name}", "base_branch": "main", "url": github.url}
-    (repo / "site.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    repo = github_site
     settings = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"), base_url="https://talk.example.nhs.uk")
     store = Store(settings.db_path, clock=settings.clock)
     forge = make_forge(settings)
