@@ -124,29 +124,32 @@ def site_app(root: Path, output: Path, base_url: str, data_dir: Path):
     environ = {"CONSULT_INTAKE_DATA": str(data_dir), "CONSULT_INTAKE_SECRET": "browser-tests", "CONSULT_INTAKE_RATE_LIMIT": "0", "CONSULT_NOW": BUILD_NOW.isoformat()}
     settings = IntakeSettings.from_environment(root, site_dir=output, base_url=base_url, environ=environ, run_worker=False)
     intake = create_intake(settings)
+    return with_intake(static, intake, settings.mount_path), intake.state.intake.store
+
+
+def with_intake(static: Any, intake: Starlette, mount_path: str = "/intake") -> Starlette:
+    """The static site with the intake mounted at its path, the intake's start-up and shut-down run with the app's."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with intake.router.lifespan_context(intake):
             yield
 
-    return Starlette(routes=[Mount(settings.mount_path, app=intake), Mount("/", app=static)], lifespan=lifespan), intake.state.intake.store
+    return Starlette(routes=[Mount(mount_path, app=intake), Mount("/", app=static)], lifespan=lifespan)
 
 
-@pytest.fixture(scope="session")
-def live_site(built_sample: BuildResult) -> Iterator[LiveSite]:
-    """The built sample site (and the intake, once it exists) served on a free port of 127.0.0.1."""
-    output = built_sample.output
-    root = output.parent / "repo"
-    data_dir = Path(tempfile.mkdtemp(prefix="consult-intake-"))
+def free_socket() -> tuple[socket.socket, str]:
+    """A socket bound to a free port of 127.0.0.1, and its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    log = RequestLog()
-    app, store = site_app(root, output, base_url, data_dir)
-    server = uvicorn.Server(uvicorn.Config(recording(app, log), log_level="warning", lifespan="on", access_log=False))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextlib.contextmanager
+def serving(app: Any, sock: socket.socket, lifespan: str = "on") -> Iterator[None]:
+    """Serve an ASGI app with uvicorn in a thread on a bound socket until the block ends; the socket is closed after."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="browser-test-server")
     thread.start()
     deadline = time.monotonic() + 15
@@ -155,11 +158,26 @@ def live_site(built_sample: BuildResult) -> Iterator[LiveSite]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield LiveSite(base_url, output, log, store is not None, store)
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_site(built_sample: BuildResult) -> Iterator[LiveSite]:
+    """The built sample site (and the intake, once it exists) served on a free port of 127.0.0.1."""
+    output = built_sample.output
+    root = output.parent / "repo"
+    data_dir = Path(tempfile.mkdtemp(prefix="consult-intake-"))
+    sock, base_url = free_socket()
+    log = RequestLog()
+    app, store = site_app(root, output, base_url, data_dir)
+    try:
+        with serving(recording(app, log), sock):
+            yield LiveSite(base_url, output, log, store is not None, store)
+    finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

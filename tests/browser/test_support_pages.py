@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import tempfile
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from generator.serve import Rebuilder
 from generator.serve import create_app as create_static
@@ -27,6 +22,7 @@ from intake.settings import IntakeSettings
 from intake.support import COOKIE
 from intake.support_store import SupportChange, token_hash
 
+from .conftest import free_socket, serving, with_intake
 from .test_axe import AXE_OPTIONS, describe
 
 OPEN_IDEA = "hot-food-for-staff-working-nights"
@@ -131,32 +127,14 @@ def test_support_from_the_idea_page_with_javascript(browser, live_site, axe_sour
 def site_at(root: Path, output: Path, **environ: str) -> Iterator[tuple[str, Starlette]]:
     """The built site with an intake of its own (its own store and clock), on a free port of 127.0.0.1."""
     data = Path(tempfile.mkdtemp(prefix="consult-supports-"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock, base_url = free_socket()
     env = {"CONSULT_INTAKE_DATA": str(data), "CONSULT_INTAKE_SECRET": "browser-tests", **environ}
     intake = create_intake(IntakeSettings.from_environment(root, site_dir=output, base_url=base_url, environ=env, run_worker=False))
     static = create_static(root, output, Rebuilder(root, output, base_url), with_intake=False)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with intake.router.lifespan_context(intake):
-            yield
-
-    app = Starlette(routes=[Mount("/intake", app=intake), Mount("/", app=static)], lifespan=lifespan)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
     try:
-        yield base_url, intake
+        with serving(with_intake(static, intake), sock):
+            yield base_url, intake
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         shutil.rmtree(data, ignore_errors=True)
 
 

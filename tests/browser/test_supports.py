@@ -8,15 +8,10 @@ The site here is built with support counts and served with a stand-in for the in
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -26,6 +21,7 @@ from generator.build import build
 from generator.serve import Rebuilder, create_app
 from tests.conftest import BUILD_NOW, copy_sample
 
+from .conftest import free_socket, serving
 from .test_axe import AXE_OPTIONS, describe
 from .test_reflow import OVERFLOW
 
@@ -60,24 +56,12 @@ def stand_in_intake(site: CountedSite) -> list[Route]:
 def counted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountedSite]:
     root = copy_sample(tmp_path_factory.mktemp("counted") / "repo")
     output = build(root, root.parent / "_site", now=BUILD_NOW, supports=BUILT_COUNTS).output
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    site = CountedSite(f"http://127.0.0.1:{sock.getsockname()[1]}", dict(BUILT_COUNTS))
+    sock, base_url = free_socket()
+    site = CountedSite(base_url, dict(BUILT_COUNTS))
     static = create_app(root, output, Rebuilder(root, output, site.base_url), with_intake=False)
     app = Starlette(routes=[*stand_in_intake(site), Mount("/", app=static)])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
+    with serving(app, sock, lifespan="off"):
         yield site
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
