@@ -19,6 +19,11 @@ from .ratelimit import RateLimiter
 from .settings import LOOKUP, IntakeSettings
 
 
+def wait_words(seconds: int) -> str:
+    """How long to wait, as a person reads it: "a minute", or whole minutes rounded up."""
+    return "a minute" if seconds <= 60 else f"{math.ceil(seconds / 60)} minutes"
+
+
 class Limiters:
     """The intake's rate limiters by kind (idea, comment, topic, lookup, support, supporter)."""
 
@@ -35,8 +40,7 @@ class Limiters:
         address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
         wait = self.by_kind[kind].wait_for(address)
         if wait:
-            when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
-            raise Rejection(429, f"You have sent a lot in a short time. Wait {when}, then send it again.", values, headers={"Retry-After": str(wait)})
+            raise Rejection(429, f"You have sent a lot in a short time. Wait {wait_words(wait)}, then send it again.", values, headers={"Retry-After": str(wait)})
 
 
 def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

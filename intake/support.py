@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from .app import Intake, intake_link
 from .catalogue import Catalogue, IdeaInfo
 from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, wants_json
 from .keys import durable_secret
+from .limits import wait_words
 from .pages import Link, render_page
 from .settings import SUPPORT, SUPPORTER, IntakeSettings
 from .support_store import SupportChange, SupportState, SupportStore, token_hash
@@ -233,8 +233,7 @@ def closed_message(catalogue: Catalogue, idea: IdeaInfo) -> str | None:
 def check_browser_rate(intake: Intake, token: str) -> None:
     wait = intake.limiters[SUPPORTER].wait_for(token)
     if wait:
-        when = "a minute" if wait <= 60 else f"{math.ceil(wait / 60)} minutes"
-        raise Rejection(429, f"This browser has supported and withdrawn a lot in a short time. Wait {when}, then try again.", headers={"Retry-After": str(wait)})
+        raise Rejection(429, f"This browser has supported and withdrawn a lot in a short time. Wait {wait_words(wait)}, then try again.", headers={"Retry-After": str(wait)})
 
 
 def set_cookie(response: Response, settings: IntakeSettings, cookie: SupporterCookie, token: str) -> None:
