@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from generator.build import BuildResult, build
+from tests.postgres import PostgresCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_PARTS = ("site.yml", "challenges", "content")
@@ -65,3 +68,37 @@ def playwright_driver():
 
     with sync_playwright() as playwright:
         yield playwright
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/postgres.py), started on first use, destroyed at the end."""
+    cluster = PostgresCluster.create()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def postgres_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh, empty database of its own for one test, dropped after it."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    if postgres_cluster.pid() is None:  # a test before this one stopped or killed the server
+        postgres_cluster.start()
+    url = postgres_cluster.create_database(name)
+    try:
+        yield url
+    finally:
+        if postgres_cluster.pid() is None:
+            postgres_cluster.start()
+        postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each store-level test once per engine: '' (the SQLite file in the data folder), then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres_database"))
