@@ -108,6 +108,8 @@ class Database(ABC):
     for_update: str = ""
     """Appended to a `SELECT` whose row is then updated: `FOR UPDATE` on PostgreSQL, nothing on SQLite."""
 
+    errors: tuple[type[Exception], ...]
+    """What its operations raise when the database fails (a retry may succeed)."""
     write_lock: threading.RLock
     """This process's writers take turns here (SQLite: instead of sleeping in SQLite's busy handler)."""
 
@@ -135,6 +137,9 @@ class Database(ABC):
     def describe(self) -> str:
         """Where the data is, for messages and logs (never a password)."""
 
+    def check(self) -> None:
+        """Raise DatabaseUnavailable, with the reason, unless the database answers now."""
+
     def close(self) -> None:
         """Release connections (the database itself stays)."""
 
@@ -157,6 +162,7 @@ class SqliteDatabase(Database):
     """The SQLite file in the intake's data folder; several processes may share it."""
 
     dialect = "sqlite"
+    errors = (sqlite3.Error,)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -292,9 +298,11 @@ class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = CONNECT_TIMEOUT) -> None:
+        import psycopg
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
+        self.errors = (psycopg.Error, DatabaseUnavailable)
         self.url = check_url(url)
         self.timeout = timeout
         self.write_lock = threading.RLock()
@@ -342,6 +350,20 @@ class PostgresDatabase(Database):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield PostgresConnection(conn)
 
+    def check(self) -> None:
+        """Connect once, outside the pool, so a database that cannot be reached is named with libpq's own reason
+        (refused, no such database, authentication failed): DatabaseUnavailable."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, connect_timeout=max(1, round(self.timeout))) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(
+                f"Could not reach the {self.describe()}: {first_line(exc)}. Check that PostgreSQL runs there, that the "
+                "database and user exist, and the password (PGPASSWORD or ~/.pgpass); then try again"
+            ) from exc
+
     def lock(self, conn: Connection, table: str) -> None:
         if not table.isidentifier():
             raise ValueError(f"not a table name: {table!r}")
@@ -388,11 +410,13 @@ def connect(url: str, sqlite_path: Path, pool_size: int = 8) -> Database:
 
 
 def open_database(settings: IntakeSettings) -> Database:
-    """The database the settings name: `CONSULT_INTAKE_DATABASE_URL`, else the SQLite file in the data folder."""
-    return connect(settings.database_url, settings.db_path, settings.database_pool_size)
+    """The database the settings name: `CONSULT_INTAKE_DATABASE_URL`, else the SQLite file in the data folder.
 
-
-def wait_until_reachable(db: Database) -> None:
-    """Raise DatabaseUnavailable (naming host and database, never the password) unless the database answers now."""
-    with db.read() as conn:
-        conn.execute("SELECT 1 AS ok").fetchone()
+    Raises DatabaseUnavailable, naming host and database (never the password) and why, when PostgreSQL cannot be reached."""
+    db = connect(settings.database_url, settings.db_path, settings.database_pool_size)
+    try:
+        db.check()
+    except DatabaseUnavailable:
+        db.close()
+        raise
+    return db
