@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator.build import BuildResult, build
+from intake.db import connect
+from intake.store import Store
 from tests.postgres import PostgresCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -102,3 +105,27 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return ""
     return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def make_store(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Store]]:
+    """Opens stores on the test's engine (`database_url`): `make_store()` or `make_store(path, clock=…)`. A second
+    call is a second process's view of the same data (SQLite: the same file; PostgreSQL: the same database).
+    Every store opened is closed after the test."""
+    opened: list[Store] = []
+
+    def make(path: Path | None = None, **kwargs: Any) -> Store:
+        path = path or tmp_path / "intake.sqlite3"
+        store = Store(path, db=connect(database_url, path), **kwargs)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., Store]) -> Store:
+    """One store on the test's engine (parametrised over SQLite and PostgreSQL by `database_url`)."""
+    return make_store()
