@@ -402,10 +402,10 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def connect(url: str, sqlite_path: Path, pool_size: int = 8) -> Database:
+def connect(url: str, sqlite_path: Path, pool_size: int = 8, timeout: float = CONNECT_TIMEOUT) -> Database:
     """PostgreSQL when `url` is set (it must be a postgresql:// URL), else SQLite at `sqlite_path`."""
     if url:
-        return PostgresDatabase(url, pool_size=pool_size)
+        return PostgresDatabase(url, pool_size=pool_size, timeout=timeout)
     return SqliteDatabase(sqlite_path)
 
 
@@ -413,7 +413,7 @@ def open_database(settings: IntakeSettings) -> Database:
     """The database the settings name: `CONSULT_INTAKE_DATABASE_URL`, else the SQLite file in the data folder.
 
     Raises DatabaseUnavailable, naming host and database (never the password) and why, when PostgreSQL cannot be reached."""
-    db = connect(settings.database_url, settings.db_path, settings.database_pool_size)
+    db = connect(settings.database_url, settings.db_path, settings.database_pool_size, settings.database_timeout)
     try:
         db.check()
     except DatabaseUnavailable:
