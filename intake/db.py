@@ -110,6 +110,9 @@ class Database(ABC):
 
     errors: tuple[type[Exception], ...]
     """What its operations raise when the database fails (a retry may succeed)."""
+    transient: tuple[type[Exception], ...] = ()
+    """Failures of one transaction that the same transaction, run again, gets past (PostgreSQL: a deadlock with
+    another process, a serialization failure); none on SQLite, where one writer runs at a time."""
     write_lock: threading.RLock
     """This process's writers take turns here (SQLite: instead of sleeping in SQLite's busy handler)."""
 
@@ -303,6 +306,7 @@ class PostgresDatabase(Database):
         from psycopg_pool import ConnectionPool
 
         self.errors = (psycopg.Error, DatabaseUnavailable)
+        self.transient = (psycopg.errors.TransactionRollback,)
         self.url = check_url(url)
         self.timeout = timeout
         self.write_lock = threading.RLock()
@@ -331,6 +335,8 @@ class PostgresDatabase(Database):
         try:
             with self.pool.connection(timeout=self.timeout) as conn:
                 yield conn
+        except psycopg.errors.TransactionRollback:
+            raise  # the server is there: the caller may run the transaction again (`transient`)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise DatabaseUnavailable(f"Could not reach the {self.describe()}: {first_line(exc)}") from exc
 

@@ -30,6 +30,8 @@ from .db import Connection, Database
 
 BATCH = 500
 """Most changes committed in one transaction."""
+TRIES = 3
+"""Runs of a batch that meets a deadlock with another process before its requests hear of the failure."""
 
 
 def token_hash(token: str) -> bytes:
@@ -143,9 +145,19 @@ class SupportStore:
         return self._writer.submit(self._commit, [change]).result()[0]
 
     def _commit(self, changes: list[SupportChange]) -> list[SupportState]:
-        """Apply the changes in one transaction (on the writer thread)."""
-        with self.db.transaction() as conn:
-            return [apply_change(conn, change) for change in changes]
+        """Apply the changes in one transaction (on the writer thread), idea by idea in name order (each idea's own
+        changes in the order they came), so that processes sharing a PostgreSQL database lock counts in one order;
+        a deadlock or serialization failure all the same runs the batch again."""
+        order = sorted(range(len(changes)), key=lambda n: changes[n].group[0])
+        for attempt in range(1, TRIES + 1):
+            try:
+                with self.db.transaction() as conn:
+                    states = {n: apply_change(conn, changes[n]) for n in order}
+                return [states[n] for n in range(len(changes))]
+            except self.db.transient:
+                if attempt == TRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Finish the batch being written, then stop the writer (the store closes the database)."""
