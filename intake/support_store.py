@@ -31,7 +31,7 @@ from .db import Connection, Database
 BATCH = 500
 """Most changes committed in one transaction."""
 TRIES = 3
-"""Runs of a batch that meets a deadlock with another process before its requests hear of the failure."""
+"""Runs of a batch that meets a deadlock or serialization failure before its requests hear of the failure."""
 
 
 def token_hash(token: str) -> bytes:
@@ -145,15 +145,15 @@ class SupportStore:
         return self._writer.submit(self._commit, [change]).result()[0]
 
     def _commit(self, changes: list[SupportChange]) -> list[SupportState]:
-        """Apply the changes in one transaction (on the writer thread), idea by idea in name order (each idea's own
-        changes in the order they came), so that processes sharing a PostgreSQL database lock counts in one order;
-        a deadlock or serialization failure all the same runs the batch again."""
-        order = sorted(range(len(changes)), key=lambda n: changes[n].group[0])
+        """Apply the changes in one transaction (on the writer thread). Processes sharing a PostgreSQL database
+        first lock every idea the batch touches, in one order (`Database.lock_names`), so two batches never deadlock
+        on a count or a row; should one all the same, the batch runs again."""
+        ideas = {idea for change in changes for idea in change.group}
         for attempt in range(1, TRIES + 1):
             try:
                 with self.db.transaction() as conn:
-                    states = {n: apply_change(conn, changes[n]) for n in order}
-                return [states[n] for n in range(len(changes))]
+                    self.db.lock_names(conn, ideas)
+                    return [apply_change(conn, change) for change in changes]
             except self.db.transient:
                 if attempt == TRIES:
                     raise

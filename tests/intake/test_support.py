@@ -5,6 +5,7 @@ Posts are the idea page's form (contract item 1 of issue 16): `idea`, `action` a
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import datetime as dt
 import random
@@ -17,9 +18,11 @@ import httpx
 import pytest
 from starlette.responses import Response
 
+from intake.db import connect
+from intake.migrations import migrate
 from intake.settings import IntakeSettings, parse_support_rates
 from intake.support import COOKIE, SupporterCookie, count_sentence, set_cookie
-from intake.support_store import token_hash
+from intake.support_store import SupportChange, SupportStore, token_hash
 from tests.conftest import BUILD_NOW
 
 from .conftest import IDEA, Running, intake_env, running_intake
@@ -406,3 +409,33 @@ def test_count_sentences() -> None:
     assert [count_sentence(n) for n in (0, 1, 2, 1234)] == [
         "No one has supported this idea yet", "1 person supports this idea", "2 people support this idea", "1,234 people support this idea",
     ]
+
+
+def test_two_processes_changing_supports_at_once_keep_rows_and_counts_in_step(database_url: str, tmp_path: Path) -> None:
+    """Two replicas' support stores on one database, each committing batches of changes to the same ideas in
+    random order: no batch fails (on PostgreSQL, counts are locked in one order, and a deadlock runs the batch again),
+    and the rows and counts agree."""
+    ideas = [f"idea-{n}" for n in range(8)]
+    databases = [connect(database_url, tmp_path / "intake.sqlite3") for _ in range(2)]
+    migrate(databases[0])
+    stores = [SupportStore(db) for db in databases]
+
+    def replica(index: int) -> None:
+        rng = random.Random(index)
+
+        async def burst() -> None:
+            changes = [SupportChange(token_hash(f"browser-{rng.randrange(30)}"), (rng.choice(ideas),), rng.random() < 0.7) for _ in range(60)]
+            await asyncio.gather(*(stores[index].change(change) for change in changes))
+
+        for _ in range(15):
+            asyncio.run(burst())
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(replica, range(2)))
+        rows, total = stores[0].total_rows()
+        assert rows == total > 0
+    finally:
+        for store, db in zip(stores, databases):
+            store.close()
+            db.close()
