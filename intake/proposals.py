@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
 from generator import frontmatter
@@ -21,7 +21,22 @@ from .moderation import WaitingIdea, flags_for
 from .store import Record
 
 
-def unique_slug(title: str, reference: str, taken: set[str]) -> str:
+class TakenSlugs:
+    """The slugs of one kind already used: by published files, or by the paths of proposals not yet decided.
+
+    Looked up, never copied, so a proposal costs the same however many ideas are published."""
+
+    def __init__(self, published: Container[str], pending_paths: Iterable[str], folder: str):
+        self.published, self.pending_paths, self.prefix = published, pending_paths, f"content/{folder}/"
+
+    def __contains__(self, slug: object) -> bool:
+        if slug in self.published:
+            return True
+        end = f"/{slug}.md"
+        return any(path.startswith(self.prefix) and path.endswith(end) for path in self.pending_paths)
+
+
+def unique_slug(title: str, reference: str, taken: Container[str]) -> str:
     """The title's slug, or the slug with the reference's code when that is already used."""
     slug = slugify(title, max_length=60)
     if slug not in taken:
@@ -33,7 +48,7 @@ def _credit(fields: dict[str, str]) -> str | None:
     return fields.get("name") or None
 
 
-def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: Container[str]) -> tuple[str, str]:
     slug = unique_slug(fields["title"], record.reference, taken)
     data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "summary": "", "submitted": submitted, "reference": record.reference}
     for key, value in (("attribution", _credit(fields)), ("role", fields.get("role")), ("region", fields.get("region"))):
@@ -44,7 +59,7 @@ def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken:
     return f"content/ideas/{fields['challenge']}/{slug}.md", frontmatter.dump(data, fields["idea"])
 
 
-def topic_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+def topic_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: Container[str]) -> tuple[str, str]:
     slug = unique_slug(fields["title"], record.reference, taken)
     data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "submitted": submitted, "reference": record.reference}
     if _credit(fields):
@@ -77,7 +92,7 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         rows: tuple[tuple[str, str], ...] = (("Comment on", fields["target"]), ("Credit", credit))
     else:
         folder = "ideas" if record.kind == "idea" else "topics"
-        taken = set(catalogue.slugs.get(record.kind, set())) | {p.rsplit("/", 1)[-1].removesuffix(".md") for p in pending_paths if p.startswith(f"content/{folder}/")}
+        taken = TakenSlugs(catalogue.slugs.get(record.kind, set()), pending_paths, folder)
         make = idea_file if record.kind == "idea" else topic_file
         path, content = make(record, fields, submitted, taken)
         challenge = fields["challenge"]
