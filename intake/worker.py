@@ -58,6 +58,8 @@ class Worker:
         self._last_sync = 0.0
         self._last_purge = 0.0
         self._checked_at = wall_time().isoformat(timespec="microseconds")
+        self._waiting: dict[str, WaitingIdea] | None = None
+        """The ideas waiting for a decision, by reference (`waiting_ideas`); None: read them from the store again."""
         self.notify = Sender.from_settings(settings, store)
         """Sends the emails people asked for (GOV.UK Notify, or the outbox folder without an API key)."""
         self.events = EventDetector(settings, store, forge, catalogue)
@@ -67,7 +69,7 @@ class Worker:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
         built: dict[str, dict] = {}
         paths = self.store.proposal_paths()
-        waiting = [WaitingIdea(*row) for row in self.store.waiting_ideas()]
+        waiting = self.waiting_ideas(records)
         proposals = {}
         for record in records:
             try:
@@ -104,6 +106,16 @@ class Worker:
                     proposed({record.reference: self.forge.propose(proposals[record.reference])})
                 except Exception as exc:  # noqa: BLE001 - retried later; the message never holds contact details
                     self._failed(record, exc)
+
+    def waiting_ideas(self, claimed: list[Record]) -> list[WaitingIdea]:
+        """The ideas not yet decided, compared for duplicates: read from the store once (and again after each
+        check for decisions), then kept up to date with each claimed batch, so a batch costs the same however many wait."""
+        if self._waiting is None:
+            self._waiting = {row[0]: WaitingIdea(*row) for row in self.store.waiting_ideas()}
+        for record in claimed:
+            if record.kind == "idea" and record.fields is not None and record.reference not in self._waiting:
+                self._waiting[record.reference] = WaitingIdea(record.reference, record.fields.get("title", ""), record.fields.get("idea", ""))
+        return list(self._waiting.values())
 
     def _failed(self, record: Record, exc: Exception) -> None:
         delay = backoff(record.attempts, self.settings.retry_base, self.settings.retry_max)
@@ -151,6 +163,7 @@ class Worker:
         now = time.monotonic()
         if now - self._last_sync >= self.settings.sync_interval:
             self._last_sync = now
+            self._waiting = None  # decided meanwhile (here, by `consult review` or by a webhook): read them again
             try:
                 self.sync()
             except Exception as exc:  # noqa: BLE001 - the next sync asks again
