@@ -21,19 +21,37 @@ from .moderation import WaitingIdea, flags_for
 from .store import Record
 
 
+class PendingPaths:
+    """The paths of the proposals not yet decided, with the slugs they use in each folder (kept up to date as paths are
+    added), so a new proposal looks its slug up instead of going through every path."""
+
+    def __init__(self, paths: Iterable[str] = ()):
+        self.paths: set[str] = set()
+        self.slugs: dict[str, set[str]] = {}
+        """folder under content/ (ideas, topics) → slugs used there"""
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        self.paths.add(path)
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[0] == "content":
+            self.slugs.setdefault(parts[1], set()).add(parts[-1].removesuffix(".md"))
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.paths
+
+
 class TakenSlugs:
     """The slugs of one kind already used: by published files, or by the paths of proposals not yet decided.
 
-    Looked up, never copied, so a proposal costs the same however many ideas are published."""
+    Looked up, never copied, so a proposal costs the same however many ideas are published or waiting."""
 
-    def __init__(self, published: Container[str], pending_paths: Iterable[str], folder: str):
-        self.published, self.pending_paths, self.prefix = published, pending_paths, f"content/{folder}/"
+    def __init__(self, published: Container[str], pending: PendingPaths, folder: str):
+        self.published, self.pending = published, pending.slugs.get(folder, set())
 
     def __contains__(self, slug: object) -> bool:
-        if slug in self.published:
-            return True
-        end = f"/{slug}.md"
-        return any(path.startswith(self.prefix) and path.endswith(end) for path in self.pending_paths)
+        return slug in self.published or slug in self.pending
 
 
 def unique_slug(title: str, reference: str, taken: Container[str]) -> str:
@@ -77,7 +95,7 @@ def comment_file(record: Record, fields: dict[str, str], submitted: dt.date) -> 
     return f"content/comments/{folder}/{record.reference}.md", frontmatter.dump(data, fields["comment"])
 
 
-def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str], waiting: Sequence[WaitingIdea] = ()) -> Proposal:
+def build_proposal(record: Record, catalogue: Catalogue, pending_paths: PendingPaths | set[str], waiting: Sequence[WaitingIdea] = ()) -> Proposal:
     """Everything an editor needs for one submission (paths already used are avoided).
 
     `waiting`: ideas not yet decided, compared for duplicates (the submission itself is left out here).
@@ -92,7 +110,8 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         rows: tuple[tuple[str, str], ...] = (("Comment on", fields["target"]), ("Credit", credit))
     else:
         folder = "ideas" if record.kind == "idea" else "topics"
-        taken = TakenSlugs(catalogue.slugs.get(record.kind, set()), pending_paths, folder)
+        pending = pending_paths if isinstance(pending_paths, PendingPaths) else PendingPaths(pending_paths)
+        taken = TakenSlugs(catalogue.slugs.get(record.kind, set()), pending, folder)
         make = idea_file if record.kind == "idea" else topic_file
         path, content = make(record, fields, submitted, taken)
         challenge = fields["challenge"]

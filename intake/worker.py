@@ -32,7 +32,7 @@ from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .notify.sender import Sender
-from .proposals import build_proposal, proposal_from_json, proposal_to_json
+from .proposals import PendingPaths, build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
@@ -75,7 +75,7 @@ class Worker:
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
         built: dict[str, dict] = {}
-        paths = self.store.proposal_paths()
+        paths = PendingPaths(self.store.proposal_paths())
         waiting = self.waiting_ideas(records)
         proposals = {}
         for record in records:
