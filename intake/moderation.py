@@ -154,22 +154,28 @@ class TermIndex:
         """Keys of the entries that may score `threshold` or more against `query` (all that share a term when it is 0),
         only those in `among` when given.
 
-        When more than `limit` may, the `limit` with the highest partial scores are kept: each term's entries are
-        read highest weight first, at most `SCAN_LIMIT` of them, adding up what each term gives each entry. So the
-        cost per query is bounded however many entries there are, and the closest ones are kept.
+        When more than `limit` may, the `limit` with the highest partial scores are kept: the query's weightiest terms
+        first, each term's entries highest weight first (at most `SCAN_LIMIT` of a term, `SCAN_BUDGET` in all), adding
+        up what each term gives each entry. So the cost per query is bounded however many entries there are.
         """
         terms = sorted((w for w in query if w in self.postings), key=lambda w: (-len(self.postings[w]), w))
         budget = threshold - 1e-9
-        partial: dict[str, float] = {}
+        cuts: dict[str, float] = {}
         for word in terms:  # commonest first: they take the budget, so fewer entries come from them
-            posting, weight = self.postings[word], query[word]
-            cut = min(-posting[0][0], max(0.0, budget) / weight)
-            budget -= weight * cut
-            for negative, key in itertools.islice(posting, SCAN_LIMIT):
+            cut = cuts[word] = min(-self.postings[word][0][0], max(0.0, budget) / query[word])
+            budget -= query[word] * cut
+        partial: dict[str, float] = {}
+        scan = SCAN_BUDGET
+        for word in sorted(terms, key=lambda w: (-query[w], w)):
+            weight, cut = query[word], cuts[word]
+            for negative, key in itertools.islice(self.postings[word], min(scan, SCAN_LIMIT)):
+                scan -= 1
                 if -negative <= cut:
                     break
                 if among is None or key in among:
                     partial[key] = partial.get(key, 0.0) - weight * negative
+            if scan <= 0:
+                break
         if len(partial) <= limit:
             return list(partial)
         return heapq.nlargest(limit, partial, key=partial.__getitem__)
@@ -179,6 +185,8 @@ CANDIDATE_LIMIT = 50
 """Most published ideas (and most waiting ones) scored in full for one submission."""
 SCAN_LIMIT = 256
 """Most entries read from one term's list for one submission (the highest weights)."""
+SCAN_BUDGET = 2048
+"""Most entries read from all the terms' lists for one submission."""
 
 
 class DuplicateIndex:
