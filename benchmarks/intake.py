@@ -4,7 +4,7 @@ Durability is on (SQLite WAL, synchronous=FULL: every answer waits for its
 commit to reach the disk) and the publisher worker runs as `consult intake`
 runs it (a child process of its own), turning submissions into git branches
 while the load goes on. The server CPU per submission adds up the web process
-and the worker, measured until the worker has caught up with the load.
+and the worker, from the start of the load until the worker has caught up with it.
 
     .venv/bin/python benchmarks/intake.py --requests 3000 --concurrency 32
     .venv/bin/python benchmarks/intake.py --supports --requests 20000 --concurrency 8
@@ -201,10 +201,10 @@ def main() -> None:
             workers = child_pids(process.pid)
             web_before, worker_before = cpu_by_role(process.pid, workers)
             latencies, failures, elapsed = asyncio.run(load(args.requests))
-            web_cpu = cpu_by_role(process.pid, workers)[0] - web_before
+            web_load = cpu_by_role(process.pid, workers)[0] - web_before
             catch_up = 0.0 if args.no_worker or args.supports else wait_published(url)
-            worker_cpu = cpu_by_role(process.pid, workers)[1] - worker_before
-            cpu = web_cpu + worker_cpu
+            web_after, worker_after = cpu_by_role(process.pid, workers)
+            cpu = web_after - web_before + worker_after - worker_before
         finally:
             process.terminate()
             try:
@@ -225,10 +225,10 @@ def main() -> None:
         print(f"  throughput   {accepted / elapsed:8.1f} accepted {what}/s  ({elapsed:.2f} s)")
         print(f"  latency p50  {statistics.median(latencies) * 1000:8.1f} ms")
         print(f"  latency p99  {p99 * 1000:8.1f} ms")
-        print(f"  server CPU   {cpu / max(1, accepted) * 1000:8.2f} ms per accepted {what[:-1]} (user+system, worker included, git commands not)")
-        if workers:
-            print(f"    web        {web_cpu / max(1, accepted) * 1000:8.2f} ms   worker process {worker_cpu / max(1, accepted) * 1000:.2f} ms"
-                  f" (caught up {catch_up:.1f} s after the load)")
+        print(f"  server CPU   {cpu / max(1, accepted) * 1000:8.2f} ms per accepted {what[:-1]} (the intake's processes, git commands not)")
+        if catch_up:
+            print(f"               {web_load / max(1, accepted) * 1000:8.2f} ms of it in the web process during the load; "
+                  f"the worker caught up {catch_up:.1f} s after the load")
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews these)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
