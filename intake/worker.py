@@ -321,8 +321,9 @@ class WorkerProcess:
                 return
             delay = min(self.RESTART_MAX, delay * 2)
             with self._lock:
-                if process.stdin is not None:
-                    process.stdin.close()
+                for pipe in (process.stdin, process.stdout):
+                    if pipe is not None:
+                        pipe.close()
             if not self._spawn():
                 return
             self.restarts += 1
