@@ -78,6 +78,7 @@ bench: setup-test
 	@command -v hugo >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null; }
 	$(PY) benchmarks/build.py --sizes $(SIZES)
 	$(PY) benchmarks/intake.py
+	$(PY) benchmarks/duplicates.py
 	$(PY) benchmarks/github_surge.py
 
 clean:

@@ -255,7 +255,7 @@ def create_app(root: Path, output: Path, rebuild: Rebuilder, with_intake: bool, 
         from intake.settings import IntakeSettings
 
         settings = IntakeSettings.from_environment(root, site_dir=output, base_url=base_url)
-        intake = create_intake(settings, on_published=rebuild)
+        intake = create_intake(settings, on_published=rebuild, worker_process=True)  # the publisher in a child process, as `consult intake` runs it
         routes.append(Mount(settings.mount_path, app=intake))
         lifespans.append(intake)
     handbook = root / ".consult" / "handbook"

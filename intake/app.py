@@ -45,7 +45,7 @@ from .rendering import UNAVAILABLE, form_page, make_templates, rejection_page, u
 from .settings import IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
-from .worker import Worker, make_forge
+from .worker import Worker, WorkerProcess, make_forge
 
 log = logging.getLogger("consult.intake")
 
@@ -64,6 +64,16 @@ class Intake:
     limiters: Limiters
     """One per kind of request (idea, comment, topic, lookup, support, supporter), each with its own limit."""
     worker: Worker
+    """The publisher in this process (a thread, when started); `consult intake` runs it in a child process instead."""
+    publisher: WorkerProcess | None = None
+    """The publisher in its own process, while the app runs one (else None)."""
+
+    def wake_worker(self) -> None:
+        """Tell whichever publisher runs that a submission is waiting."""
+        if self.publisher is not None:
+            self.publisher.wake()
+        else:
+            self.worker.wake.set()
 
 
 def intake_link(intake: Intake, request: Request, name: str, **params: str) -> str:
@@ -112,7 +122,7 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
                 return JSONResponse({"errors": result.errors}, status_code=422)
             return form_page(intake.templates, intake.catalogue.current, kind, 422, result.values, result.errors)
         reference = await keep(intake, kind, result.submission, result.values)
-        intake.worker.wake.set()
+        intake.wake_worker()
         if wants_json(request):
             return JSONResponse({"reference": reference, "status": "received", "status_url": f"{intake.settings.mount_path}/status/{reference}"}, status_code=202)
         return RedirectResponse(intake_link(intake, request, "confirmation", reference=reference), status_code=303)
@@ -192,8 +202,14 @@ def create_app(
     settings: IntakeSettings,
     on_published: Callable[[], object] | None = None,
     forge: Forge | None = None,
+    worker_process: bool = False,
 ) -> Starlette:
-    """The intake as an ASGI app; its lifespan runs the publisher worker (unless settings.run_worker is off)."""
+    """The intake as an ASGI app; its lifespan runs the publisher worker (unless settings.run_worker is off).
+
+    The worker runs as a thread of this process, or with `worker_process` (as `consult intake` runs it) as a
+    child process of its own, started and stopped with the app; either way the catalogue is read again after
+    each publication and `on_published` called.
+    """
     if settings.secret_generated:
         log.warning("CONSULT_INTAKE_SECRET is not set: client addresses are hashed with a random key made for this process only.")
     catalogue = CatalogueHolder(settings.root, settings.clock)
@@ -205,13 +221,25 @@ def create_app(
 
     support, supports = support_routes(intake)
 
+    def published() -> None:
+        """The worker process published something: read the site's content again (as the in-process worker does)."""
+        catalogue.refresh(force=True)
+        if on_published is not None:
+            on_published()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.run_worker:
+        if settings.run_worker and worker_process:
+            intake.publisher = WorkerProcess(settings.root, on_published=published, tick=catalogue.refresh)
+            await run_in_threadpool(intake.publisher.start)
+        elif settings.run_worker:
             worker.start()
         try:
             yield
         finally:
+            if intake.publisher is not None:
+                await run_in_threadpool(intake.publisher.stop)
+                intake.publisher = None
             worker.stop()
             supports.store.close()
             store.close()

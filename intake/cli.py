@@ -77,19 +77,21 @@ def register(main: click.Group) -> None:
             _logging()
             settings = _settings(obj.root, run_worker=not no_worker)
             click.echo(f"Intake for {settings.base_url} on http://{host}:{port}/ (data in {settings.data_dir})")
-            serve_http(create_app(settings), host, port)
+            # The publisher in a child process of its own (not a thread), so it never slows the answers down.
+            serve_http(create_app(settings, worker_process=True), host, port)
 
         run()
 
     @intake.command()
     @click.option("--once", is_flag=True, help="Publish (and send the emails) due now, then stop.")
+    @click.option("--supervised", is_flag=True, hidden=True, help="Run as the child of `consult intake` (woken and stopped through standard input).")
     @click.pass_obj
     @friendly
-    def worker(obj: Context, once: bool) -> None:
+    def worker(obj: Context, once: bool, supervised: bool) -> None:
         """Run the publisher apart from the web process: store → forge, with retries."""
         from .catalogue import CatalogueHolder
         from .store import Store
-        from .worker import Worker, make_forge
+        from .worker import Worker, make_forge, run_supervised
 
         _logging()
         settings = _settings(obj.root)
@@ -102,6 +104,9 @@ def register(main: click.Group) -> None:
             runner.events.run_once(look_now=True)
             emails = runner.notify.run_once()
             click.echo(f"Tried {count} submission(s) and {emails} email(s).")
+            return
+        if supervised:
+            run_supervised(runner, sys.stdin.buffer, sys.stdout.buffer)
             return
         signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
         click.echo("Publishing submissions (Ctrl+C to stop).")

@@ -46,8 +46,19 @@ class UnreadableInput(ValueError):
     """The request could not be read as text at all (invalid UTF-8, lone surrogates)."""
 
 
+ASCII_CLEAN = {
+    multiline: str.maketrans({**{chr(c): None for c in (*range(0x20), 0x7F)}, "\t": " ", "\n": "\n" if multiline else " "})
+    for multiline in (False, True)
+}
+"""What `clean_text` does to each ASCII character (control characters dropped, a tab as a space, a line break
+kept or made a space), as one `str.translate`: most text is ASCII, and this is many times faster than its loop."""
+
+
 def clean_text(value: str, multiline: bool) -> str:
     """NFC-normalised text without control characters, bidi overrides or stray whitespace."""
+    if value.isascii():  # the same result as the loop below (NFC leaves ASCII as it is), in one pass
+        text = value.replace("\r\n", "\n").replace("\r", "\n").translate(ASCII_CLEAN[multiline])
+        return _tidy(text, multiline) if text.strip() else ""
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         raise UnreadableInput("the text contains broken characters (lone UTF-16 surrogates)")
     for old, new in LINE_SEPARATORS.items():
@@ -68,6 +79,11 @@ def clean_text(value: str, multiline: bool) -> str:
     text = "".join(kept)
     if all(shows_nothing(ch) for ch in text):
         return ""
+    return _tidy(text, multiline)
+
+
+def _tidy(text: str, multiline: bool) -> str:
+    """Trailing spaces off each line and at most one blank line in a row (multiline), else one space between words."""
     if multiline:
         lines = [line.rstrip() for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))

@@ -7,17 +7,25 @@ Duplicates: TF-IDF cosine similarity over content words (title counted
 twice), against every published idea and every idea still waiting for review
 (so the same idea sent twice is flagged before either is accepted). It ranks by shared *distinctive* words,
 so two ideas about "hot food on night shifts" match while common words such
-as "staff" or "ward" weigh little; it is pure Python and fast for the few
-thousand ideas a consultation gathers. rapidfuzz-style edit distance was
-rejected: it scores near-copies well but misses the same idea worded anew.
+as "staff" or "ward" weigh little. An inverted index picks the ideas that can
+reach the threshold (those sharing the submission's distinctive words; at most
+`CANDIDATE_LIMIT` of each) and only those are scored, so the cost of a
+submission does not grow with the number of published ideas. rapidfuzz-style
+edit distance was rejected: it scores near-copies well but misses the same idea
+worded anew.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import math
 import re
+import threading
+import weakref
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -111,8 +119,82 @@ def tokens(text: str) -> list[str]:
     return [stem(w) for w in words if w and w not in STOP_WORDS]
 
 
+class TermIndex:
+    """Unit-length term vectors by key, with an inverted index (term → entries, highest weight first).
+
+    It finds the few entries that can score at least a threshold against a query without scoring
+    the rest: a term whose weight in an entry is at most its cut adds at most query·cut to that
+    entry's score, and the cuts are chosen (commonest terms first) to add up to less than the
+    threshold, so an entry above the threshold has some term above its cut.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, dict[str, float]]] = {}
+        """key → (title, vector)"""
+        self.postings: dict[str, list[tuple[float, str]]] = {}
+        """term → (−weight, key) of the entries holding it, highest weight first."""
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[str, str, dict[str, float]]]) -> TermIndex:
+        index = cls()
+        for key, title, vector in items:
+            index.entries[key] = (title, vector)
+            for word, weight in vector.items():
+                index.postings.setdefault(word, []).append((-weight, key))
+        for posting in index.postings.values():
+            posting.sort()
+        return index
+
+    def add(self, key: str, title: str, vector: dict[str, float]) -> None:
+        self.entries[key] = (title, vector)
+        for word, weight in vector.items():
+            bisect.insort(self.postings.setdefault(word, []), (-weight, key))
+
+    def candidates(self, query: dict[str, float], threshold: float, limit: int, among: Container[str] | None = None) -> list[str]:
+        """Keys of the entries that may score `threshold` or more against `query` (all that share a term when it is 0),
+        only those in `among` when given.
+
+        When more than `limit` may, the `limit` with the highest partial scores are kept: the query's weightiest terms
+        first, each term's entries highest weight first (at most `SCAN_LIMIT` of a term, `SCAN_BUDGET` in all), adding
+        up what each term gives each entry. So the cost per query is bounded however many entries there are.
+        """
+        terms = sorted((w for w in query if w in self.postings), key=lambda w: (-len(self.postings[w]), w))
+        budget = threshold - 1e-9
+        cuts: dict[str, float] = {}
+        for word in terms:  # commonest first: they take the budget, so fewer entries come from them
+            cut = cuts[word] = min(-self.postings[word][0][0], max(0.0, budget) / query[word])
+            budget -= query[word] * cut
+        partial: dict[str, float] = {}
+        scan = SCAN_BUDGET
+        for word in sorted(terms, key=lambda w: (-query[w], w)):
+            weight, cut = query[word], cuts[word]
+            for negative, key in itertools.islice(self.postings[word], min(scan, SCAN_LIMIT)):
+                scan -= 1
+                if -negative <= cut:
+                    break
+                if among is None or key in among:
+                    partial[key] = partial.get(key, 0.0) - weight * negative
+            if scan <= 0:
+                break
+        if len(partial) <= limit:
+            return list(partial)
+        return heapq.nlargest(limit, partial, key=partial.__getitem__)
+
+
+CANDIDATE_LIMIT = 50
+"""Most published ideas (and most waiting ones) scored in full for one submission."""
+SCAN_LIMIT = 256
+"""Most entries read from one term's list for one submission (the highest weights)."""
+SCAN_BUDGET = 2048
+"""Most entries read from all the terms' lists for one submission."""
+
+
 class DuplicateIndex:
-    """TF-IDF vectors of the published ideas, built once per catalogue."""
+    """TF-IDF vectors of the published ideas, built once per catalogue content, and of the waiting ideas, kept up to date.
+
+    A submission is scored only against the ideas that share its distinctive words (`TermIndex.candidates`),
+    so its cost does not grow with the number of published ideas.
+    """
 
     def __init__(self, ideas: Iterable[tuple[str, str, str]]):
         docs = [(slug, title, Counter(tokens(f"{title} {title} {text}"))) for slug, title, text in ideas]
@@ -121,8 +203,13 @@ class DuplicateIndex:
             df.update(counts.keys())
         self.count = len(docs)
         self.idf = {word: math.log((1 + self.count) / (1 + n)) + 1 for word, n in df.items()}
-        self.vectors = [(slug, title, self._vector(counts)) for slug, title, counts in docs]
-        self._others: dict[tuple[str, str], dict[str, float]] = {}
+        self.published = TermIndex.build((slug, title, self._vector(counts)) for slug, title, counts in docs)
+        self.waiting = TermIndex()
+        """The waiting ideas last passed to `closest`, weighted by the published ideas' word frequencies."""
+        self.scored = 0
+        """How many ideas the last `closest` scored in full."""
+        self._queries: dict[tuple[str, str], dict[str, float]] = {}
+        self._lock = threading.Lock()
 
     def _vector(self, counts: Counter[str]) -> dict[str, float]:
         default = math.log(1 + self.count) + 1
@@ -131,18 +218,38 @@ class DuplicateIndex:
         return {w: v / norm for w, v in vec.items()}
 
     def vector_of(self, title: str, text: str) -> dict[str, float]:
-        """A text outside the index, weighted by the index's own word frequencies (kept for the next call)."""
+        """A text outside the index, weighted by the index's own word frequencies (the last few are kept)."""
         key = (title, text)
-        if key not in self._others:
-            self._others[key] = self._vector(Counter(tokens(f"{title} {title} {text}")))
-        return self._others[key]
+        if key not in self._queries:
+            if len(self._queries) >= 256:
+                self._queries.clear()
+            self._queries[key] = self._vector(Counter(tokens(f"{title} {title} {text}")))
+        return self._queries[key]
 
-    def closest(self, title: str, text: str, limit: int = 3, others: Sequence[tuple[str, str, str]] = ()) -> list[tuple[float, str, str]]:
-        """The most similar (score, key, title): the indexed ideas and `others` (key, title, text) alike."""
-        query = self.vector_of(title, text)
-        candidates = self.vectors + [(key, t, self.vector_of(t, body)) for key, t, body in others]
+    def _track_waiting(self, others: Sequence[tuple[str, str, str]]) -> set[str]:
+        """Add what is new in `others` (key, title, text) to the waiting index and return their keys.
+
+        Ideas no longer waiting stay in the index (left out of the candidates) until they are as many as
+        the waiting ones; then the index is built again: a few additions per call, whatever the numbers."""
+        keys = {key for key, _, _ in others}
+        if len(self.waiting.entries) > 2 * len(keys) + 64:
+            self.waiting = TermIndex.build((key, title, vector) for key, (title, vector) in self.waiting.entries.items() if key in keys)
+        for key, title, text in others:
+            if key not in self.waiting.entries:
+                self.waiting.add(key, title, self._vector(Counter(tokens(f"{title} {title} {text}"))))
+        return keys
+
+    def closest(self, title: str, text: str, limit: int = 3, others: Sequence[tuple[str, str, str]] = (),
+                threshold: float = 0.0) -> list[tuple[float, str, str]]:
+        """The most similar (score, key, title) scoring at least `threshold` (above 0 when it is 0): the indexed ideas and `others` (key, title, text) alike."""
+        with self._lock:
+            query = self.vector_of(title, text)
+            waiting = self._track_waiting(others)
+            candidates = [(key, *self.published.entries[key]) for key in self.published.candidates(query, threshold, CANDIDATE_LIMIT)]
+            candidates += [(key, *self.waiting.entries[key]) for key in self.waiting.candidates(query, threshold, CANDIDATE_LIMIT, waiting)]
+            self.scored = len(candidates)
         scored = [(sum(query[w] * vec.get(w, 0.0) for w in query), key, t) for key, t, vec in candidates]
-        return sorted((s for s in scored if s[0] > 0), reverse=True)[:limit]
+        return sorted((s for s in scored if s[0] > 0 and s[0] >= threshold), reverse=True)[:limit]
 
 
 @dataclass(frozen=True)
@@ -154,15 +261,25 @@ class WaitingIdea:
     text: str
 
 
-@lru_cache(maxsize=4)
-def _index_for(catalogue_id: int, ideas: tuple[tuple[str, str, str], ...]) -> DuplicateIndex:
+@lru_cache(maxsize=2)
+def _index_for(ideas: tuple[tuple[str, str, str], ...]) -> DuplicateIndex:
     return DuplicateIndex(ideas)
 
 
+_BY_CATALOGUE: dict[int, tuple[weakref.ref[Catalogue], DuplicateIndex]] = {}
+"""The index of the catalogues in use, so finding it costs nothing per submission."""
+
+
 def duplicate_index(catalogue: Catalogue) -> DuplicateIndex:
-    """The published ideas' index, built once per catalogue."""
-    ideas = tuple((i.slug, i.title, i.text) for i in catalogue.ideas.values())
-    return _index_for(id(catalogue), ideas)
+    """The published ideas' index: built once per catalogue content (a reload that changes no idea keeps it)."""
+    cached = _BY_CATALOGUE.get(id(catalogue))
+    if cached is not None and cached[0]() is catalogue:
+        return cached[1]
+    index = _index_for(tuple((i.slug, i.title, i.text) for i in catalogue.ideas.values()))
+    for key in [key for key, (ref, _) in _BY_CATALOGUE.items() if ref() is None]:
+        del _BY_CATALOGUE[key]
+    _BY_CATALOGUE[id(catalogue)] = (weakref.ref(catalogue), index)
+    return index
 
 
 def duplicates(title: str, text: str, catalogue: Catalogue, waiting: Sequence[WaitingIdea] = ()) -> list[Flag]:
@@ -170,7 +287,7 @@ def duplicates(title: str, text: str, catalogue: Catalogue, waiting: Sequence[Wa
     threshold = catalogue.config.moderation.duplicate_threshold
     waiting = [w for w in waiting if w.reference not in catalogue.references]  # accepted meanwhile: published
     others = [(w.reference, w.title, w.text) for w in waiting]
-    close = [c for c in duplicate_index(catalogue).closest(title, text, others=others) if c[0] >= threshold]
+    close = duplicate_index(catalogue).closest(title, text, others=others, threshold=threshold)
     if not close:
         return []
     references = {w.reference for w in waiting}

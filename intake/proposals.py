@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any
 
 from generator import frontmatter
@@ -21,7 +21,40 @@ from .moderation import WaitingIdea, flags_for
 from .store import Record
 
 
-def unique_slug(title: str, reference: str, taken: set[str]) -> str:
+class PendingPaths:
+    """The paths of the proposals not yet decided, with the slugs they use in each folder (kept up to date as paths are
+    added), so a new proposal looks its slug up instead of going through every path."""
+
+    def __init__(self, paths: Iterable[str] = ()):
+        self.paths: set[str] = set()
+        self.slugs: dict[str, set[str]] = {}
+        """folder under content/ (ideas, topics) → slugs used there"""
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        self.paths.add(path)
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[0] == "content":
+            self.slugs.setdefault(parts[1], set()).add(parts[-1].removesuffix(".md"))
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.paths
+
+
+class TakenSlugs:
+    """The slugs of one kind already used: by published files, or by the paths of proposals not yet decided.
+
+    Looked up, never copied, so a proposal costs the same however many ideas are published or waiting."""
+
+    def __init__(self, published: Container[str], pending: PendingPaths, folder: str):
+        self.published, self.pending = published, pending.slugs.get(folder, set())
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.published or slug in self.pending
+
+
+def unique_slug(title: str, reference: str, taken: Container[str]) -> str:
     """The title's slug, or the slug with the reference's code when that is already used."""
     slug = slugify(title, max_length=60)
     if slug not in taken:
@@ -33,7 +66,7 @@ def _credit(fields: dict[str, str]) -> str | None:
     return fields.get("name") or None
 
 
-def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: Container[str]) -> tuple[str, str]:
     slug = unique_slug(fields["title"], record.reference, taken)
     data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "summary": "", "submitted": submitted, "reference": record.reference}
     for key, value in (("attribution", _credit(fields)), ("role", fields.get("role")), ("region", fields.get("region"))):
@@ -44,7 +77,7 @@ def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken:
     return f"content/ideas/{fields['challenge']}/{slug}.md", frontmatter.dump(data, fields["idea"])
 
 
-def topic_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: set[str]) -> tuple[str, str]:
+def topic_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: Container[str]) -> tuple[str, str]:
     slug = unique_slug(fields["title"], record.reference, taken)
     data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "submitted": submitted, "reference": record.reference}
     if _credit(fields):
@@ -62,7 +95,7 @@ def comment_file(record: Record, fields: dict[str, str], submitted: dt.date) -> 
     return f"content/comments/{folder}/{record.reference}.md", frontmatter.dump(data, fields["comment"])
 
 
-def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str], waiting: Sequence[WaitingIdea] = ()) -> Proposal:
+def build_proposal(record: Record, catalogue: Catalogue, pending_paths: PendingPaths | set[str], waiting: Sequence[WaitingIdea] = ()) -> Proposal:
     """Everything an editor needs for one submission (paths already used are avoided).
 
     `waiting`: ideas not yet decided, compared for duplicates (the submission itself is left out here).
@@ -77,7 +110,8 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: set[str]
         rows: tuple[tuple[str, str], ...] = (("Comment on", fields["target"]), ("Credit", credit))
     else:
         folder = "ideas" if record.kind == "idea" else "topics"
-        taken = set(catalogue.slugs.get(record.kind, set())) | {p.rsplit("/", 1)[-1].removesuffix(".md") for p in pending_paths if p.startswith(f"content/{folder}/")}
+        pending = pending_paths if isinstance(pending_paths, PendingPaths) else PendingPaths(pending_paths)
+        taken = TakenSlugs(catalogue.slugs.get(record.kind, set()), pending, folder)
         make = idea_file if record.kind == "idea" else topic_file
         path, content = make(record, fields, submitted, taken)
         challenge = fields["challenge"]

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import random
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import IO, BinaryIO
 
 from generator.clock import wall_time
 
@@ -27,7 +34,7 @@ from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .notify.sender import Sender
-from .proposals import build_proposal, proposal_from_json, proposal_to_json
+from .proposals import PendingPaths, build_proposal, proposal_from_json, proposal_to_json
 from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
@@ -60,6 +67,8 @@ class Worker:
         self._last_sync = 0.0
         self._last_purge = 0.0
         self._checked_at = wall_time().isoformat(timespec="microseconds")
+        self._waiting: dict[str, WaitingIdea] | None = None
+        """The ideas waiting for a decision, by reference (`waiting_ideas`); None: read them from the store again."""
         self.notify = Sender.from_settings(settings, store)
         """Sends the emails people asked for (GOV.UK Notify, or the outbox folder without an API key)."""
         self.events = EventDetector(settings, store, forge, catalogue)
@@ -68,8 +77,8 @@ class Worker:
     def publish(self, records: list[Record]) -> None:
         """Propose a batch: build (and keep) missing proposals, call the forge, record each outcome."""
         built: dict[str, dict] = {}
-        paths = self.store.proposal_paths()
-        waiting = [WaitingIdea(*row) for row in self.store.waiting_ideas()]
+        paths = PendingPaths(self.store.proposal_paths())
+        waiting = self.waiting_ideas(records)
         proposals = {}
         for record in records:
             try:
@@ -106,6 +115,16 @@ class Worker:
                     proposed({record.reference: self.forge.propose(proposals[record.reference])})
                 except Exception as exc:  # noqa: BLE001 - retried later; the message never holds contact details
                     self._failed(record, exc)
+
+    def waiting_ideas(self, claimed: list[Record]) -> list[WaitingIdea]:
+        """The ideas not yet decided, compared for duplicates: read from the store once (and again after each
+        check for decisions), then kept up to date with each claimed batch, so a batch costs the same however many wait."""
+        if self._waiting is None:
+            self._waiting = {row[0]: WaitingIdea(*row) for row in self.store.waiting_ideas()}
+        for record in claimed:
+            if record.kind == "idea" and record.fields is not None and record.reference not in self._waiting:
+                self._waiting[record.reference] = WaitingIdea(record.reference, record.fields.get("title", ""), record.fields.get("idea", ""))
+        return list(self._waiting.values())
 
     def _failed(self, record: Record, exc: Exception) -> None:
         delay = backoff(record.attempts, self.settings.retry_base, self.settings.retry_max)
@@ -153,6 +172,7 @@ class Worker:
         now = time.monotonic()
         if now - self._last_sync >= self.settings.sync_interval:
             self._last_sync = now
+            self._waiting = None  # decided meanwhile (here, by `consult review` or by a webhook): read them again
             try:
                 self.sync()
             except Exception as exc:  # noqa: BLE001 - the next sync asks again
@@ -192,6 +212,167 @@ class Worker:
         self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+
+PUBLISHED = b"published\n"
+"""What a supervised worker writes on its standard output each time something was published."""
+
+
+WORKER_NICENESS = 10
+"""How much lower the supervised worker's CPU priority is than the web process's (and its git commands', which
+inherit it): when both want the CPU, people posting are answered first and the publishing catches up after."""
+
+
+def run_supervised(runner: Worker, commands: BinaryIO, news: BinaryIO) -> None:
+    """Run the worker as the web process's child (`consult intake worker --supervised`) until told to stop.
+
+    It runs at a lower CPU priority (`WORKER_NICENESS`). A byte on `commands` (its standard input) wakes it: a submission is waiting. The end of `commands` stops it:
+    the web process closed it, or died (the system closes a dead process's pipes, so no worker is left orphaned).
+    Each publication is told on `news` (its standard output), for the web process to read the site again.
+    """
+
+    def stop(*_: object) -> None:
+        runner.stop_event.set()
+        runner.wake.set()
+
+    def listen() -> None:
+        while os.read(commands.fileno(), 4096):
+            runner.wake.set()
+        stop()
+
+    def tell() -> None:
+        news.write(PUBLISHED)
+        news.flush()
+
+    runner.on_published = tell
+    os.nice(WORKER_NICENESS)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    threading.Thread(target=listen, name="intake-worker-parent", daemon=True).start()
+    runner.run()
+
+
+class WorkerProcess:
+    """The publisher worker in a child process of its own, started, restarted and stopped with the web process.
+
+    The child (`consult intake worker --supervised`, see `run_supervised`) has its own interpreter, so
+    publishing (duplicate scoring, git) does not compete with the web process's event loop for the GIL.
+    A pipe each way: a byte to the child wakes it; a line from it says something was published. While it
+    runs, `tick` is called about once a second (to reload the site's content when it is due).
+    """
+
+    RESTART_MAX = 60.0
+    """Longest wait, in seconds, before starting a worker that keeps dying again."""
+
+    def __init__(self, root: Path, on_published: Callable[[], object], tick: Callable[[], object] = lambda: None,
+                 command: list[str] | None = None):
+        self.command = command or [sys.executable, "-c", "from generator.cli import main; main(prog_name='consult')",
+                                   "--root", str(root), "intake", "worker", "--supervised"]
+        self.on_published, self.tick = on_published, tick
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        """How many times the child died and was started again."""
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._spawn()
+        self._thread = threading.Thread(target=self._watch, name="intake-worker-process", daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> bool:
+        """Start the child, unless stopping (checked under the lock `stop` takes, so none starts after it)."""
+        with self._lock:
+            if self._stopping.is_set():
+                return False
+            # Its own session: Ctrl+C in a terminal reaches the web process only, which then stops the child in order.
+            process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+            assert process.stdin is not None
+            os.set_blocking(process.stdin.fileno(), False)
+            self.process = process
+        log.info("Started the publisher worker (process %d).", process.pid)
+        return True
+
+    def wake(self) -> None:
+        """Tell the worker a submission is waiting (never blocks: when the pipe is full the worker is awake anyway)."""
+        with self._lock:
+            process = self.process
+            if process is None or process.stdin is None or process.stdin.closed:
+                return
+            try:
+                os.write(process.stdin.fileno(), b"w")
+            except (BlockingIOError, BrokenPipeError):
+                pass
+
+    def _watch(self) -> None:
+        """Relay the child's news; start it again (after a growing pause) whenever it dies, until stopped."""
+        delay = 1.0
+        while not self._stopping.is_set():
+            process = self.process
+            assert process is not None and process.stdout is not None
+            started = time.monotonic()
+            self._relay(process.stdout)
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > self.RESTART_MAX:
+                delay = 1.0
+            log.error("The publisher worker stopped (exit code %s); starting it again in %.0f s.", code, delay)
+            if self._stopping.wait(delay):
+                return
+            delay = min(self.RESTART_MAX, delay * 2)
+            with self._lock:
+                for pipe in (process.stdin, process.stdout):
+                    if pipe is not None:
+                        pipe.close()
+            if not self._spawn():
+                return
+            self.restarts += 1
+
+    def _relay(self, news: IO[bytes]) -> None:
+        """Read the child's lines until it closes its output, calling `tick` when a second passes without news."""
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([news], [], [], 1.0)
+            if not ready:
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("The web process's periodic step failed; it runs again in a second.")
+                continue
+            chunk = os.read(news.fileno(), 4096)
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line + b"\n" == PUBLISHED:
+                    try:
+                        self.on_published()
+                    except Exception:
+                        log.exception("Could not act on a publication by the worker.")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Close the child's input (it finishes its step and exits), wait for it, and end it if it does not."""
+        self._stopping.set()
+        with self._lock:
+            process = self.process
+            if process is not None and process.stdin is not None:
+                process.stdin.close()
+        if process is not None:
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("The publisher worker did not stop within %.0f s; ending it.", timeout)
+                process.terminate()
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def make_forge(settings: IntakeSettings, db: Database | None = None) -> Forge:
