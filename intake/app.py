@@ -97,7 +97,7 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         body_kind = content_kind(request)
         raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
         typed = typed_values(kind, raw)
-        intake.limiters.check(request, kind, typed)
+        await intake.limiters.check(request, kind, typed)
         check_honeypot(raw, typed)
         try:
             result = validate(kind, raw, intake.catalogue.current)
