@@ -58,6 +58,9 @@ setup-test: setup $(TEST_STAMP)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || { echo "Could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 	@command -v git >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "Installing Debian's postgresql for the store tests (tests/postgres.py starts its own throwaway cluster)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || { echo "Could not install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }
 
 $(TEST_STAMP): pyproject.toml $(STAMP)
 	$(PIP) install -e '.[test]'

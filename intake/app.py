@@ -33,6 +33,7 @@ from generator.schema import REFERENCE_PATTERN
 
 from .catalogue import CatalogueHolder
 from .checks import Rejection, check_honeypot, check_origin, content_kind, parse_body, read_body, status_reference, typed_values, wants_json
+from .db import DatabaseUnavailable
 from .decisions import record_decision
 from .forge.base import Forge
 from .forms import Submission, UnreadableInput, validate
@@ -40,7 +41,7 @@ from .limits import Limiters, lookup_limited
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
 from .pages import STATE_TAGS, confirmation_page, not_found_page, status_page
-from .rendering import form_page, make_templates, rejection_page
+from .rendering import UNAVAILABLE, form_page, make_templates, rejection_page, unavailable_page
 from .settings import IntakeSettings
 from .store import Store
 from .webhook import github_webhook_route, store_updater
@@ -83,9 +84,12 @@ async def keep(intake: Intake, kind: str, sub: Submission, values: dict[str, str
             except Exception as exc:  # noqa: BLE001 - the submission is safe; the confirmation page will not promise emails
                 log.error("Could not keep the email address for %s: %s", reference, type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was kept and the person is told so
-        log.error("Could not store a %s submission: %s", kind, type(exc).__name__)
-        message = "Sorry, we could not save what you sent just now. Nothing was kept. Please try again in a few minutes."
-        raise Rejection(503, message, values) from None
+        log.error("Could not store a %s submission: %s", kind, exc if isinstance(exc, DatabaseUnavailable) else type(exc).__name__)
+        message = (
+            "Sorry, we could not save what you sent just now because of a problem on our side. Nothing was kept. "
+            "Please try again in a few minutes: what you typed is still in the form below."
+        )
+        raise Rejection(503, message, values, UNAVAILABLE) from None
     return reference
 
 
@@ -193,8 +197,8 @@ def create_app(
     if settings.secret_generated:
         log.warning("CONSULT_INTAKE_SECRET is not set: client addresses are hashed with a random key made for this process only.")
     catalogue = CatalogueHolder(settings.root, settings.clock)
-    store = Store(settings.db_path, taken=lambda ref: ref in catalogue.current.references, clock=settings.clock)
-    forge = forge or make_forge(settings)
+    store = Store.from_settings(settings, taken=lambda ref: ref in catalogue.current.references)
+    forge = forge or make_forge(settings, store.db)
     worker = Worker(settings, store, forge, catalogue, on_published)
     intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), Limiters(settings), worker)
     from .support import support_routes  # the support routes build on this module's checks
@@ -223,7 +227,7 @@ def create_app(
     ]
     if settings.config.forge == "github":  # GitHub's word on pull requests: <intake url>/webhooks/github
         routes.append(github_webhook_route(store_updater(store, forge), forge))
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Rejection: rejection_page})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={Rejection: rejection_page, DatabaseUnavailable: unavailable_page})
     app.state.intake = intake
     app.state.supports = supports
     return app

@@ -94,8 +94,8 @@ def register(main: click.Group) -> None:
         _logging()
         settings = _settings(obj.root)
         catalogue = CatalogueHolder(settings.root, settings.clock)
-        store = Store(settings.db_path, clock=settings.clock)
-        runner = Worker(settings, store, make_forge(settings), catalogue)
+        store = Store.from_settings(settings)
+        runner = Worker(settings, store, make_forge(settings, store.db), catalogue)
         if once:
             count = runner.run_once()
             runner.sync()
@@ -120,16 +120,39 @@ def register(main: click.Group) -> None:
 
         settings = _settings(obj.root)
         age = parse_age(older_than) if older_than else dt.timedelta(days=settings.config.moderation.retention_days)
-        if not settings.db_path.exists():
+        if not settings.database_url and not settings.db_path.exists():
             click.echo(f"No intake store at {settings.db_path}: nothing to purge.")
             return
         from .notify.privacy import purge_email_addresses
 
-        store = Store(settings.db_path, clock=settings.clock)
+        store = Store.from_settings(settings)
         addresses = purge_email_addresses(store, age)  # first: the store's purge then checkpoints the WAL for both
         contacts, texts = store.purge(age)
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
         click.echo(f"Deleted {addresses} email address(es) kept for emails about submissions (subscriptions and messages) older than that.")
+
+    @intake.command()
+    @click.pass_obj
+    @friendly
+    def migrate(obj: Context) -> None:
+        """Create or bring up to date the intake's database (also done on start); safe to run again."""
+        from .db import open_database
+        from .migrations import MIGRATIONS
+        from .migrations import migrate as apply_migrations
+
+        settings = _settings(obj.root)
+        db = open_database(settings)
+        try:
+            applied = apply_migrations(db)
+        finally:
+            db.close()
+        for migration in applied:
+            click.echo(f"Applied migration {migration.version}: {migration.name}")
+        latest = MIGRATIONS[-1].version
+        if not applied:
+            click.echo(f"The {db.describe()} is up to date (schema version {latest}): nothing to apply.")
+        else:
+            click.echo(f"The {db.describe()} is now at schema version {latest}.")
 
     @intake.command()
     @click.argument("file", required=False)
@@ -180,8 +203,8 @@ def register(main: click.Group) -> None:
     def _record(settings: IntakeSettings, reference: str, state: str, reason: str | None = None) -> None:
         from .store import Store
 
-        if settings.db_path.exists():
-            Store(settings.db_path, clock=settings.clock).decide(reference, state, reason)
+        if settings.database_url or settings.db_path.exists():
+            Store.from_settings(settings).decide(reference, state, reason)
 
     def _ref(reference: str) -> str:
         from generator.schema import REFERENCE_PATTERN

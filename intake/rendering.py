@@ -21,13 +21,21 @@ from generator.theme import environment
 
 from .catalogue import Catalogue
 from .checks import Rejection, wants_json
+from .db import DatabaseUnavailable
 from .forms import FIELD_IDS
 from .pages import render_page
 from .settings import IntakeSettings
 
 log = logging.getLogger("consult.intake")
 
-PAGE_TITLES = {"idea": "Share your idea", "comment": "Join the discussion", "topic": "Start a new topic", None: "We could not accept what you sent"}
+PAGE_TITLES = {
+    "idea": "Share your idea", "comment": "Join the discussion", "topic": "Start a new topic", None: "We could not accept what you sent",
+    "unavailable": "Sorry, there is a problem with the service",
+}
+
+RETRY_AFTER = "120"
+"""Seconds a person (or client) is asked to wait when the store cannot be reached: the 503's Retry-After."""
+UNAVAILABLE = {"Retry-After": RETRY_AFTER}
 
 
 def _assets(settings: IntakeSettings) -> Assets:
@@ -93,3 +101,15 @@ async def rejection_page(request: Request, exc: Exception) -> Response:
     page = form_page(intake.templates, intake.catalogue.current, kind, exc.status, exc.values or {}, {}, exc.message)
     page.headers.update(exc.headers)
     return page
+
+
+async def unavailable_page(request: Request, exc: Exception) -> Response:
+    """The app's handler for `DatabaseUnavailable` outside a post (a post sends its form back itself, intake/app.py
+    `keep`): a 503 asking the person to try again in a few minutes, never a 500."""
+    if not isinstance(exc, DatabaseUnavailable):  # registered for DatabaseUnavailable only
+        raise exc
+    log.error("%s", exc)  # names host and database, never the password
+    if not getattr(request.state, "form_kind", ""):
+        request.state.form_kind = "unavailable"
+    message = "Sorry, we cannot show this page just now because of a problem on our side. Please try again in a few minutes."
+    return await rejection_page(request, Rejection(503, message, None, UNAVAILABLE))

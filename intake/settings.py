@@ -21,6 +21,10 @@ Environment variables (all optional):
 - `CONSULT_NOTIFY_API_KEY`: a GOV.UK Notify API key (`name-<service id>-<secret>`); unset, emails are written to
   the outbox folder (`<data>/outbox`) instead of sent.
 - `CONSULT_NOTIFY_URL`: the Notify API's address (default https://api.notifications.service.gov.uk).
+- `CONSULT_INTAKE_DATABASE_URL`: a `postgresql://user@host:port/database` URL to keep the store in PostgreSQL, shared
+  by several intake replicas (the password in `PGPASSWORD` or `~/.pgpass`, or in the URL: it is never shown or
+  logged); unset, the SQLite file `<data>/intake.sqlite3`. See the handbook's page on the database.
+- `CONSULT_INTAKE_DATABASE_POOL`: most PostgreSQL connections one intake process opens (default 8).
 - `CONSULT_NOW`: what day it is for the intake (see generator/clock.py); unset, the real time.
 """
 
@@ -41,6 +45,7 @@ from generator.errors import ConsultError, ContentError
 from generator.loader import load_config
 from generator.theme import base_path
 
+from .db import check_url
 from .ratelimit import TrustedProxies
 
 log = logging.getLogger("consult.intake")
@@ -128,6 +133,19 @@ def parse_support_rates(env: Mapping[str, str]) -> dict[str, tuple[int, float]]:
     return {kind: parse_rate(env[name], name) if name in env else parse_rate("0" if off else default, name) for kind, (name, default) in SUPPORT_RATES.items()}
 
 
+def database_url_from(env: Mapping[str, str]) -> str:
+    """`CONSULT_INTAKE_DATABASE_URL` checked (a postgresql:// URL), or '' for the SQLite file."""
+    url = env.get("CONSULT_INTAKE_DATABASE_URL", "").strip()
+    return check_url(url) if url else ""
+
+
+def pool_size_from(env: Mapping[str, str]) -> int:
+    text = env.get("CONSULT_INTAKE_DATABASE_POOL", "8").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 200:
+        raise ConsultError(f"CONSULT_INTAKE_DATABASE_POOL must be a whole number of connections from 1 to 200; found {text!r}")
+    return int(text)
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
@@ -173,6 +191,11 @@ class IntakeSettings:
     """GOV.UK Notify API key (`CONSULT_NOTIFY_API_KEY`); empty: emails go to the outbox folder."""
     notify_url: str = NOTIFY_URL
     """GOV.UK Notify's API address (`CONSULT_NOTIFY_URL`)."""
+
+    database_url: str = field(default="", repr=False)
+    """`CONSULT_INTAKE_DATABASE_URL`: PostgreSQL when set (it may hold a password: never shown); else SQLite at db_path."""
+    database_pool_size: int = 8
+    """`CONSULT_INTAKE_DATABASE_POOL`: most PostgreSQL connections this process opens."""
 
     @property
     def db_path(self) -> Path:
@@ -242,6 +265,8 @@ class IntakeSettings:
             clock=Clock.from_environment(env),
             notify_api_key=notify_api_key,
             notify_url=notify_url,
+            database_url=database_url_from(env),
+            database_pool_size=pool_size_from(env),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

@@ -1,9 +1,12 @@
-"""The intake store: one SQLite database (WAL, synchronous=FULL) in the intake's data folder.
+"""The intake store: SQLite (WAL, synchronous=FULL) in the intake's data folder, or PostgreSQL (intake/db.py).
 
 It is the only place contact details live. A submission is committed (and
 fsynced) before the person is told "thank you": a single writer thread
 commits whatever arrived meanwhile in one transaction (group commit), so
 durability costs one fsync per batch, not per request.
+
+The same SQL runs on both engines (see intake/db.py); the schema is made and
+changed by the numbered migrations of intake/migrations.py, applied on opening.
 """
 
 from __future__ import annotations
@@ -15,77 +18,23 @@ import datetime as dt
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.clock import Clock, system_clock, wall_time
 from generator.scaffold import new_reference
 
-log = logging.getLogger("consult.intake")
+from .db import Connection, Database, SqliteDatabase, open_database
+from .migrations import migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-  reference TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  fields TEXT,
-  email TEXT,
-  state TEXT NOT NULL DEFAULT 'received',
-  proposal TEXT,
-  locator TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt REAL NOT NULL DEFAULT 0,
-  lease_until REAL NOT NULL DEFAULT 0,
-  last_error TEXT,
-  reason TEXT,
-  decided_at TEXT,
-  contact_purged_at TEXT
-);
-CREATE INDEX IF NOT EXISTS submissions_due ON submissions(state, next_attempt);
-CREATE TABLE IF NOT EXISTS notify_messages (
-  key TEXT PRIMARY KEY,
-  email TEXT,
-  template TEXT NOT NULL,
-  personalisation TEXT NOT NULL,
-  state TEXT NOT NULL DEFAULT 'queued',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt REAL NOT NULL DEFAULT 0,
-  notify_id TEXT,
-  error TEXT,
-  created_at TEXT NOT NULL,
-  sent_at TEXT
-);
-CREATE INDEX IF NOT EXISTS notify_messages_due ON notify_messages(state, next_attempt);
-CREATE TABLE IF NOT EXISTS notify_limiter (
-  name TEXT PRIMARY KEY,
-  tokens REAL NOT NULL,
-  updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notify_subscriptions (
-  reference TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  email TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  snapshot TEXT NOT NULL DEFAULT '{}'
-);
--- "I support this idea" (intake/support_store.py): one row per browser and idea, keyed by a hash of the
--- browser's random token (never the token, never an address), and the number of rows per idea, kept in step.
-CREATE TABLE IF NOT EXISTS supports (
-  token_hash BLOB NOT NULL,
-  idea TEXT NOT NULL,
-  PRIMARY KEY (token_hash, idea)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS supports_idea ON supports(idea);
-CREATE TABLE IF NOT EXISTS support_counts (
-  idea TEXT PRIMARY KEY,
-  supporters INTEGER NOT NULL
-) WITHOUT ROWID;
-"""
+if TYPE_CHECKING:
+    from .settings import IntakeSettings
+
+log = logging.getLogger("consult.intake")
 
 LEASE_SECONDS = 15.0
 """How long a claim holds without renewal: the longest a killed worker's submissions wait for another."""
@@ -106,7 +55,7 @@ class Record:
     has_email: bool
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Record:
+    def from_row(cls, row: Any) -> Record:
         return cls(
             reference=row["reference"],
             kind=row["kind"],
@@ -122,14 +71,11 @@ class Record:
         )
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+def connect(path: Path) -> Any:
+    """A SQLite connection with the store's settings (kept for callers from before intake/db.py)."""
+    from .db import sqlite_connect
+
+    return sqlite_connect(path)
 
 
 @dataclass
@@ -144,30 +90,42 @@ class _Pending:
 class Store:
     """Durable queue and record of submissions. Thread-safe; safe to open from several processes."""
 
-    def __init__(self, path: Path, taken: Callable[[str], bool] = lambda ref: False, clock: Clock | None = None):
+    def __init__(
+        self,
+        path: Path,
+        taken: Callable[[str], bool] = lambda ref: False,
+        clock: Clock | None = None,
+        db: Database | None = None,
+    ):
+        """`path` is the SQLite file (its folder also holds the outbox); `db` another database to use instead
+        (PostgreSQL: see `from_settings`). The schema is migrated on opening."""
         self.path = path
         self.taken = taken
         self.clock = clock or system_clock()
         """Dates kept with a submission (received, decided) and the retention cut-off are read from it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.parent.chmod(0o700)
-        except OSError:
-            pass
-        self._local = threading.local()
-        self.conn.executescript(SCHEMA)
+        self.db: Database = db if db is not None else SqliteDatabase(path)
+        migrate(self.db)
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
-        self.write_lock = threading.RLock()
+        self.write_lock = self.db.write_lock
         """Serialises this process's write transactions, so they queue here instead of in SQLite's busy handler (which sleeps)."""
 
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings, taken: Callable[[str], bool] = lambda ref: False) -> Store:
+        """The store the settings name: PostgreSQL at CONSULT_INTAKE_DATABASE_URL, else the SQLite file in the data folder."""
+        return cls(settings.db_path, taken=taken, clock=settings.clock, db=open_database(settings))
+
     @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-        return conn
+    def conn(self) -> Connection:
+        """For one-statement reads (and writes) outside a transaction: this thread's SQLite connection, or on
+        PostgreSQL a pooled connection borrowed for each statement."""
+        if isinstance(self.db, SqliteDatabase):
+            return self.db.conn
+        from .db import AutocommitReader, PostgresDatabase
+
+        assert isinstance(self.db, PostgresDatabase)
+        return AutocommitReader(self.db)
 
     # -- adding submissions (group commit) -------------------------------------------------
 
@@ -213,40 +171,39 @@ class Store:
             self._commit_locked(batch)
 
     def _commit_locked(self, batch: list[_Pending]) -> None:
-        conn = self.conn
         references: list[str] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for item in batch:
-                references.append(self._insert(conn, item))
-            conn.execute("COMMIT")
+            with self.db.transaction() as conn:
+                for item in batch:
+                    references.append(self._insert(conn, item))
         except Exception as exc:  # noqa: BLE001 - every waiting request hears of the failure; nothing was kept
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             for item in batch:
                 item.future.set_exception(exc)
             return
         for item, reference in zip(batch, references):
             item.future.set_result(reference)
 
-    def _insert(self, conn: sqlite3.Connection, item: _Pending) -> str:
+    def _insert(self, conn: Connection, item: _Pending) -> str:
+        """Insert under a new reference; one already used (a very rare collision) draws another. `ON CONFLICT DO
+        NOTHING` rather than catching the error, because a failed statement ends a PostgreSQL transaction."""
         while True:
             reference = new_reference()
             if self.taken(reference):
                 continue
-            try:
-                conn.execute(
-                    "INSERT INTO submissions (reference, kind, received_at, fields, email) VALUES (?, ?, ?, ?, ?)",
-                    (reference, item.kind, item.received_at, json.dumps(item.fields, ensure_ascii=False), item.email),
-                )
+            row = conn.execute(
+                "INSERT INTO submissions (reference, kind, received_at, fields, email) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (reference) DO NOTHING RETURNING reference",
+                (reference, item.kind, item.received_at, json.dumps(item.fields, ensure_ascii=False), item.email),
+            ).fetchone()
+            if row is not None:
                 return reference
-            except sqlite3.IntegrityError:
-                continue
 
     def close(self) -> None:
+        """Finish what the writer holds, then release the database's connections."""
         if self._writer is not None and self._writer.is_alive():
             self._queue.put(None)
             self._writer.join(timeout=10)
+        self.db.close()
 
     # -- the worker's side ------------------------------------------------------------------
 
@@ -259,7 +216,8 @@ class Store:
         now = time.time()
         with self.transaction() as conn:
             rows = conn.execute(
-                "SELECT * FROM submissions WHERE state = 'received' AND next_attempt <= ? AND lease_until <= ? ORDER BY next_attempt, received_at LIMIT ?",
+                "SELECT * FROM submissions WHERE state = 'received' AND next_attempt <= ? AND lease_until <= ? "
+                "ORDER BY next_attempt, received_at LIMIT ?" + self.db.skip_locked,
                 (now, now, limit),
             ).fetchall()
             conn.executemany("UPDATE submissions SET lease_until = ? WHERE reference = ?", [(now + lease_seconds, r["reference"]) for r in rows])
@@ -286,7 +244,7 @@ class Store:
             while not stop.wait(lease_seconds / 3):
                 try:
                     self.renew_leases(references, lease_seconds)
-                except sqlite3.Error as exc:  # the next renewal tries again; the lease is long enough for one miss
+                except self.db.errors as exc:  # the next renewal tries again; the lease is long enough for one miss
                     log.warning("Could not renew the lease of %d submission(s): %s", len(references), exc)
 
         thread = threading.Thread(target=renew, name="intake-lease", daemon=True)
@@ -317,18 +275,9 @@ class Store:
                 [(locator, ref) for ref, locator in done.items()],
             )
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE), queued behind this process's other writers."""
-        conn = self.conn
-        with self.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE, queued behind this process's other writers)."""
+        return self.db.transaction()
 
     def mark_failed(self, reference: str, error: str, retry_in: float) -> None:
         with self.transaction() as conn:
@@ -350,32 +299,43 @@ class Store:
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, reference: str) -> Record | None:
-        row = self.conn.execute("SELECT * FROM submissions WHERE reference = ?", (reference,)).fetchone()
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM submissions WHERE reference = ?", (reference,)).fetchone()
         return Record.from_row(row) if row is not None else None
 
     def in_state(self, state: str) -> list[Record]:
-        rows = self.conn.execute("SELECT * FROM submissions WHERE state = ? ORDER BY received_at", (state,)).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT * FROM submissions WHERE state = ? ORDER BY received_at", (state,)).fetchall()
         return [Record.from_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT state, COUNT(*) AS n FROM submissions GROUP BY state").fetchall()
-        return {r["state"]: r["n"] for r in rows}
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT state, COUNT(*) AS n FROM submissions GROUP BY state").fetchall()
+        return {r["state"]: int(r["n"]) for r in rows}
 
     def merged_since(self, since: str) -> int:
         """How many submissions were recorded as published (by anyone, e.g. `consult review accept`) at or after `since` (ISO time)."""
-        return int(self.conn.execute("SELECT COUNT(*) FROM submissions WHERE state = 'merged' AND decided_at >= ?", (since,)).fetchone()[0])
+        with self.db.read() as conn:
+            row = conn.execute("SELECT COUNT(*) AS n FROM submissions WHERE state = 'merged' AND decided_at >= ?", (since,)).fetchone()
+        return int(row["n"])
 
     def waiting_ideas(self) -> list[tuple[str, str, str]]:
         """(reference, title, text) of every idea not yet decided, oldest first: compared for duplicates."""
-        rows = self.conn.execute(
-            "SELECT reference, json_extract(fields, '$.title') AS title, json_extract(fields, '$.idea') AS text FROM submissions "
-            "WHERE kind = 'idea' AND state IN ('received', 'proposed') AND fields IS NOT NULL ORDER BY received_at"
-        ).fetchall()
-        return [(r["reference"], r["title"] or "", r["text"] or "") for r in rows]
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT reference, fields FROM submissions WHERE kind = 'idea' AND state IN ('received', 'proposed') AND fields IS NOT NULL ORDER BY received_at"
+            ).fetchall()
+        ideas = []
+        for row in rows:
+            fields = json.loads(row["fields"])
+            ideas.append((row["reference"], str(fields.get("title") or ""), str(fields.get("idea") or "")))
+        return ideas
 
     def proposal_paths(self) -> set[str]:
-        rows = self.conn.execute("SELECT json_extract(proposal, '$.path') AS path FROM submissions WHERE proposal IS NOT NULL").fetchall()
-        return {r["path"] for r in rows if r["path"]}
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT proposal FROM submissions WHERE proposal IS NOT NULL").fetchall()
+        paths = (json.loads(r["proposal"]).get("path") for r in rows)
+        return {path for path in paths if path}
 
     # -- privacy ----------------------------------------------------------------------------
 
@@ -395,5 +355,6 @@ class Store:
                 "UPDATE submissions SET fields = NULL, proposal = NULL WHERE received_at < ? AND state IN ('merged', 'closed') AND fields IS NOT NULL",
                 (cutoff,),
             ).rowcount
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if isinstance(self.db, SqliteDatabase):
+            self.db.checkpoint()  # PostgreSQL's deleted rows go with VACUUM, run by autovacuum
         return contacts, texts

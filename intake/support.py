@@ -334,7 +334,7 @@ async def counts_json(request: Request) -> Response:
 
 def support_routes(intake: Intake) -> tuple[list[Route], Supports]:
     """The routes, and what they share (the app keeps it as `app.state.supports` and closes its store when it stops)."""
-    store = SupportStore(intake.store.path, intake.store.write_lock)
+    store = SupportStore(intake.store.db)
     supports = Supports(store, SupporterCookie(durable_secret(intake.settings)), intake.settings)
     routes = [
         Route("/supports", post_support, methods=["POST"], name="submit_support"),

@@ -1,4 +1,5 @@
-"""Where supports are kept: the `supports` and `support_counts` tables of the intake's store (intake/store.py).
+"""Where supports are kept: the `supports` and `support_counts` tables of the intake's store (intake/store.py),
+SQLite or PostgreSQL alike (intake/db.py).
 
 One row per browser and idea holds a hash of the browser's random token (never the
 token itself, never a client address); `support_counts` holds the number of rows per
@@ -22,13 +23,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
-import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from .store import connect
+from .db import Connection, Database
 
 BATCH = 500
 """Most changes committed in one transaction."""
@@ -60,53 +58,51 @@ def _marks(group: Sequence[str]) -> str:
     return ",".join("?" * len(group))
 
 
-def group_count(conn: sqlite3.Connection, group: Sequence[str]) -> int:
+def group_count(conn: Connection, group: Sequence[str]) -> int:
     """Browsers supporting the group: the stored count for one idea, distinct tokens across several."""
     if len(group) == 1:
         row = conn.execute("SELECT supporters FROM support_counts WHERE idea = ?", (group[0],)).fetchone()
-        return int(row[0]) if row else 0
-    return int(conn.execute(f"SELECT COUNT(DISTINCT token_hash) FROM supports WHERE idea IN ({_marks(group)})", tuple(group)).fetchone()[0])
+        return int(row["supporters"]) if row else 0
+    return int(conn.execute(f"SELECT COUNT(DISTINCT token_hash) AS n FROM supports WHERE idea IN ({_marks(group)})", tuple(group)).fetchone()["n"])
 
 
-def supports_group(conn: sqlite3.Connection, hashed: bytes, group: Sequence[str]) -> bool:
+def supports_group(conn: Connection, hashed: bytes, group: Sequence[str]) -> bool:
     sql = f"SELECT 1 FROM supports WHERE token_hash = ? AND idea IN ({_marks(group)}) LIMIT 1"
     return conn.execute(sql, (hashed, *group)).fetchone() is not None
 
 
-def apply_change(conn: sqlite3.Connection, change: SupportChange) -> SupportState:
+def apply_change(conn: Connection, change: SupportChange) -> SupportState:
     """One support or withdrawal, rows and counts together, inside the caller's transaction."""
     hashed, group = change.token_hash, change.group
     if change.support:
         if len(group) > 1 and supports_group(conn, hashed, group):
             return SupportState(True, group_count(conn, group))
-        if conn.execute("INSERT OR IGNORE INTO supports (token_hash, idea) VALUES (?, ?)", (hashed, group[0])).rowcount:
+        if conn.execute("INSERT INTO supports (token_hash, idea) VALUES (?, ?) ON CONFLICT DO NOTHING", (hashed, group[0])).rowcount:
             count = conn.execute(
-                "INSERT INTO support_counts (idea, supporters) VALUES (?, 1) ON CONFLICT (idea) DO UPDATE SET supporters = supporters + 1 RETURNING supporters",
+                "INSERT INTO support_counts (idea, supporters) VALUES (?, 1) "
+                "ON CONFLICT (idea) DO UPDATE SET supporters = support_counts.supporters + 1 RETURNING supporters",
                 (group[0],),
-            ).fetchone()[0]
+            ).fetchone()["supporters"]
             if len(group) == 1:
                 return SupportState(True, int(count))
     else:
         removed = conn.execute(f"DELETE FROM supports WHERE token_hash = ? AND idea IN ({_marks(group)}) RETURNING idea", (hashed, *group)).fetchall()
-        for (idea,) in removed:
+        for idea in sorted(row["idea"] for row in removed):
             conn.execute("UPDATE support_counts SET supporters = supporters - 1 WHERE idea = ?", (idea,))
             conn.execute("DELETE FROM support_counts WHERE idea = ? AND supporters <= 0", (idea,))
     return SupportState(change.support, group_count(conn, group))
 
 
 class SupportStore:
-    """Supports in the intake's SQLite store; several processes may share the file.
+    """Supports in the intake's store; several processes may share it.
 
     `change` is awaited on one event loop (the app's); `change_now` and the readers may be called from any thread."""
 
-    def __init__(self, path: Path, write_lock: threading.RLock):
-        """`write_lock` is the submission store's (Store.write_lock): this process's writers take turns there,
+    def __init__(self, db: Database):
+        """`db` is the submission store's (Store.db): on SQLite this process's writers take turns at its write lock,
         not in SQLite's busy handler, which sleeps."""
-        self.path, self.write_lock = path, write_lock
-        self._reader = connect(path)
-        self._reader_lock = threading.Lock()
+        self.db = db
         self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-support-writer")
-        self._writer_conn: sqlite3.Connection | None = None
         self._pending: list[tuple[SupportChange, asyncio.Future[SupportState]]] = []
         self._draining = False
 
@@ -147,66 +143,43 @@ class SupportStore:
         return self._writer.submit(self._commit, [change]).result()[0]
 
     def _commit(self, changes: list[SupportChange]) -> list[SupportState]:
-        """Apply the changes in one transaction (on the writer thread, the only user of its connection)."""
-        if self._writer_conn is None:
-            self._writer_conn = connect(self.path)
-        conn = self._writer_conn
-        with self.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                states = [apply_change(conn, change) for change in changes]
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        return states
+        """Apply the changes in one transaction (on the writer thread)."""
+        with self.db.transaction() as conn:
+            return [apply_change(conn, change) for change in changes]
 
     def close(self) -> None:
-        """Finish the batch being written, then stop the writer and close the connections."""
+        """Finish the batch being written, then stop the writer (the store closes the database)."""
         self._writer.shutdown(wait=True)
-        if self._writer_conn is not None:
-            self._writer_conn.close()
-        with self._reader_lock:
-            self._reader.close()
 
     # -- reading ------------------------------------------------------------------------------
 
     def state(self, hashed: bytes | None, group: Sequence[str]) -> SupportState:
         """Whether the browser with this token hash (None: no token) supports the group, and the group's count."""
-        with self._reader_lock:
-            conn = self._reader
-            conn.execute("BEGIN")
-            try:
-                supported = hashed is not None and supports_group(conn, hashed, group)
-                return SupportState(supported, group_count(conn, group))
-            finally:
-                conn.execute("COMMIT")
+        with self.db.snapshot() as conn:
+            supported = hashed is not None and supports_group(conn, hashed, group)
+            return SupportState(supported, group_count(conn, group))
 
     def counts(self, groups: Sequence[Sequence[str]]) -> tuple[int, dict[str, int]]:
         """(the store's data version, {stored idea: count}) with each group of more than one idea folded into its
-        first (distinct tokens), all read in one snapshot."""
-        with self._reader_lock:
-            conn = self._reader
-            conn.execute("BEGIN")
-            try:
-                version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-                stored = {idea: int(n) for idea, n in conn.execute("SELECT idea, supporters FROM support_counts WHERE supporters > 0")}
-                for group in groups:
-                    if len(group) > 1 and any(idea in stored for idea in group):
-                        for idea in group:
-                            stored.pop(idea, None)
-                        stored[group[0]] = group_count(conn, group)
-            finally:
-                conn.execute("COMMIT")
+        first (distinct tokens), all read in one snapshot (the version read before it, so a change made meanwhile
+        shows as a new version next time)."""
+        version = self.db.data_version()
+        with self.db.snapshot() as conn:
+            stored = {row["idea"]: int(row["supporters"]) for row in conn.execute("SELECT idea, supporters FROM support_counts WHERE supporters > 0")}
+            for group in groups:
+                if len(group) > 1 and any(idea in stored for idea in group):
+                    for idea in group:
+                        stored.pop(idea, None)
+                    stored[group[0]] = group_count(conn, group)
         return version, stored
 
     def data_version(self) -> int:
-        """Changes whenever another connection (this process's writer included) commits to the store."""
-        with self._reader_lock:
-            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+        """Changes whenever anything is committed to the store (by this process's writer or any other)."""
+        return self.db.data_version()
 
     def total_rows(self) -> tuple[int, int]:
         """(rows in `supports`, sum of `support_counts`): equal when the store is consistent."""
-        with self._reader_lock:
-            rows = self._reader.execute("SELECT (SELECT COUNT(*) FROM supports), (SELECT COALESCE(SUM(supporters), 0) FROM support_counts)").fetchone()
-        return int(rows[0]), int(rows[1])
+        with self.db.snapshot() as conn:
+            rows = conn.execute("SELECT COUNT(*) AS n FROM supports").fetchone()["n"]
+            total = conn.execute("SELECT COALESCE(SUM(supporters), 0) AS n FROM support_counts").fetchone()["n"]
+        return int(rows), int(total)

@@ -18,9 +18,11 @@ from collections.abc import Callable
 from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
+from .db import Database, open_database
 from .decisions import record_decision
 from .forge.base import Forge, ForgeUnavailable, ProposalState
 from .forge.batching import WORKER_CLAIM, claim_size
+from .migrations import migrate
 from .moderation import WaitingIdea
 from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
@@ -215,15 +217,18 @@ class Worker:
             self._thread.join(timeout=30)
 
 
-def make_forge(settings: IntakeSettings) -> Forge:
-    """The forge chosen in site.yml."""
+def make_forge(settings: IntakeSettings, db: Database | None = None) -> Forge:
+    """The forge chosen in site.yml; `db` is the store's database (Store.db), else the one the settings name."""
     if settings.config.forge == "github":
         from .forge.github import forge_from_site
-        from .forge.ratelimit import SqliteWriteLedger
+        from .forge.ratelimit import StoreWriteLedger
 
+        if db is None:
+            db = open_database(settings)
+            migrate(db)
         # GitHub's write budget is counted in the store, so a restart or a second process never exceeds it.
         return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}),
-                               ledger=SqliteWriteLedger(settings.db_path))
+                               ledger=StoreWriteLedger(db))
     from .forge.local import LocalGitForge
 
     return LocalGitForge(settings.root, settings.main_branch)

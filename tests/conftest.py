@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator.build import BuildResult, build
+from intake.db import connect
+from intake.store import Store
+from tests.postgres import PostgresCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_PARTS = ("site.yml", "challenges", "content")
@@ -65,3 +71,61 @@ def playwright_driver():
 
     with sync_playwright() as playwright:
         yield playwright
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/postgres.py), started on first use, destroyed at the end."""
+    cluster = PostgresCluster.create()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def postgres_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh, empty database of its own for one test, dropped after it."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    if postgres_cluster.pid() is None:  # a test before this one stopped or killed the server
+        postgres_cluster.start()
+    url = postgres_cluster.create_database(name)
+    try:
+        yield url
+    finally:
+        if postgres_cluster.pid() is None:
+            postgres_cluster.start()
+        postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each store-level test once per engine: '' (the SQLite file in the data folder), then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def make_store(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Store]]:
+    """Opens stores on the test's engine (`database_url`): `make_store()` or `make_store(path, clock=…)`. A second
+    call is a second process's view of the same data (SQLite: the same file; PostgreSQL: the same database).
+    Every store opened is closed after the test."""
+    opened: list[Store] = []
+
+    def make(path: Path | None = None, **kwargs: Any) -> Store:
+        path = path or tmp_path / "intake.sqlite3"
+        store = Store(path, db=connect(database_url, path), **kwargs)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., Store]) -> Store:
+    """One store on the test's engine (parametrised over SQLite and PostgreSQL by `database_url`)."""
+    return make_store()

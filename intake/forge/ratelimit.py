@@ -2,7 +2,7 @@
 
 - a client-side budget of content-creating requests (sliding minute and hour),
   counted in a ledger: in memory for one process, or in the intake's store
-  (`SqliteWriteLedger`) so that a restarted process, a second replica or a
+  (`StoreWriteLedger`, SQLite or PostgreSQL) so that a restarted process, a second replica or a
   takeover counts the writes the others made in the last hour,
 - one write at a time,
 - the primary limit (`x-ratelimit-remaining` / `x-ratelimit-reset`),
@@ -15,20 +15,20 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
-import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from github3.session import GitHubSession
 
 from .clock import Clock
+
+if TYPE_CHECKING:
+    from ..db import Database
 
 log = logging.getLogger("consult.intake")
 
@@ -89,53 +89,33 @@ class MemoryWriteLedger:
             return sum(1 for t in self.events if t > since)
 
 
-LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS forge_writes (at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS forge_writes_at ON forge_writes(at);
-"""
+class StoreWriteLedger:
+    """The writes of every process sharing the intake's store (SQLite or PostgreSQL), kept for the longest window.
 
-
-class SqliteWriteLedger:
-    """The writes of every process sharing the intake's SQLite store, kept for the longest window.
-
-    Reserving is one `BEGIN IMMEDIATE` transaction (count, then insert), so two
-    processes can never both take the last slot; a process killed after a write
-    leaves its row behind, and whoever comes next waits for it to age out.
+    Reserving is one transaction that locks the table, counts, then inserts, so two processes can never both take
+    the last slot; a process killed after a write leaves its row behind, and whoever comes next waits for it to
+    age out. The table `forge_writes` is made by the store's migrations (intake/migrations.py).
     """
 
-    def __init__(self, path: Path) -> None:
-        from ..store import connect
-
-        self.path = path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.conn = connect(path)
-        self.conn.executescript(LEDGER_SCHEMA)
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._lock = threading.Lock()
 
     def reserve(self, now: float, windows: Sequence[tuple[int, float]]) -> float:
         longest = max(seconds for _, seconds in windows)
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.execute("DELETE FROM forge_writes WHERE at <= ?", (now - longest,))
-                times = [row[0] for row in self.conn.execute("SELECT at FROM forge_writes ORDER BY at")]
-                wait = max(_wait_for_room(times, now, limit, seconds) for limit, seconds in windows)
-                if wait <= 0:
-                    self.conn.execute("INSERT INTO forge_writes (at) VALUES (?)", (now,))
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with self._lock, self.db.transaction() as conn:
+            self.db.lock(conn, "forge_writes")
+            conn.execute("DELETE FROM forge_writes WHERE at <= ?", (now - longest,))
+            times = [row["at"] for row in conn.execute("SELECT at FROM forge_writes ORDER BY at").fetchall()]
+            wait = max(_wait_for_room(times, now, limit, seconds) for limit, seconds in windows)
+            if wait <= 0:
+                conn.execute("INSERT INTO forge_writes (at) VALUES (?)", (now,))
         return wait
 
     def count_since(self, since: float) -> int:
-        with self._lock:
-            row = self.conn.execute("SELECT COUNT(*) FROM forge_writes WHERE at > ?", (since,)).fetchone()
-        return int(row[0])
-
-    def close(self) -> None:
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self.conn.close()
+        with self.db.read() as conn:
+            row = conn.execute("SELECT COUNT(*) AS n FROM forge_writes WHERE at > ?", (since,)).fetchone()
+        return int(row["n"])
 
 
 @dataclass

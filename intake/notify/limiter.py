@@ -18,6 +18,11 @@ from .queue import transaction
 NOTIFY_LIMIT = 3000
 NOTIFY_WINDOW = 60.0
 
+SET_BUCKET = (
+    "INSERT INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated"
+)
+
 
 class Limiter:
     def __init__(
@@ -40,23 +45,24 @@ class Limiter:
         """Take one request from the budget: 0.0 when taken, else the seconds to wait before asking again."""
         with transaction(self.store) as conn:
             now = self.now()
-            row = conn.execute("SELECT tokens, updated FROM notify_limiter WHERE name = ?", (self.name,)).fetchone()
+            row = conn.execute("SELECT tokens, updated FROM notify_limiter WHERE name = ?" + self.store.db.for_update, (self.name,)).fetchone()
             tokens, updated = (self.burst, now) if row is None else (row["tokens"], row["updated"])
             if now < updated:  # paused (Notify answered 429) until `updated`
                 return updated - now
             tokens = min(self.burst, tokens + (now - updated) * self.rate)
             if tokens < 1.0:
-                conn.execute("REPLACE INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?)", (self.name, tokens, now))
+                conn.execute(SET_BUCKET, (self.name, tokens, now))
                 return (1.0 - tokens) / self.rate
-            conn.execute("REPLACE INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?)", (self.name, tokens - 1.0, now))
+            conn.execute(SET_BUCKET, (self.name, tokens - 1.0, now))
             return 0.0
 
     def paused_for(self) -> float:
         """Seconds left of a pause (0.0 when there is none), without taking anything from the budget."""
-        row = self.store.conn.execute("SELECT updated FROM notify_limiter WHERE name = ?", (self.name,)).fetchone()
+        with self.store.db.read() as conn:
+            row = conn.execute("SELECT updated FROM notify_limiter WHERE name = ?", (self.name,)).fetchone()
         return max(0.0, row["updated"] - self.now()) if row is not None else 0.0
 
     def pause(self, seconds: float) -> None:
         """Let no process send for `seconds` (Notify said 429), then start again from an empty bucket."""
         with transaction(self.store) as conn:
-            conn.execute("REPLACE INTO notify_limiter (name, tokens, updated) VALUES (?, 0, ?)", (self.name, self.now() + seconds))
+            conn.execute(SET_BUCKET, (self.name, 0.0, self.now() + seconds))

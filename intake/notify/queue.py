@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping
 
+from ..db import Connection
 from ..store import Store
 from . import outbox
 
@@ -65,8 +65,8 @@ def check_message(template: str, personalisation: Mapping[str, str]) -> None:
         raise ValueError(f"personalisation values must be strings; {', '.join(not_text)} are not")
 
 
-def transaction(store: Store) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-    """One write transaction on the store's connection (BEGIN IMMEDIATE), queued behind this process's other writers."""
+def transaction(store: Store) -> contextlib.AbstractContextManager[Connection]:
+    """One write transaction on the store's database (SQLite: BEGIN IMMEDIATE, queued behind this process's other writers)."""
     return store.transaction()
 
 
@@ -84,7 +84,7 @@ def enqueue(store: Store, key: str, email: str, template: str, personalisation: 
     created = store.clock.now().astimezone(dt.UTC).isoformat(timespec="microseconds")
     with transaction(store) as conn:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO notify_messages (key, email, template, personalisation, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO notify_messages (key, email, template, personalisation, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             (key, email.strip(), template, json.dumps(personalisation, ensure_ascii=False, sort_keys=True), created),
         )
     return cur.rowcount == 1

@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Collection
@@ -56,7 +55,7 @@ class Message:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Message:
+    def from_row(cls, row: Any) -> Message:
         return cls(row["key"], row["email"], row["template"], json.loads(row["personalisation"]), row["attempts"], row["created_at"])
 
 
@@ -134,14 +133,17 @@ class Sender:
         """Take the oldest due message (not one of `skip`): state `sending` until the lease ends, attempts + 1."""
         now = time.time()
         due = "state IN ('queued', 'sending') AND next_attempt <= ?"
-        if self.store.conn.execute(f"SELECT 1 FROM notify_messages WHERE {due} LIMIT 1", (now,)).fetchone() is None:
-            return None  # nothing due: no write transaction on every turn of the worker's loop
+        with self.store.db.read() as conn:
+            if conn.execute(f"SELECT 1 AS due FROM notify_messages WHERE {due} LIMIT 1", (now,)).fetchone() is None:
+                return None  # nothing due: no write transaction on every turn of the worker's loop
+        skipped = sorted(set(skip))
+        not_skipped = f" AND key NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
         with transaction(self.store) as conn:
             row = conn.execute(
                 "UPDATE notify_messages SET state = 'sending', attempts = attempts + 1, next_attempt = ? WHERE key = "
-                f"(SELECT key FROM notify_messages WHERE {due} "
-                "AND key NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt, created_at LIMIT 1) RETURNING *",
-                (now + self.lease_seconds, now, json.dumps(list(skip))),
+                f"(SELECT key FROM notify_messages WHERE {due}{not_skipped} "
+                f"ORDER BY next_attempt, created_at LIMIT 1{self.store.db.skip_locked}) RETURNING *",
+                (now + self.lease_seconds, now, *skipped),
             ).fetchone()
         return Message.from_row(row) if row is not None else None
 

@@ -39,22 +39,24 @@ def subscribe(store: Store, reference: str, kind: str, email: str) -> None:
     """Keep the address given (with consent) for one submission; committed before the person is thanked."""
     with transaction(store) as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO notify_subscriptions (reference, kind, email, created_at, snapshot) VALUES (?, ?, ?, ?, '{}')",
+            "INSERT INTO notify_subscriptions (reference, kind, email, created_at, snapshot) VALUES (?, ?, ?, ?, '{}') "
+            "ON CONFLICT (reference) DO UPDATE SET kind = excluded.kind, email = excluded.email, created_at = excluded.created_at, snapshot = excluded.snapshot",
             (reference, kind, email.strip(), _utc(store.clock.now())),
         )
 
 
 def is_subscribed(store: Store, reference: str) -> bool:
-    row = store.conn.execute("SELECT 1 FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchone()
-    return row is not None
+    with store.db.read() as conn:
+        return conn.execute("SELECT 1 AS found FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchone() is not None
 
 
 def subscriptions(store: Store, decided_only: bool = False) -> list[Subscription]:
     """Every subscription, oldest first; with `decided_only`, those whose submission editors decided (or that is gone)."""
     where = " WHERE s.state IS NULL OR s.state IN ('merged', 'closed')" if decided_only else ""
-    rows = store.conn.execute(
-        "SELECT n.* FROM notify_subscriptions n LEFT JOIN submissions s ON s.reference = n.reference" + where + " ORDER BY n.created_at, n.reference"
-    ).fetchall()
+    with store.db.read() as conn:
+        rows = conn.execute(
+            "SELECT n.* FROM notify_subscriptions n LEFT JOIN submissions s ON s.reference = n.reference" + where + " ORDER BY n.created_at, n.reference"
+        ).fetchall()
     return [
         Subscription(r["reference"], r["kind"], r["email"], dt.datetime.fromisoformat(r["created_at"]), json.loads(r["snapshot"] or "{}"))
         for r in rows
@@ -74,11 +76,15 @@ def finish(store: Store, reference: str) -> None:
 
 def addresses_for(store: Store, reference: str) -> set[str]:
     """The address kept for a submission: its subscription, or the messages still holding it (after the row went)."""
-    rows = store.conn.execute("SELECT email FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchall()
-    rows += store.conn.execute(
-        "SELECT email FROM notify_messages WHERE json_extract(personalisation, '$.reference') = ? AND email IS NOT NULL", (reference,)
-    ).fetchall()
-    return {r["email"].strip().lower() for r in rows}
+    with store.db.read() as conn:
+        subscribed = conn.execute("SELECT email FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchall()
+        messages = conn.execute(  # narrowed by the text JSON holds, then checked parsed (the same SQL on both engines)
+            "SELECT email, personalisation FROM notify_messages WHERE email IS NOT NULL AND personalisation LIKE ?",
+            (f"%{json.dumps(reference)}%",),
+        ).fetchall()
+    addresses = {r["email"] for r in subscribed}
+    addresses |= {r["email"] for r in messages if json.loads(r["personalisation"]).get("reference") == reference}
+    return {address.strip().lower() for address in addresses}
 
 
 def unsubscribe(store: Store, reference: str) -> int:

@@ -1,8 +1,9 @@
-"""record_decision: the one rule for what editors decided (status page, worker sync and webhook all use it)."""
+"""record_decision: the one rule for what editors decided (status page, worker sync and webhook all use it).
+
+Every test runs on both engines: the `store` fixture (tests/conftest.py) is SQLite, then PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -24,11 +25,6 @@ class Decided(Forge):
 
     def public_reason(self, reference: str) -> str | None:
         return f"A topic on this already exists ({reference})."
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "intake.sqlite3")
 
 
 def test_merged_is_published_without_a_reason(store: Store) -> None:

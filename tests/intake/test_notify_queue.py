@@ -1,9 +1,12 @@
-"""The queue of emails: each message recorded once under its key, forgotten and purged on demand."""
+"""The queue of emails: each message recorded once under its key, forgotten and purged on demand.
+
+The store-level tests run on both engines (the `store` and `make_store` fixtures of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,11 +28,6 @@ def personalisation(template: str) -> dict[str, str]:
 
 def rows(store: Store) -> list[dict[str, object]]:
     return [dict(r) for r in store.conn.execute("SELECT * FROM notify_messages ORDER BY key")]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "intake.sqlite3")
 
 
 def test_a_message_is_recorded_once_under_its_key(store: Store) -> None:
@@ -73,11 +71,11 @@ def test_forgetting_an_address_deletes_what_is_not_sent_and_blanks_the_rest(stor
     assert left == {"a": None, "d": "else@example.nhs.uk"}
 
 
-def test_purge_blanks_addresses_recorded_before_the_cut_off(tmp_path: Path) -> None:
+def test_purge_blanks_addresses_recorded_before_the_cut_off(make_store: Callable[..., Store]) -> None:
     then = dt.datetime(2030, 1, 1, 12, tzinfo=dt.timezone.utc)
-    old = Store(tmp_path / "intake.sqlite3", clock=Clock.at(then))
+    old = make_store(clock=Clock.at(then))
     enqueue(old, "old", ADDRESS, "idea_published", personalisation("idea_published"))
-    new = Store(tmp_path / "intake.sqlite3", clock=Clock.at(then + dt.timedelta(days=40)))
+    new = make_store(clock=Clock.at(then + dt.timedelta(days=40)))
     enqueue(new, "new", ADDRESS, "idea_published", personalisation("idea_published"))
     assert purge_addresses(new, then + dt.timedelta(days=30)) == 1
     assert {r["key"]: r["email"] for r in rows(new)} == {"old": None, "new": ADDRESS}
