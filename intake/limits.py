@@ -14,6 +14,7 @@ outside the store's group commit, for nothing a single process needs: so memory 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,8 @@ from .checks import Rejection
 from .ratelimit import RateLimiter, SharedRateLimiter
 from .settings import LOOKUP, IntakeSettings
 from .store import Store
+
+log = logging.getLogger("consult.intake")
 
 
 def wait_words(seconds: int) -> str:
@@ -38,6 +41,9 @@ class Limiters:
     def __init__(self, settings: IntakeSettings, shared: Store | None = None):
         """`shared`: the store whose database keeps the buckets (several replicas); None keeps them in memory."""
         self.settings = settings
+        if shared is not None and settings.secret_generated:
+            log.warning("CONSULT_INTAKE_SECRET is not set: each replica hashes client addresses with its own key, so the rate limits "
+                        "kept in the database are not shared between replicas. Set it to the same value on every replica.")
         self.by_kind: dict[str, RateLimiter | SharedRateLimiter] = {
             kind: RateLimiter(settings.secret, limit, window) if shared is None else SharedRateLimiter(shared, kind, settings.secret, limit, window)
             for kind, (limit, window) in settings.rate_limits.items()
@@ -57,6 +63,11 @@ class Limiters:
         wait = await self.wait_for(kind, address)
         if wait:
             raise Rejection(429, f"You have sent a lot in a short time. Wait {wait_words(wait)}, then send it again.", values, headers={"Retry-After": str(wait)})
+
+
+def shared_limits(store: Store) -> Store | None:
+    """The store whose database keeps the buckets: PostgreSQL's, which replicas share; None (memory) with SQLite."""
+    return store if store.db.dialect == "postgresql" else None
 
 
 def lookup_limited(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

@@ -9,7 +9,7 @@ syncs editors' decisions and sends emails, so GitHub's budgets (80 writes a minu
 another worker takes it within LEASE_SECONDS + RENEW_SECONDS (about 20 s); the
 forge's look-before-create rules finish whatever the dead one left half made.
 
-Taking and renewing is one atomic upsert (`INSERT … ON CONFLICT … DO UPDATE … WHERE`)
+The table is migration 2 (intake/migrations.py). Taking and renewing is one atomic upsert (`INSERT … ON CONFLICT … DO UPDATE … WHERE`)
 that succeeds only for the current holder or when the row has lapsed, on SQLite and
 PostgreSQL alike. Expiry times are wall-clock seconds, so the machines sharing a
 database must keep their clocks in step (NTP keeps them within milliseconds; the
@@ -37,15 +37,6 @@ RENEW_SECONDS = 5.0
 """How often the holder renews the lease, and how often the others ask for it."""
 LEASE_NAME = "publisher"
 
-LEASE_DDL = """
-CREATE TABLE IF NOT EXISTS publisher_lease (
-  name TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  expires DOUBLE PRECISION NOT NULL
-)
-"""
-"""The lease table (one row per lease name); DOUBLE PRECISION because epoch seconds need more than a 4-byte REAL."""
-
 TAKE = (
     "INSERT INTO publisher_lease (name, holder, expires) VALUES (?, ?, ?) "
     "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
@@ -71,8 +62,6 @@ class PublisherLease:
         """Monotonic time until which this worker may publish (0: not held)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        with store.transaction() as conn:
-            conn.execute(LEASE_DDL)
 
     @property
     def held(self) -> bool:
@@ -109,7 +98,7 @@ class PublisherLease:
 
     def current_holder(self) -> str | None:
         """Who holds the lease now (None when nobody does or it lapsed)."""
-        with self.store.transaction() as conn:
+        with self.store.db.read() as conn:
             row = conn.execute("SELECT holder, expires FROM publisher_lease WHERE name = ?", (self.name,)).fetchone()
         return row["holder"] if row is not None and row["expires"] > time.time() else None
 

@@ -115,19 +115,6 @@ class RateLimiter:
                 del self.buckets[key]
 
 
-RATE_BUCKETS_DDL = """
-CREATE TABLE IF NOT EXISTS rate_buckets (
-  kind TEXT NOT NULL,
-  client TEXT NOT NULL,
-  tokens DOUBLE PRECISION NOT NULL,
-  updated DOUBLE PRECISION NOT NULL,
-  allowed INTEGER NOT NULL,
-  PRIMARY KEY (kind, client)
-)
-"""
-"""The shared buckets: per kind of limit and hashed client (hex of an HMAC, never an address), the tokens left
-at `updated` (wall-clock seconds) and whether the last check was allowed."""
-
 _ELAPSED = "(CASE WHEN excluded.updated > rate_buckets.updated THEN excluded.updated - rate_buckets.updated ELSE 0 END)"
 _REFILLED = f"(rate_buckets.tokens + {_ELAPSED} * ?)"
 _CAPPED = f"(CASE WHEN {_REFILLED} > ? THEN ? ELSE {_REFILLED} END)"
@@ -145,7 +132,7 @@ the time since, then gives a token if it has one. A clock behind the last writer
 
 
 class SharedRateLimiter:
-    """Token buckets kept in the database, so every replica sharing it counts one client's posts together.
+    """Token buckets kept in the database (table `rate_buckets`, migration 2), so every replica sharing it counts one client's posts together.
 
     Same answers as `RateLimiter`; each check is one upsert (blocking: run it off the event loop). Buckets that have
     been full again for a whole window are deleted now and then.
@@ -157,8 +144,6 @@ class SharedRateLimiter:
         self.store, self.kind, self.secret, self.limit, self.window = store, kind, secret, limit, window
         self.sweep_every = sweep_every
         self._swept = time.monotonic()
-        with store.transaction() as conn:
-            conn.execute(RATE_BUCKETS_DDL)
 
     def wait_for(self, address: str) -> int:
         """Take one post from the address's bucket: 0 when allowed, else the whole seconds until it would be."""

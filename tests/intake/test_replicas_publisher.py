@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from intake.worker import Worker
 from tests.github_server import FakeGitHub
 
 from .conftest import IDEA, intake_env, make_repo, wait_for
+
+MakeStore = Callable[..., Store]
 
 
 class Recording(Forge):
@@ -55,10 +58,9 @@ def _worker(repo: Path, tmp_path: Path, forge: Forge, lease: PublisherLease) -> 
     return Worker(settings, lease.store, forge, CatalogueHolder(repo), publisher_lease=lease)
 
 
-def test_one_lease_holder_at_a_time_and_a_lapsed_lease_is_taken_over(tmp_path: Path) -> None:
-    path = tmp_path / "intake.sqlite3"
-    first = PublisherLease(Store(path), seconds=0.5, holder="first")
-    second = PublisherLease(Store(path), seconds=0.5, holder="second")
+def test_one_lease_holder_at_a_time_and_a_lapsed_lease_is_taken_over(make_store: MakeStore) -> None:
+    first = PublisherLease(make_store(), seconds=0.5, holder="first")
+    second = PublisherLease(make_store(), seconds=0.5, holder="second")
     assert first.try_take() and not second.try_take()
     assert first.try_take(), "the holder renews its own lease"
     assert first.current_holder() == "first"
@@ -69,14 +71,13 @@ def test_one_lease_holder_at_a_time_and_a_lapsed_lease_is_taken_over(tmp_path: P
     assert second.current_holder() is None and not second.held and first.try_take()
 
 
-def test_two_workers_on_one_store_only_the_lease_holder_publishes(repo: Path, tmp_path: Path) -> None:
-    path = tmp_path / "data" / "intake.sqlite3"
+def test_two_workers_on_one_store_only_the_lease_holder_publishes(repo: Path, tmp_path: Path, make_store: MakeStore) -> None:
     forge = Recording()
-    workers = [_worker(repo, tmp_path, forge, PublisherLease(Store(path), seconds=3, renew_every=1, holder=name)) for name in ("a", "b")]
+    workers = [_worker(repo, tmp_path, forge, PublisherLease(make_store(), seconds=3, renew_every=1, holder=name)) for name in ("a", "b")]
     threads = [threading.Thread(target=w.run, kwargs={"poll": 0.05}, name=f"worker-{n}", daemon=True) for n, w in zip("ab", workers)]
     for thread in threads:
         thread.start()
-    store = Store(path)
+    store = make_store()
     try:
         references = []
         for round_ in range(4):  # submissions keep arriving while both workers run
@@ -118,25 +119,25 @@ def github_repo(tmp_path: Path, github: FakeGitHub) -> Path:
     return repo
 
 
-def start_worker(repo: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(repo: Path, data: Path, log: Path, database_url: str) -> subprocess.Popen[bytes]:
     consult = Path(sys.executable).with_name("consult")
-    env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600"), "GITHUB_TOKEN": "test-token"}
+    env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600"), "GITHUB_TOKEN": "test-token", "CONSULT_INTAKE_DATABASE_URL": database_url}
     return subprocess.Popen([str(consult), "--root", str(repo), "intake", "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
 @pytest.mark.slow
-def test_the_killed_publishers_work_is_finished_by_another_without_duplicates(tmp_path: Path) -> None:
+def test_the_killed_publishers_work_is_finished_by_another_without_duplicates(tmp_path: Path, database_url: str, make_store: MakeStore) -> None:
     with FakeGitHub(SystemClock(), files={"README.md": "# Site\n"}) as github:
         repo, data = github_repo(tmp_path, github), tmp_path / "data"
-        store = Store(data / "intake.sqlite3")
+        store = make_store(data / "intake.sqlite3")
         references = _ideas(store, 12)
         # The first pull request is made but its answer lost: the holder is killed while it waits to retry.
         github.inject("POST", r"/pulls$", "reset-after-write")
         logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-        first = start_worker(repo, data, logs[0])
+        first = start_worker(repo, data, logs[0], database_url)
         lease = PublisherLease(store, holder="the test: only reads")
         wait_for(lambda: (lease.current_holder() or "").count(f":{first.pid}:") == 1, timeout=60)
-        second = start_worker(repo, data, logs[1])
+        second = start_worker(repo, data, logs[1], database_url)
         try:
             wait_for(lambda: any(r.fault == "reset-after-write" for r in github.requests), timeout=60, step=0.01)
             first.send_signal(signal.SIGKILL)
