@@ -109,12 +109,13 @@ def test_two_workers_on_one_store_only_the_lease_holder_publishes(repo: Path, tm
 
 # -- two worker processes, the holder killed -------------------------------------------------------
 
-def github_repo(tmp_path: Path, github: FakeGitHub) -> Path:
-    """The sample site with `forge: github` pointing at the fake server."""
+def github_repo(tmp_path: Path, github: FakeGitHub, **publishing: int) -> Path:
+    """The sample site with `forge: github` pointing at the fake server (and site.yml `publishing` options)."""
     repo = make_repo(tmp_path / "repo")
     config = yaml.safe_load((repo / "site.yml").read_text(encoding="utf-8"))
     config["forge"] = "github"
     config["github"] = {"repository": f"{github.owner}/{github.name}", "base_branch": "main", "url": github.url}
+    config["publishing"] = {**config.get("publishing", {}), **publishing}
     (repo / "site.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return repo
 
