@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -110,6 +111,9 @@ class Database(ABC):
 
     errors: tuple[type[Exception], ...]
     """What its operations raise when the database fails (a retry may succeed)."""
+    transient: tuple[type[Exception], ...] = ()
+    """Failures of one transaction that the same transaction, run again, gets past (PostgreSQL: a deadlock with
+    another process, a serialization failure); none on SQLite, where one writer runs at a time."""
     write_lock: threading.RLock
     """This process's writers take turns here (SQLite: instead of sleeping in SQLite's busy handler)."""
 
@@ -128,6 +132,11 @@ class Database(ABC):
     @abstractmethod
     def lock(self, conn: Connection, table: str) -> None:
         """Inside a transaction: let no other writer change `table` until it ends (a count-then-insert stays exact)."""
+
+    def lock_names(self, conn: Connection, names: Iterable[str]) -> None:
+        """Inside a transaction: wait for, then hold until it ends, a lock on each name (e.g. the ideas a batch of
+        supports changes), always taken in one order, so writers of overlapping names never deadlock. Nothing to do on
+        SQLite, whose `BEGIN IMMEDIATE` lets one writer in at a time."""
 
     @abstractmethod
     def data_version(self) -> int:
@@ -303,6 +312,7 @@ class PostgresDatabase(Database):
         from psycopg_pool import ConnectionPool
 
         self.errors = (psycopg.Error, DatabaseUnavailable)
+        self.transient = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
         self.url = check_url(url)
         self.timeout = timeout
         self.write_lock = threading.RLock()
@@ -331,6 +341,8 @@ class PostgresDatabase(Database):
         try:
             with self.pool.connection(timeout=self.timeout) as conn:
                 yield conn
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            raise  # the server is there: the caller may run the transaction again (`transient`)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise DatabaseUnavailable(f"Could not reach the {self.describe()}: {first_line(exc)}") from exc
 
@@ -364,6 +376,10 @@ class PostgresDatabase(Database):
                 "database and user exist, and the password (PGPASSWORD or ~/.pgpass); then try again"
             ) from exc
 
+    def lock_names(self, conn: Connection, names: Iterable[str]) -> None:
+        for key in sorted({advisory_key(name) for name in names}):
+            conn.execute("SELECT pg_advisory_xact_lock(?) AS locked", (key,))
+
     def lock(self, conn: Connection, table: str) -> None:
         if not table.isidentifier():
             raise ValueError(f"not a table name: {table!r}")
@@ -396,16 +412,21 @@ class AutocommitReader:
             return conn.executemany(sql, seq_of_params)
 
 
+def advisory_key(name: str) -> int:
+    """A PostgreSQL advisory lock number for a name: 64 bits of its SHA-256, the same in every process."""
+    return int.from_bytes(hashlib.sha256(b"consult-lock:" + name.encode()).digest()[:8], "big", signed=True)
+
+
 def first_line(exc: BaseException) -> str:
     """An error's first line (psycopg's messages go on with hints and context)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def connect(url: str, sqlite_path: Path, pool_size: int = 8) -> Database:
+def connect(url: str, sqlite_path: Path, pool_size: int = 8, timeout: float = CONNECT_TIMEOUT) -> Database:
     """PostgreSQL when `url` is set (it must be a postgresql:// URL), else SQLite at `sqlite_path`."""
     if url:
-        return PostgresDatabase(url, pool_size=pool_size)
+        return PostgresDatabase(url, pool_size=pool_size, timeout=timeout)
     return SqliteDatabase(sqlite_path)
 
 
@@ -413,7 +434,7 @@ def open_database(settings: IntakeSettings) -> Database:
     """The database the settings name: `CONSULT_INTAKE_DATABASE_URL`, else the SQLite file in the data folder.
 
     Raises DatabaseUnavailable, naming host and database (never the password) and why, when PostgreSQL cannot be reached."""
-    db = connect(settings.database_url, settings.db_path, settings.database_pool_size)
+    db = connect(settings.database_url, settings.db_path, settings.database_pool_size, settings.database_timeout)
     try:
         db.check()
     except DatabaseUnavailable:

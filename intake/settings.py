@@ -25,6 +25,7 @@ Environment variables (all optional):
   by several intake replicas (the password in `PGPASSWORD` or `~/.pgpass`, or in the URL: it is never shown or
   logged); unset, the SQLite file `<data>/intake.sqlite3`. See the handbook's page on the database.
 - `CONSULT_INTAKE_DATABASE_POOL`: most PostgreSQL connections one intake process opens (default 8).
+- `CONSULT_INTAKE_DATABASE_TIMEOUT`: seconds to wait for PostgreSQL before a request gets a 503 page (default 5).
 - `CONSULT_NOW`: what day it is for the intake (see generator/clock.py); unset, the real time.
 """
 
@@ -146,6 +147,17 @@ def pool_size_from(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+def timeout_from(env: Mapping[str, str]) -> float:
+    text = env.get("CONSULT_INTAKE_DATABASE_TIMEOUT", "5").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0.5 <= seconds <= 120:
+        raise ConsultError(f"CONSULT_INTAKE_DATABASE_TIMEOUT must be a number of seconds from 0.5 to 120; found {text!r}")
+    return seconds
+
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
@@ -196,6 +208,8 @@ class IntakeSettings:
     """`CONSULT_INTAKE_DATABASE_URL`: PostgreSQL when set (it may hold a password: never shown); else SQLite at db_path."""
     database_pool_size: int = 8
     """`CONSULT_INTAKE_DATABASE_POOL`: most PostgreSQL connections this process opens."""
+    database_timeout: float = 5.0
+    """`CONSULT_INTAKE_DATABASE_TIMEOUT`: seconds to wait for PostgreSQL before a request gets a 503."""
 
     @property
     def db_path(self) -> Path:
@@ -267,6 +281,7 @@ class IntakeSettings:
             notify_url=notify_url,
             database_url=database_url_from(env),
             database_pool_size=pool_size_from(env),
+            database_timeout=timeout_from(env),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

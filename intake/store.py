@@ -230,7 +230,7 @@ class Store:
         with self.transaction() as conn:
             cur = conn.executemany(
                 "UPDATE submissions SET lease_until = ? WHERE reference = ? AND state = 'received'",
-                [(time.time() + lease_seconds, ref) for ref in references],
+                [(time.time() + lease_seconds, ref) for ref in sorted(references)],  # rows in one order: no deadlock with mark_proposed
             )
         return cur.rowcount
 
@@ -262,7 +262,7 @@ class Store:
         with self.transaction() as conn:
             conn.executemany(
                 "UPDATE submissions SET proposal = ? WHERE reference = ? AND proposal IS NULL",
-                [(json.dumps(p, ensure_ascii=False), ref) for ref, p in proposals.items()],
+                [(json.dumps(p, ensure_ascii=False), ref) for ref, p in sorted(proposals.items())],
             )
 
     def mark_proposed(self, done: dict[str, str]) -> None:
@@ -272,7 +272,7 @@ class Store:
         with self.transaction() as conn:
             conn.executemany(
                 "UPDATE submissions SET state = 'proposed', locator = ?, last_error = NULL, lease_until = 0 WHERE reference = ? AND state = 'received'",
-                [(locator, ref) for ref, locator in done.items()],
+                [(locator, ref) for ref, locator in sorted(done.items())],
             )
 
     def transaction(self) -> contextlib.AbstractContextManager[Connection]:

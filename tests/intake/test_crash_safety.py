@@ -1,4 +1,4 @@
-"""Crash safety: 1,000 ideas from concurrent clients, kill -9 mid-way, restart.
+"""Crash safety: 1,000 ideas from concurrent clients, kill -9 mid-way, restart; on SQLite and on PostgreSQL.
 
 Every submission that got a 303/202 is stored exactly once and ends on its own
 branch with exactly one commit; no branch exists without its submission.
@@ -7,8 +7,8 @@ branch with exactly one commit; no branch exists without its submission.
 from __future__ import annotations
 
 import os
+import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from intake.db import connect
+
 from .conftest import IDEA, free_port, git, intake_env, make_repo, wait_for
 
 TOTAL = 1000
@@ -26,9 +28,9 @@ CLIENTS = 16
 KILL_AFTER = 350
 
 
-def start_intake(repo: Path, data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_intake(repo: Path, data: Path, port: int, log: Path, database_url: str = "") -> subprocess.Popen[bytes]:
     consult = Path(sys.executable).with_name("consult")
-    env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600")}
+    env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_DATABASE_URL=database_url)}
     process = subprocess.Popen([str(consult), "--root", str(repo), "intake", "--port", str(port)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
 
@@ -67,13 +69,13 @@ def submit(url: str, number: int, attempt: str) -> tuple[str, str] | None:
 
 
 @pytest.mark.slow
-def test_kill_9_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+def test_kill_9_loses_and_duplicates_nothing(tmp_path: Path, database_url: str) -> None:
     repo, data, log = make_repo(tmp_path / "repo"), tmp_path / "data", tmp_path / "intake.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     acked: dict[str, str] = {}
     lock = threading.Lock()
-    process = start_intake(repo, data, port, log)
+    process = start_intake(repo, data, port, log, database_url)
 
     def killer() -> None:
         wait_for(lambda: len(acked) >= KILL_AFTER, timeout=120, step=0.005)
@@ -102,22 +104,24 @@ def test_kill_9_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     assert process.returncode == -signal.SIGKILL
     assert KILL_AFTER <= len(acked) < TOTAL, "the kill should land mid-way"
 
-    process = start_intake(repo, data, port, log)
+    process = start_intake(repo, data, port, log, database_url)
+    db = connect(database_url, data / "intake.sqlite3")
     try:
         assert not phase(failed, "again")
         assert len(acked) == TOTAL
 
         def all_proposed() -> bool:
-            with sqlite3.connect(data / "intake.sqlite3") as conn:
-                return conn.execute("SELECT COUNT(*) FROM submissions WHERE state != 'proposed'").fetchone()[0] == 0
+            with db.read() as conn:
+                return conn.execute("SELECT COUNT(*) AS n FROM submissions WHERE state != 'proposed'").fetchone()["n"] == 0
 
         wait_for(all_proposed, timeout=300, step=0.5)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
 
-    with sqlite3.connect(data / "intake.sqlite3") as conn:
-        rows = conn.execute("SELECT reference, json_extract(fields, '$.title') FROM submissions").fetchall()
+    with db.read() as conn:
+        rows = [(row["reference"], json.loads(row["fields"])["title"]) for row in conn.execute("SELECT reference, fields FROM submissions").fetchall()]
+    db.close()
     by_title: dict[str, list[str]] = {}
     for reference, title in rows:
         by_title.setdefault(title, []).append(reference)

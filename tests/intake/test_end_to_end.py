@@ -16,9 +16,9 @@ from .conftest import IDEA, free_port, git, intake_env, make_repo, serve_app, wa
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
-    """The site and its intake served together, exactly as `consult serve` does."""
-    for key, value in intake_env(tmp_path / "data", CONSULT_INTAKE_SYNC_SECONDS="0.2").items():
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[tuple[str, Path]]:
+    """The site and its intake served together, exactly as `consult serve` does; the store SQLite, then PostgreSQL."""
+    for key, value in intake_env(tmp_path / "data", CONSULT_INTAKE_SYNC_SECONDS="0.2", CONSULT_INTAKE_DATABASE_URL=database_url).items():
         monkeypatch.setenv(key, value)
     repo = make_repo(tmp_path / "repo")
     port = free_port()
@@ -27,6 +27,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[st
     assert rebuild()
     with serve_app(create_app(repo, tmp_path / "_site", rebuild, True, base_url), port) as url:
         yield url, repo
+    assert (tmp_path / "data" / "intake.sqlite3").exists() is not bool(database_url), "the store was on the engine asked for"
 
 
 def review(repo: Path, *args: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import uuid
+from collections.abc import Callable
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -31,8 +32,8 @@ def personalisation(template: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "intake" / "intake.sqlite3", clock=Clock.at(dt.datetime(2030, 3, 1, 9, 30, tzinfo=dt.timezone.utc)))
+def store(make_store: Callable[..., Store], tmp_path: Path) -> Store:
+    return make_store(tmp_path / "intake" / "intake.sqlite3", clock=Clock.at(dt.datetime(2030, 3, 1, 9, 30, tzinfo=dt.timezone.utc)))
 
 
 def outbox_sender(store: Store) -> Sender:
@@ -81,7 +82,8 @@ def test_an_unexpected_error_is_retried_then_given_up_and_recorded(store: Store,
     store.conn.execute("UPDATE notify_messages SET personalisation = '{\"reference\": \"x\", \"unsubscribe_url\": \"u\"}'")
     sender = Sender(store, NotifyTemplates(), "Talk", retry_base=0.0, max_attempts=2)
     assert sender.run_once() == 1 and sender.run_once() == 1 and sender.run_once() == 0
-    [(state, error)] = store.conn.execute("SELECT state, error FROM notify_messages").fetchall()
+    [row] = store.conn.execute("SELECT state, error FROM notify_messages").fetchall()
+    state, error = row["state"], row["error"]
     assert state == "failed" and error == "gave up after 2 attempts: KeyError: 'the idea_published template needs personalisation url'"
     assert "Could not send email broken (attempt 1)" in caplog.text and ADDRESS not in caplog.text
 

@@ -1,4 +1,5 @@
-"""The sender against a fake GOV.UK Notify on 127.0.0.1: each email once, whatever fails or crashes."""
+"""The sender against a fake GOV.UK Notify on 127.0.0.1: each email once, whatever fails or crashes; with the queue
+in SQLite and in PostgreSQL (the `store` fixture runs each test on both)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jwt
@@ -47,8 +48,8 @@ def notify() -> Iterator[FakeNotify]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "intake" / "intake.sqlite3")
+def store(make_store: Callable[..., Store], tmp_path: Path) -> Store:
+    return make_store(tmp_path / "intake" / "intake.sqlite3")
 
 
 @pytest.fixture(autouse=True)
@@ -96,15 +97,17 @@ def test_a_claim_left_by_a_crash_is_checked_by_reference_and_sent_once(store: St
     assert rows(store)["k-crash"]["state"] == "sent"
 
 
-def test_a_process_killed_after_sending_and_before_recording_sends_nothing_twice(store: Store, notify: FakeNotify, tmp_path: Path) -> None:
+def test_a_process_killed_after_sending_and_before_recording_sends_nothing_twice(store: Store, notify: FakeNotify, database_url: str) -> None:
     enqueue(store, "k-killed", ADDRESS, "comment_published", personalisation("comment_published"))
     script = textwrap.dedent(f"""
         import os, uuid
         from pathlib import Path
         from generator.config import NotifyTemplates
         from intake.notify.sender import Sender
+        from intake.db import connect
         from intake.store import Store
-        sender = Sender(Store(Path({str(store.path)!r})), NotifyTemplates(**{TEMPLATE_IDS.model_dump()!r}), "Talk", {notify.api_key()!r}, {notify.url!r}, lease_seconds=1)
+        path = Path({str(store.path)!r})
+        sender = Sender(Store(path, db=connect({database_url!r}, path)), NotifyTemplates(**{TEMPLATE_IDS.model_dump()!r}), "Talk", {notify.api_key()!r}, {notify.url!r}, lease_seconds=1)
         sender._finish = lambda *args, **kwargs: os._exit(9)  # killed between Notify's 201 and the record
         sender.run_once()
     """)
@@ -178,11 +181,11 @@ def test_a_429_makes_every_process_wait(store: Store, notify: FakeNotify, caplog
     assert rows(store)["k-429"]["attempts"] == 1 and len(notify.requests) == 1
 
 
-def test_the_limiter_keeps_two_senders_within_notifys_limit(store: Store, notify: FakeNotify) -> None:
+def test_the_limiter_keeps_two_senders_within_notifys_limit(store: Store, notify: FakeNotify, make_store: Callable[..., Store]) -> None:
     notify.rate_limit, notify.rate_window = 8, 2.0
     for n in range(16):
         enqueue(store, f"k-{n}", ADDRESS, "idea_published", personalisation("idea_published"))
-    other = Store(store.path)  # a second process's view of the same store
+    other = make_store(store.path)  # a second process's view of the same store
     senders = [sender(store, notify, limiter=Limiter(store, limit=8, window=2.0, burst=2)),
                sender(other, notify, limiter=Limiter(other, limit=8, window=2.0, burst=2))]
     deadline = time.monotonic() + 20

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from intake.catalogue import load_catalogue
+from intake.db import connect
 from intake.forge.base import Proposal, ProposalState
 from intake.forge.local import LocalGitForge
 from intake.moderation import flags_for, nhs_number_valid
@@ -91,23 +91,25 @@ def test_many_proposals_in_one_go_are_each_one_commit(repo: Path) -> None:
         assert git(repo, "diff", "--name-only", "main", p.branch) == p.path
 
 
-def test_purge_deletes_contact_details_past_retention(tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_purge_deletes_contact_details_past_retention(tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
     data = tmp_path / "data"
     monkeypatch.setenv("CONSULT_INTAKE_DATA", str(data))
-    store = Store(data / "intake.sqlite3")
+    monkeypatch.setenv("CONSULT_INTAKE_DATABASE_URL", database_url)
+    store = Store(data / "intake.sqlite3", db=connect(database_url, data / "intake.sqlite3"))
     fields = {k: v for k, v in IDEA.items() if k not in ("email", "notify", "consent", "website")}
     old, new = store.add_now("idea", fields, "old@example.org"), store.add_now("idea", fields, "new@example.org")
-    with sqlite3.connect(data / "intake.sqlite3") as conn:
+    with store.transaction() as conn:
         conn.execute("UPDATE submissions SET received_at = ?, state = 'merged' WHERE reference = ?", ((dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=91)).isoformat(), old))
     result = CliRunner().invoke(main, ["--root", str(repo), "intake", "purge", "--older-than", "90d"])
     assert result.exit_code == 0, result.output
     assert "contact details of 1 submission" in result.output
-    with sqlite3.connect(data / "intake.sqlite3") as conn:
-        rows = dict(conn.execute("SELECT reference, email FROM submissions").fetchall())
+    rows = {row["reference"]: row["email"] for row in store.conn.execute("SELECT reference, email FROM submissions").fetchall()}
     assert rows == {old: None, new: "new@example.org"}
     assert store.get(old).state == "merged" and store.get(old).fields is None, "the status stays, the text goes"
-    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.is_file())
-    assert b"old@example.org" not in raw, "secure_delete and a checkpoint leave no copy in the files"
+    if not database_url:  # PostgreSQL's old row versions go with (auto)vacuum: see the handbook's page on the database
+        raw = b"".join(p.read_bytes() for p in data.iterdir() if p.is_file())
+        assert b"old@example.org" not in raw, "secure_delete and a checkpoint leave no copy in the files"
+    store.close()
     assert CliRunner().invoke(main, ["--root", str(repo), "intake", "purge", "--older-than", "soon"]).exit_code == 2
 
 

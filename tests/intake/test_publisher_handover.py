@@ -1,5 +1,6 @@
 """The publisher after a crash: each submission is marked proposed the moment its pull request exists, and
-work claimed by a killed process is taken over within seconds (a short lease, renewed while working)."""
+work claimed by a killed process is taken over within seconds (a short lease, renewed while working). On both
+engines (`make_store`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def _ideas(store: Store, count: int) -> list[str]:
     return [store.add_now("idea", {**IDEA, "title": f"Handover idea {n}"}, None) for n in range(count)]
 
 
-def test_each_submission_is_marked_proposed_as_soon_as_its_pull_request_exists(repo: Path, tmp_path: Path) -> None:
-    store = Store(tmp_path / "data" / "intake.sqlite3")
+def test_each_submission_is_marked_proposed_as_soon_as_its_pull_request_exists(repo: Path, tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    store = make_store(tmp_path / "data" / "intake.sqlite3")
     references = _ideas(store, 6)
     forge = SlowBatches(store)
     _worker(repo, tmp_path, forge, store).run_once(batch=6)
@@ -67,22 +68,22 @@ def test_each_submission_is_marked_proposed_as_soon_as_its_pull_request_exists(r
     assert sorted(forge.proposed) == sorted(references)  # each once
 
 
-def test_a_lease_is_renewed_while_the_worker_is_busy(repo: Path, tmp_path: Path) -> None:
-    store = Store(tmp_path / "data" / "intake.sqlite3")
+def test_a_lease_is_renewed_while_the_worker_is_busy(repo: Path, tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    store = make_store(tmp_path / "data" / "intake.sqlite3")
     _ideas(store, 4)
     busy = SlowBatches(store, pause=1.5)
     worker = _worker(repo, tmp_path, busy, store, lease=0.6)
     thread = threading.Thread(target=worker.run_once, kwargs={"batch": 4})
     thread.start()
     time.sleep(1.0)  # longer than the lease: without renewal another worker could claim the same work
-    other = Store(tmp_path / "data" / "intake.sqlite3")
+    other = make_store(tmp_path / "data" / "intake.sqlite3")
     assert other.claim_due(limit=4, lease_seconds=0.6) == []
     thread.join()
     assert busy.proposed and len(busy.proposed) == len(set(busy.proposed)) == 4
 
 
-def test_work_claimed_by_a_killed_worker_is_taken_over_within_seconds(repo: Path, tmp_path: Path) -> None:
-    store = Store(tmp_path / "data" / "intake.sqlite3")
+def test_work_claimed_by_a_killed_worker_is_taken_over_within_seconds(repo: Path, tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    store = make_store(tmp_path / "data" / "intake.sqlite3")
     references = _ideas(store, 3)
     claimed = store.claim_due(limit=3)  # the process that claimed these died (no renewal, no outcome)
     assert {r.reference for r in claimed} == set(references)
