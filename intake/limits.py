@@ -7,7 +7,8 @@ long to wait. The limits come from settings (`CONSULT_INTAKE_RATE_LIMIT_*`).
 
 Where the buckets live: in the process's memory with the SQLite store (one machine, one web
 process per store); in the database when it is shared by several replicas (PostgreSQL), so a
-client's budget holds across all of them. A database check is one upsert, run off the event loop.
+client's budget holds across all of them. A database check is one upsert, run off the event loop;
+while the database is unreachable the check lets requests through to the 503 they get anyway.
 On SQLite it would cost about 0.3 ms and one more write transaction (and fsync) per post,
 outside the store's group commit, for nothing a single process needs: so memory there.
 """
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .checks import Rejection
+from .db import DatabaseUnavailable
 from .ratelimit import RateLimiter, SharedRateLimiter
 from .settings import LOOKUP, IntakeSettings
 from .store import Store
@@ -52,9 +54,15 @@ class Limiters:
     async def wait_for(self, kind: str, key: str) -> int:
         """Take one from `key`'s bucket for `kind`: 0 when allowed, else the seconds to wait (a database check off the event loop)."""
         limiter = self.by_kind[kind]
-        if limiter.blocking:
+        if not limiter.blocking:
+            return limiter.wait_for(key)
+        try:
             return await run_in_threadpool(limiter.wait_for, key)
-        return limiter.wait_for(key)
+        except DatabaseUnavailable:
+            # Let it through: whatever it asks for needs the same database, and answers its own 503 (a post's keeping
+            # what was typed), so nothing can be stored or shown past the limit meanwhile.
+            log.warning("The rate limits could not be checked: the database is unreachable.")
+            return 0
 
     async def check(self, request: Request, kind: str, values: dict[str, str] | None = None) -> None:
         """Count the request against its client's limit for `kind`: a 429 when it is over (`values` fill the form back in)."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from intake.ratelimit import RateLimiter, SharedRateLimiter
 from intake.store import Store
+from tests.conftest import BUILD_NOW
+from tests.postgres import PostgresCluster
 
 from .conftest import IDEA, running_intake
 
@@ -55,3 +57,20 @@ def test_two_intakes_on_one_postgresql_database_share_one_clients_budget(repo: P
     assert statuses == [202, 202, 202, 202, 429, 429], "four in all, not four on each replica"
     assert refused.status_code == 429 and "Wait" in refused.text and int(refused.headers["retry-after"]) > 0
     assert "Water fountains on every ward corridor" in refused.text, "the form comes back with what was typed"
+
+
+def test_with_the_database_down_a_limited_post_still_gets_its_form_back(
+    repo: Path, site_dir: Path, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_database: str
+) -> None:
+    env = {"CONSULT_NOW": BUILD_NOW.isoformat(), "CONSULT_INTAKE_DATABASE_URL": postgres_database, "CONSULT_INTAKE_DATABASE_TIMEOUT": "1",
+           "CONSULT_INTAKE_RATE_LIMIT_IDEAS": "30/60"}
+    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running, running.client() as client:
+        assert client.post("/ideas", data=IDEA).status_code == 303
+        postgres_cluster.stop()
+        try:
+            answer = client.post("/ideas", data={**IDEA, "title": "Typed while the database was down"})
+        finally:
+            postgres_cluster.start()
+        assert client.post("/ideas", data=IDEA).status_code == 303, "the limiter reconnects with the store"
+    assert answer.status_code == 503 and "could not save what you sent" in answer.text
+    assert 'value="Typed while the database was down"' in answer.text, "the form comes back with what was typed"
