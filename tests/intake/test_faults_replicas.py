@@ -69,7 +69,8 @@ class Replica:
     def start(self, repo: Path, database_url: str) -> None:
         """`consult intake` in a process group of its own (its worker child dies with it on kill -9)."""
         consult = Path(sys.executable).with_name("consult")
-        env = {**os.environ, **intake_env(self.data, CONSULT_INTAKE_SYNC_SECONDS="3600"),
+        # The rate limits on (kept in the database, shared by both replicas) but too high to refuse the test's one address.
+        env = {**os.environ, **intake_env(self.data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_RATE_LIMIT="1000000/60"),
                "CONSULT_INTAKE_DATABASE_URL": database_url, "GITHUB_TOKEN": "test-token"}
         self.process = subprocess.Popen([str(consult), "--root", str(repo), "intake", "--port", str(self.port)], env=env,
                                         stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
