@@ -8,6 +8,12 @@ and the worker, from the start of the load until the worker has caught up with i
 
     .venv/bin/python benchmarks/intake.py --requests 3000 --concurrency 32
     .venv/bin/python benchmarks/intake.py --supports --requests 20000 --concurrency 8
+    .venv/bin/python benchmarks/intake.py --database postgresql --replicas 2 --concurrency 8
+
+`--database postgresql --replicas N` measures the deployment of several replicas
+(`run_replicas`): a throwaway PostgreSQL cluster (fsync on), N web replicas
+(`consult intake --no-worker`) and one publisher (`consult intake worker`), the
+clients spread over the replicas; then the same layout on one SQLite file, beside it.
 
 `--supports` posts "I support this idea" forms instead (answered 303), each from a
 new browser (no cookie, so each one adds a row), over the ideas of the challenge
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -180,7 +187,11 @@ def main() -> None:
     parser.add_argument("--form", action="store_true", help="Send browser form posts (303) instead of JSON (202).")
     parser.add_argument("--no-worker", action="store_true", help="Measure the intake alone, without the publisher running.")
     parser.add_argument("--supports", action="store_true", help="Post supports (303), each from a new browser, instead of ideas.")
+    add_replica_options(parser)
     args = parser.parse_args()
+    if args.database == "postgresql" or args.replicas > 1:
+        run_replicas(args)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="consult-bench-"))
     try:
@@ -232,6 +243,140 @@ def main() -> None:
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews these)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- several replicas on one database (--database, --replicas) ---------------------------------------------
+
+
+REPLICA_LIMITS = {"CONSULT_INTAKE_RATE_LIMIT": "100000000/60", "CONSULT_INTAKE_TRUSTED_PROXIES": "127.0.0.1"}
+"""Rate limits on (kept in the database on PostgreSQL: one upsert per post) but too high to refuse; each post comes
+through a trusted proxy from one of 250 client addresses (X-Forwarded-For), as behind nginx."""
+
+
+def add_replica_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a throwaway cluster shared by the replicas, measured beside the same layout on SQLite.")
+    parser.add_argument("--replicas", type=int, default=1, help="Web replicas (consult intake --no-worker), plus one publisher process.")
+
+
+async def post_ideas_spread(urls: list[str], total: int, concurrency: int) -> tuple[list[float], int, float]:
+    """JSON ideas (202) over keep-alive connections, client i to replica i mod N, from 250 addresses as a proxy
+    forwards them, on raw asyncio streams (httpx's own CPU, about 2 ms a request, would take the cores the replicas
+    are measured on)."""
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(total))
+
+    async def client_loop(url: str) -> None:
+        nonlocal failures
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for number in counter:
+                body = json.dumps({**IDEA, "title": f"Benchmark idea {number}"}).encode()
+                head = (f"POST /ideas HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {SITE_ORIGIN}\r\n"
+                        f"X-Forwarded-For: 198.51.100.{number % 250}\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+                start = time.perf_counter()
+                writer.write(head.encode() + body)
+                lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                length = next((int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")), 0)
+                if length:
+                    await reader.readexactly(length)
+                latencies.append(time.perf_counter() - start)
+                failures += lines[0].split()[1] != "202"
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client_loop(urls[n % len(urls)]) for n in range(concurrency)))
+    return latencies, failures, time.perf_counter() - began
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (a PostgreSQL server and its backends); 0 once it is gone."""
+    total = 0.0
+    for each in [pid, *child_processes(pid)]:
+        try:
+            total += server_cpu(each)
+        except OSError:
+            pass
+    return total
+
+
+def child_processes(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def measure_layout(args: argparse.Namespace, tmp: Path, database_url: str, database_pid: int | None) -> dict[str, float]:
+    """N replicas and one publisher on one database: accepted/s, p50, p99 and CPU ms per submission by role."""
+    repo = make_repo(tmp / "repo")
+    consult = str(Path(sys.executable).with_name("consult"))
+    env = {**os.environ, **intake_env(tmp / "data", **REPLICA_LIMITS), "CONSULT_INTAKE_DATABASE_URL": database_url}
+    ports = [free_port() for _ in range(args.replicas)]
+    log = (tmp / "intake.log").open("wb")
+    replicas = [subprocess.Popen([consult, "--root", str(repo), "intake", "--port", str(port), "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+                for port in ports]
+    publisher = subprocess.Popen([consult, "--root", str(repo), "intake", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url, process in zip(urls, replicas):
+            wait_up(url, process)
+        asyncio.run(post_ideas_spread(urls, args.warmup, args.concurrency))
+        roles = {"replicas": [r.pid for r in replicas], "publisher": [publisher.pid], "database": [database_pid] if database_pid else []}
+        before = {role: sum(tree_cpu(pid) for pid in pids) for role, pids in roles.items()}
+        latencies, failures, elapsed = asyncio.run(post_ideas_spread(urls, args.requests, args.concurrency))
+        used = {role: sum(tree_cpu(pid) for pid in pids) - before[role] for role, pids in roles.items()}
+    finally:
+        for process in [*replicas, publisher]:
+            process.terminate()
+        for process in [*replicas, publisher]:
+            process.wait(timeout=60)
+    ordered = sorted(latencies)
+    accepted = len(latencies) - failures
+    figures = {"accepted": accepted, "sent": len(latencies), "per_second": accepted / elapsed,
+               "p50": statistics.median(latencies) * 1000, "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+    figures |= {f"cpu_{role}": seconds / max(1, accepted) * 1000 for role, seconds in used.items()}
+    return figures
+
+
+def run_replicas(args: argparse.Namespace) -> None:
+    """`--database postgresql --replicas N`: the figures on PostgreSQL, then on one SQLite file, printed side by side."""
+    from tests.postgres import PostgresCluster
+
+    rows: dict[str, dict[str, float]] = {}
+    cluster = PostgresCluster.create() if args.database == "postgresql" else None
+    try:
+        if cluster is not None:
+            cluster.start()
+            import psycopg
+
+            with psycopg.connect(cluster.url, autocommit=True) as conn:  # the tests' cluster skips fsync: not here
+                conn.execute("ALTER SYSTEM SET fsync = on")
+                conn.execute("ALTER SYSTEM SET full_page_writes = on")
+                conn.execute("SELECT pg_reload_conf()")
+            with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp:
+                rows["PostgreSQL"] = measure_layout(args, Path(tmp), cluster.create_database("bench"), cluster.pid())
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+    with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp:
+        rows["SQLite"] = measure_layout(args, Path(tmp), "", None)
+    print(f"intake benchmark, {args.replicas} replica(s) + 1 publisher process, {args.concurrency} concurrent clients spread over them, "
+          f"{args.requests} JSON posts (202), durability on (PostgreSQL fsync + synchronous_commit; SQLite synchronous=FULL)")
+    print(f"  {'store':<11}{'accepted/s':>11}{'p50 ms':>9}{'p99 ms':>9}   CPU ms per accepted submission: replicas / publisher / database")
+    for name, row in rows.items():
+        print(f"  {name:<11}{row['per_second']:>11.1f}{row['p50']:>9.1f}{row['p99']:>9.1f}   "
+              f"{row['cpu_replicas']:.2f} / {row['cpu_publisher']:.2f} / {row['cpu_database']:.2f}"
+              + ("" if row["accepted"] == row["sent"] else f"   ({row['sent'] - row['accepted']} refused)"))
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews these)")
 
 
 if __name__ == "__main__":

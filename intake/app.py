@@ -37,7 +37,7 @@ from .db import DatabaseUnavailable
 from .decisions import record_decision
 from .forge.base import Forge
 from .forms import Submission, UnreadableInput, validate
-from .limits import Limiters, lookup_limited
+from .limits import Limiters, lookup_limited, shared_limits
 from .notify.subscriptions import is_subscribed, subscribe
 from .notify.unsubscribe import unsubscribe_routes
 from .pages import STATE_TAGS, confirmation_page, not_found_page, status_page
@@ -111,7 +111,7 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         body_kind = content_kind(request)
         raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
         typed = typed_values(kind, raw)
-        intake.limiters.check(request, kind, typed)
+        await intake.limiters.check(request, kind, typed)
         check_honeypot(raw, typed)
         try:
             result = validate(kind, raw, intake.catalogue.current)
@@ -216,7 +216,7 @@ def create_app(
     store = Store.from_settings(settings, taken=lambda ref: ref in catalogue.current.references)
     forge = forge or make_forge(settings, store.db)
     worker = Worker(settings, store, forge, catalogue, on_published)
-    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), Limiters(settings), worker)
+    intake = Intake(settings, store, forge, catalogue, make_templates(settings, catalogue.current), Limiters(settings, shared_limits(store)), worker)
     from .support import support_routes  # the support routes build on this module's checks
 
     support, supports = support_routes(intake)

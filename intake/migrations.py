@@ -112,6 +112,27 @@ CREATE INDEX IF NOT EXISTS forge_writes_at ON forge_writes(at)
 """
 
 
+REPLICA_TABLES = """
+-- The publisher lease (intake/publisher.py): one row per lease; only its holder publishes. Expiry in wall-clock seconds.
+CREATE TABLE IF NOT EXISTS publisher_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires DOUBLE PRECISION NOT NULL
+);
+-- The rate limits shared by replicas (intake/ratelimit.py SharedRateLimiter): a token bucket per kind of limit and
+-- client, keyed by the hex of an HMAC of the address (never the address), and whether its last check was allowed.
+CREATE TABLE IF NOT EXISTS rate_buckets (
+  kind TEXT NOT NULL,
+  client TEXT NOT NULL,
+  tokens DOUBLE PRECISION NOT NULL,
+  updated DOUBLE PRECISION NOT NULL,
+  allowed INTEGER NOT NULL,
+  PRIMARY KEY (kind, client)
+)
+"""
+"""The same DDL on both engines: text keys and DOUBLE PRECISION (SQLite reads it as REAL; a 4-byte REAL could not hold epoch seconds)."""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -119,6 +140,7 @@ MIGRATIONS: list[Migration] = [
         sqlite=_store_tables("BLOB", "REAL", " WITHOUT ROWID"),
         postgresql=_store_tables("BYTEA", "DOUBLE PRECISION", ""),
     ),
+    Migration(2, "the publisher lease and the shared rate limits", sqlite=REPLICA_TABLES, postgresql=REPLICA_TABLES),
 ]
 """Every migration, oldest first; versions 1, 2, 3… without gaps."""
 

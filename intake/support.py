@@ -230,8 +230,8 @@ def closed_message(catalogue: Catalogue, idea: IdeaInfo) -> str | None:
     return "The challenge this idea belongs to is closed, so its ideas no longer take support."
 
 
-def check_browser_rate(intake: Intake, token: str) -> None:
-    wait = intake.limiters[SUPPORTER].wait_for(token)
+async def check_browser_rate(intake: Intake, token: str) -> None:
+    wait = await intake.limiters.wait_for(SUPPORTER, token)
     if wait:
         raise Rejection(429, f"This browser has supported and withdrawn a lot in a short time. Wait {wait_words(wait)}, then try again.", headers={"Retry-After": str(wait)})
 
@@ -255,7 +255,7 @@ async def post_support(request: Request) -> Response:
         check_origin(request, intake.settings)
         body_kind = content_kind(request)
         raw = parse_body(await read_body(request, intake.settings.max_bytes), body_kind)
-        intake.limiters.check(request, SUPPORT)
+        await intake.limiters.check(request, SUPPORT)
         check_honeypot(raw)
         slug, action = read_fields(raw)
         catalogue = intake.catalogue.current
@@ -269,7 +269,7 @@ async def post_support(request: Request) -> Response:
         if token is None:
             token = supports.cookie.new_token()
         else:
-            check_browser_rate(intake, token)
+            await check_browser_rate(intake, token)
         change = SupportChange(token_hash(token), index.group(idea.slug), action == "support")
     except Rejection as rejection:
         return rejected(intake, request, rejection, idea)

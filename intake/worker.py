@@ -35,6 +35,7 @@ from .notify.events import EventDetector
 from .notify.privacy import purge_email_addresses
 from .notify.sender import Sender
 from .proposals import PendingPaths, build_proposal, proposal_from_json, proposal_to_json
+from .publisher import PublisherLease
 from .settings import IntakeSettings
 from .store import LEASE_SECONDS, Record, Store
 
@@ -56,11 +57,14 @@ class Worker:
         catalogue: CatalogueHolder,
         on_published: Callable[[], object] | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        publisher_lease: PublisherLease | None = None,
     ):
         self.settings, self.store, self.forge, self.catalogue = settings, store, forge, catalogue
         self.on_published = on_published
         self.lease_seconds = lease_seconds
         """How long a claim holds unrenewed: after a crash, another worker takes the work over within this."""
+        self.publisher_lease = publisher_lease
+        """Held while this worker is the one that publishes (intake/publisher.py); `run` takes one when none is given."""
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -143,13 +147,17 @@ class Worker:
     def run_once(self, batch: int = WORKER_CLAIM) -> int:
         """Publish every submission that is due now; return how many were tried."""
         done = 0
-        while not self.stop_event.is_set():
+        while self.may_publish():
             records = self.store.claim_due(limit=batch, lease_seconds=self.lease_seconds)
             if not records:
                 break
             self.publish(records)
             done += len(records)
         return done
+
+    def may_publish(self) -> bool:
+        """True until the worker is stopped or loses the publisher lease (always, for a worker run without one)."""
+        return not self.stop_event.is_set() and (self.publisher_lease is None or self.publisher_lease.held)
 
     def sync(self) -> int:
         """Ask the forge what editors decided; record it and rebuild when something was published.
@@ -191,17 +199,32 @@ class Worker:
             if contacts or texts:
                 log.info("Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days)
 
+    def publish_due(self) -> None:
+        """The lease holder's round: publish what is due, then housekeeping, then emails, each only while still holding it."""
+        self.run_once(self.claim_size())
+        if self.may_publish():
+            self.housekeeping()
+        if self.may_publish():
+            self.notify.run_once(stop=self.stop_event)
+
     def run(self, poll: float = 0.5) -> None:
-        """Loop until stopped: publish what is due, check decisions, purge past retention, send emails."""
-        while not self.stop_event.is_set():
-            try:
-                self.run_once(self.claim_size())
-                self.housekeeping()
-                self.notify.run_once(stop=self.stop_event)
-            except Exception:
-                log.exception("The publisher worker hit an error; it carries on.")
-            self.wake.wait(poll)
-            self.wake.clear()
+        """Loop until stopped: while holding the publisher lease, publish what is due, check decisions, purge past
+        retention and send emails; without it, wait (another worker publishes) and keep the catalogue fresh."""
+        lease = self.publisher_lease = self.publisher_lease or PublisherLease(self.store)
+        lease.start()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    if self.may_publish():
+                        self.publish_due()
+                    else:
+                        self.catalogue.refresh()  # another worker publishes; this process still serves current pages
+                except Exception:
+                    log.exception("The publisher worker hit an error; it carries on.")
+                self.wake.wait(poll)
+                self.wake.clear()
+        finally:
+            lease.stop()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="intake-worker", daemon=True)

@@ -116,8 +116,13 @@ def unit_sections(text: str) -> dict[str, dict[str, list[str]]]:
     return sections
 
 
-def test_systemd_unit_parses() -> None:
-    path = PROJECT / "deploy" / "consult-intake.service"
+UNITS = ("consult-intake.service", "consult-intake@.service", "consult-publisher.service")
+"""All in one machine; one web replica per port (a template); the publisher role."""
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_systemd_unit_parses(name: str) -> None:
+    path = PROJECT / "deploy" / name
     unit = unit_sections(path.read_text())
     assert set(unit) == {"Unit", "Service", "Install"}
     service = unit["Service"]
@@ -150,3 +155,37 @@ def test_containerfile_parses() -> None:
     assert words.index("USER") < words.index("ENTRYPOINT"), "runs as an unprivileged user"
     entry = dict(instructions)["ENTRYPOINT"]
     assert entry.startswith("[") and '"intake"' in entry, "exec form, running the intake"
+    assert dict(instructions)["CMD"].startswith("["), "the role's arguments, replaced by those given to `run`"
+    baked = [line for word, line in instructions if word in ("ENV", "ARG") and "DATABASE_URL" in line]
+    assert not baked and "CONSULT_INTAKE_DATABASE_URL" in text, "the database URL comes from the environment at run time, never the image"
+
+
+def test_replicas_share_one_store_and_one_publisher_role() -> None:
+    replica = unit_sections((PROJECT / "deploy" / "consult-intake@.service").read_text())["Service"]
+    publisher = unit_sections((PROJECT / "deploy" / "consult-publisher.service").read_text())["Service"]
+    assert replica["ExecStart"][0].endswith("intake --host 127.0.0.1 --port %i --no-worker"), "a web replica per instance, no worker"
+    assert publisher["ExecStart"][0].endswith(" intake worker")
+    for service in (replica, publisher):
+        assert service["StateDirectory"] == ["consult-intake"] and service["Environment"][0] == "CONSULT_INTAKE_DATA=/var/lib/consult-intake"
+        assert service["EnvironmentFile"] == ["/etc/consult/intake.env"], "secrets and the database URL from one file"
+    assert "CONSULT_INTAKE_TRUSTED_PROXIES=127.0.0.1" in replica["Environment"]
+
+
+def nginx_blocks(text: str) -> list[str]:
+    """The directives of an nginx file, comments dropped, as one string per directive or block head; braces must balance."""
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    assert code.count("{") == code.count("}"), "unbalanced braces"
+    return [part.strip() for part in re.split(r"[;{}]", code) if part.strip()]
+
+
+def test_nginx_spreads_the_intake_over_its_replicas_with_health_checks() -> None:
+    upstream = nginx_blocks((PROJECT / "deploy" / "nginx-intake-upstream.conf").read_text())
+    location = nginx_blocks((PROJECT / "deploy" / "nginx-intake.conf").read_text())
+    assert "upstream consult_intake" in upstream
+    servers = [d for d in upstream if d.startswith("server ")]
+    assert len(servers) >= 2 and all(re.fullmatch(r"server 127\.0\.0\.1:\d+ max_fails=\d+ fail_timeout=\d+s", s) for s in servers), servers
+    assert "proxy_pass http://consult_intake/" in location
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for" in location, "the client's address, appended"
+    assert "access_log off" in location, "no client addresses in a log"
+    retries = next(d for d in location if d.startswith("proxy_next_upstream "))
+    assert "non_idempotent" not in retries and "http_503" not in retries, "a post is never sent twice; the 503 page passes through"
