@@ -25,7 +25,7 @@ from typing import IO, BinaryIO
 from generator.clock import wall_time
 
 from .catalogue import CatalogueHolder
-from .db import Database, open_database
+from .db import Database, DatabaseUnavailable, open_database
 from .decisions import record_decision
 from .forge.base import Forge, ForgeUnavailable, ProposalState
 from .forge.batching import WORKER_CLAIM, claim_size
@@ -213,12 +213,20 @@ class Worker:
         lease = self.publisher_lease = self.publisher_lease or PublisherLease(self.store)
         lease.start()
         try:
+            database_down = False
             while not self.stop_event.is_set():
                 try:
                     if self.may_publish():
                         self.publish_due()
                     else:
                         self.catalogue.refresh()  # another worker publishes; this process still serves current pages
+                    if database_down:
+                        log.info("The database answers again; publishing carries on.")
+                    database_down = False
+                except DatabaseUnavailable as exc:  # one line per outage, not a traceback every half second
+                    if not database_down:
+                        log.warning("The publisher worker cannot reach the database (%s); it tries again every %.1f s.", exc, poll)
+                    database_down = True
                 except Exception:
                     log.exception("The publisher worker hit an error; it carries on.")
                 self.wake.wait(poll)
