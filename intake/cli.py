@@ -76,7 +76,10 @@ def register(main: click.Group) -> None:
 
             _logging()
             settings = _settings(obj.root, run_worker=not no_worker)
-            click.echo(f"Intake for {settings.base_url} on http://{host}:{port}/ (data in {settings.data_dir})")
+            from .db import redacted
+
+            where = f"database {redacted(settings.database_url)}" if settings.database_url else f"data in {settings.data_dir}"
+            click.echo(f"Intake for {settings.base_url} on http://{host}:{port}/ ({where})")
             # The publisher in a child process of its own (not a thread), so it never slows the answers down.
             serve_http(create_app(settings, worker_process=True), host, port)
 
