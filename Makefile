@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 CSS := theme/build/consult.css
 PORT ?= 8000
 
-.PHONY: run test test-future lint setup setup-test check build bench clean
+.PHONY: test-postgresql run test test-future lint setup setup-test check build bench clean
 
 HANDBOOK := .consult/handbook/index.html
 
@@ -22,11 +22,17 @@ $(HANDBOOK): $(STAMP) $(shell find handbook -type f -not -path '*/__pycache__/*'
 	$(VENV)/bin/consult handbook --output .consult/handbook
 
 # Lint and types first (seconds), then the whole suite at today's date, then again with the clock two years
-# ahead (see "Dates" in the README).
+# ahead (see "Dates" in the README), then every intake and GitHub test once more with the intake's store on
+# PostgreSQL (a throwaway cluster the tests start; tests/engine.py).
 test: setup-test
 	@$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest -q
 	@$(MAKE) --no-print-directory test-future
+	@$(MAKE) --no-print-directory test-postgresql
+
+test-postgresql: setup-test
+	@echo "== The intake and GitHub tests again with the store on PostgreSQL: CONSULT_TEST_INTAKE_DATABASE=postgresql"
+	CONSULT_TEST_INTAKE_DATABASE=postgresql $(VENV)/bin/pytest -q -p no:cacheprovider tests/intake tests/github
 
 test-future: setup-test
 	@echo "== The whole suite again with the clock two years ahead: CONSULT_NOW=+730d"

@@ -14,6 +14,7 @@ import pytest
 from generator.build import BuildResult, build
 from intake.db import connect
 from intake.store import Store
+from tests import engine
 from tests.postgres import PostgresCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -97,6 +98,19 @@ def postgres_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
         if postgres_cluster.pid() is None:
             postgres_cluster.start()
         postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(autouse=True)
+def intake_engine(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a run with CONSULT_TEST_INTAKE_DATABASE=postgresql, each test's intakes store in a database of its own."""
+    if engine.chosen() != "postgresql":
+        yield
+        return
+    engine.current_url = str(request.getfixturevalue("postgres_database"))
+    try:
+        yield
+    finally:
+        engine.current_url = ""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -159,10 +159,17 @@ def test_pages_styles_and_scripts_are_sent_compressed_with_weak_etags(served) ->
 
 
 def indexed_urls(site: Path) -> dict[str, str]:
-    """What Pagefind's index holds: each indexed page's URL and text, read from its fragments."""
+    """What Pagefind's index holds: each indexed page's URL and text, read from its fragments.
+
+    A rebuild may swap the index in while it is read; the fragments of the generation it replaced are gone then
+    (callers poll, so the next reading sees the new one whole)."""
     pages = {}
     for fragment in site.rglob("pagefind*/fragment/*.pf_fragment"):
-        data = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        try:
+            raw = fragment.read_bytes()
+        except FileNotFoundError:
+            continue
+        data = json.loads(gzip.decompress(raw).removeprefix(b"pagefind_dcd"))
         pages[data["url"]] = data["content"]
     return pages
 

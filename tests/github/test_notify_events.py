@@ -28,7 +28,7 @@ def worker(tmp_path: Path, github_site: Path) -> Iterator[Worker]:
     """The intake's worker for a site with `forge: github` pointing at the fake server."""
     repo = github_site
     settings = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"), base_url="https://talk.example.nhs.uk")
-    store = Store(settings.db_path, clock=settings.clock)
+    store = Store.from_settings(settings)
     forge = make_forge(settings)
     assert isinstance(forge, GitHubForge)
     yield Worker(settings, store, forge, CatalogueHolder(repo, settings.clock))

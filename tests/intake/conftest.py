@@ -19,6 +19,7 @@ import uvicorn
 from generator.httpserver import server_config
 from intake.app import create_app
 from intake.settings import IntakeSettings
+from tests import engine
 from tests.conftest import BUILD_NOW, copy_sample
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Editor", "GIT_AUTHOR_EMAIL": "editor@localhost", "GIT_COMMITTER_NAME": "Editor", "GIT_COMMITTER_EMAIL": "editor@localhost"}
@@ -77,7 +78,8 @@ def serve_app(app: object, port: int) -> Iterator[str]:
 def intake_env(data: Path, **extra: str) -> dict[str, str]:
     """The intake's environment in a test; the test run's clock (CONSULT_NOW, as `make test` sets it) goes with it."""
     clock = {"CONSULT_NOW": os.environ["CONSULT_NOW"]} if os.environ.get("CONSULT_NOW") else {}
-    return {"CONSULT_INTAKE_DATA": str(data), "CONSULT_INTAKE_SECRET": "test-secret", "CONSULT_INTAKE_RATE_LIMIT": "0", **clock, **extra}
+    database = {"CONSULT_INTAKE_DATABASE_URL": engine.current_url} if engine.current_url else {}  # tests/engine.py
+    return {"CONSULT_INTAKE_DATA": str(data), "CONSULT_INTAKE_SECRET": "test-secret", "CONSULT_INTAKE_RATE_LIMIT": "0", **clock, **database, **extra}
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,8 +159,8 @@ def closed_site(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def nothing_written(running: Running) -> None:
-    with sqlite3.connect(running.settings.db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
+    store = running.app.state.intake.store  # type: ignore[attr-defined]
+    assert store.conn.execute("SELECT COUNT(*) AS n FROM submissions").fetchone()["n"] == 0
     assert git(running.settings.root, "branch", "--list", "submissions/*") == ""
     assert git(running.settings.root, "status", "--porcelain") == ""
 

@@ -13,6 +13,7 @@ never a "thank you"; GitHub never saw more than 80 content-creating requests in 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,6 +56,17 @@ ORIGIN = "http://localhost:8000"
 """The sample site's base_url: posts come from its pages."""
 
 
+def children_of(parent: int) -> set[int]:
+    """The processes whose parent is `parent` (read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == parent:
+                found.add(int(stat.parent.name))
+    return found
+
+
 @dataclass
 class Replica:
     port: int
@@ -67,7 +79,7 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, repo: Path, database_url: str) -> None:
-        """`consult intake` in a process group of its own (its worker child dies with it on kill -9)."""
+        """`consult intake` in a process group of its own; its publisher worker is a child in a session of its own."""
         consult = Path(sys.executable).with_name("consult")
         # The rate limits on (kept in the database, shared by both replicas) but too high to refuse the test's one address.
         env = {**os.environ, **intake_env(self.data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_RATE_LIMIT="1000000/60"),
@@ -84,15 +96,17 @@ class Replica:
             return False
 
     def owns(self, pid: int) -> bool:
-        """True when `pid` is this replica or one of its children."""
-        try:
-            return self.process is not None and os.getpgid(pid) == self.process.pid
-        except ProcessLookupError:
-            return False
+        """True when `pid` is this replica or one of its children (the worker it supervises)."""
+        return self.process is not None and (pid == self.process.pid or pid in children_of(self.process.pid))
 
     def kill(self) -> None:
+        """`kill -9` of the replica and its worker at once, as when its machine or container dies."""
         assert self.process is not None
+        workers = children_of(self.process.pid)
         os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:

@@ -21,7 +21,7 @@ VALUES = {"reference": "XYZ-ABC-789", "url": "https://talk.example/ideas/a/", "r
 
 def running_worker(root: Path, data: Path, **env: str) -> tuple[Worker, Store]:
     settings = IntakeSettings.from_environment(root, environ=intake_env(data, **env))
-    store = Store(settings.db_path, clock=settings.clock)
+    store = Store.from_settings(settings)
     worker = Worker(settings, store, make_forge(settings), CatalogueHolder(root, settings.clock))
     worker.start()
     return worker, store

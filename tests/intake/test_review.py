@@ -48,7 +48,7 @@ def env(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
 def propose(repo: Path, env: dict[str, str], *submissions: dict[str, str]) -> list[str]:
     """Store the submissions and let the worker propose them as branches (one run: arrival flags see each other)."""
     settings = IntakeSettings.from_environment(repo, environ=env)
-    store = Store(settings.db_path)
+    store = Store.from_settings(settings)
     references = [store.add_now("idea", fields, None) for fields in submissions]
     Worker(settings, store, LocalGitForge(repo, "main"), CatalogueHolder(repo)).run_once()
     store.close()
@@ -209,7 +209,7 @@ def test_review_says_what_is_wrong(repo: Path, env: dict[str, str]) -> None:
 
 def propose_comment(repo: Path, env: dict[str, str]) -> str:
     settings = IntakeSettings.from_environment(repo, environ=env)
-    store = Store(settings.db_path)
+    store = Store.from_settings(settings)
     reference = store.add_now("comment", {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please, nights need this."}, None)
     Worker(settings, store, LocalGitForge(repo, "main"), CatalogueHolder(repo)).run_once()
     store.close()
