@@ -101,22 +101,25 @@ def register(main: click.Group) -> None:
         catalogue = CatalogueHolder(settings.root, settings.clock)
         store = Store.from_settings(settings)
         runner = Worker(settings, store, make_forge(settings, store.db), catalogue)
-        if once:
-            count = runner.run_once()
-            runner.sync()
-            runner.events.run_once(look_now=True)
-            emails = runner.notify.run_once()
-            click.echo(f"Tried {count} submission(s) and {emails} email(s).")
-            return
-        if supervised:
-            run_supervised(runner, sys.stdin.buffer, sys.stdout.buffer)
-            return
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
-        click.echo("Publishing submissions (Ctrl+C to stop).")
         try:
-            runner.run()
-        except KeyboardInterrupt:
-            pass
+            if once:
+                count = runner.run_once()
+                runner.sync()
+                runner.events.run_once(look_now=True)
+                emails = runner.notify.run_once()
+                click.echo(f"Tried {count} submission(s) and {emails} email(s).")
+                return
+            if supervised:
+                run_supervised(runner, sys.stdin.buffer, sys.stdout.buffer)
+                return
+            signal.signal(signal.SIGTERM, lambda *_: runner.stop_event.set())
+            click.echo("Publishing submissions (Ctrl+C to stop).")
+            try:
+                runner.run()
+            except KeyboardInterrupt:
+                pass
+        finally:
+            store.close()
 
     @intake.command()
     @click.option("--older-than", "older_than", default=None, help="Age past which contact details are deleted, e.g. 90d (default: site.yml moderation.retention_days).")
@@ -134,8 +137,11 @@ def register(main: click.Group) -> None:
         from .notify.privacy import purge_email_addresses
 
         store = Store.from_settings(settings)
-        addresses = purge_email_addresses(store, age)  # first: the store's purge then checkpoints the WAL for both
-        contacts, texts = store.purge(age)
+        try:
+            addresses = purge_email_addresses(store, age)  # first: the store's purge then checkpoints the WAL for both
+            contacts, texts = store.purge(age)
+        finally:
+            store.close()
         click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
         click.echo(f"Deleted {addresses} email address(es) kept for emails about submissions (subscriptions and messages) older than that.")
 
@@ -212,7 +218,11 @@ def register(main: click.Group) -> None:
         from .store import Store
 
         if settings.database_url or settings.db_path.exists():
-            Store.from_settings(settings).decide(reference, state, reason)
+            store = Store.from_settings(settings)
+            try:
+                store.decide(reference, state, reason)
+            finally:
+                store.close()  # releases PostgreSQL's pool now, not when it is collected
 
     def _ref(reference: str) -> str:
         from generator.schema import REFERENCE_PATTERN
