@@ -296,23 +296,12 @@ async def post_ideas_spread(urls: list[str], total: int, concurrency: int) -> tu
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its children (a PostgreSQL server and its backends); 0 once it is gone."""
     total = 0.0
-    for each in [pid, *child_processes(pid)]:
+    for each in [pid, *child_pids(pid)]:
         try:
             total += server_cpu(each)
         except OSError:
             pass
     return total
-
-
-def child_processes(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 def measure_layout(args: argparse.Namespace, tmp: Path, database_url: str, database_pid: int | None) -> dict[str, float]:
