@@ -1,0 +1,28 @@
+"""One way to write a file of the build: whole or not at all.
+
+Every output (pages, feeds, calendars, open data, assets, the search index,
+the build's own records) goes through `write_atomic`, so a reader (a web
+server, `consult serve`, an interrupted build) never sees half a file: the
+data is written beside the target and renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write data to path in one rename; text is written as UTF-8, newlines as given. Returns path."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
