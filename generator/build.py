@@ -11,7 +11,6 @@ shows the stages and where an extension goes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shutil
 import tempfile
@@ -33,10 +32,9 @@ from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine
 from .engine import start as start_engine
 from .errors import BuildError, ContentError
-from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
+from .freshness import STAMP, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
-from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .progress import QUIET, BuildProgress
 from .schema import LONDON
 from .timing import Timings
@@ -76,21 +74,6 @@ def swap_in(built: Path, output: Path) -> None:
         shutil.rmtree(old)
 
 
-def code_signature() -> str:
-    """Hash of the code and theme a page is made with: a change here re-renders every page."""
-    import nhsuk_frontend_jinja
-
-    digest = hashlib.blake2b(digest_size=16)
-    folders = [(PROJECT_DIR / "generator", "*.py"), (PLUGINS_DIR, "**/*.py"), (THEME_DIR / "templates", "**/*.html")]
-    files = [p for folder, pattern in folders for p in sorted(folder.glob(pattern))] + [COMPILED_CSS]
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
-    digest.update(Path(nhsuk_frontend_jinja.__file__).parent.as_posix().encode())
-    return digest.hexdigest()
-
-
 def sweep(output: Path, started: float, kept: set[str]) -> int:
     """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say).
 
@@ -111,17 +94,6 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
                 remove_file(output, Path(path))
                 removed += 1
     return removed
-
-
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
-    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
-    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
-    return is_current(output.resolve(), inputs, now or system_clock().now())
-
-
-def cache_file(root: Path) -> Path:
-    """Where `consult build` keeps parsed content between runs (git-ignored)."""
-    return root / ".consult" / "cache" / "content.pickle"
 
 
 def can_build_incrementally(output: Path) -> bool:
@@ -254,4 +226,4 @@ def build(
     return BuildResult(output, views, timings, len(pages.urls), pages, PageRenderer(engine.env, template_context(engine.context)))
 
 
-__all__ = ["BuildError", "BuildResult", "build", "check"]
+__all__ = ["BuildError", "BuildResult", "build", "cache_file", "check", "up_to_date"]
