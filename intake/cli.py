@@ -55,7 +55,7 @@ def parse_age(text: str) -> dt.timedelta:
 
 def register(main: click.Group) -> None:
     """Add the intake and review commands to the `consult` command line."""
-    from generator.cli import Context, friendly
+    from generator.cli import Context
 
     @main.group(invoke_without_command=True)
     @click.option("--host", default="127.0.0.1", show_default=True)
@@ -68,7 +68,6 @@ def register(main: click.Group) -> None:
             return
         obj: Context = ctx.find_object(Context)  # type: ignore[assignment]
 
-        @friendly
         def run() -> None:
             from generator.httpserver import run as serve_http
 
@@ -89,7 +88,6 @@ def register(main: click.Group) -> None:
     @click.option("--once", is_flag=True, help="Publish (and send the emails) due now, then stop.")
     @click.option("--supervised", is_flag=True, hidden=True, help="Run as the child of `consult intake` (woken and stopped through standard input).")
     @click.pass_obj
-    @friendly
     def worker(obj: Context, once: bool, supervised: bool) -> None:
         """Run the publisher apart from the web process: store → forge, with retries."""
         from .catalogue import CatalogueHolder
@@ -124,7 +122,6 @@ def register(main: click.Group) -> None:
     @intake.command()
     @click.option("--older-than", "older_than", default=None, help="Age past which contact details are deleted, e.g. 90d (default: site.yml moderation.retention_days).")
     @click.pass_obj
-    @friendly
     def purge(obj: Context, older_than: str | None) -> None:
         """Delete contact details (and the text of decided submissions) past retention."""
         from .store import Store
@@ -147,7 +144,6 @@ def register(main: click.Group) -> None:
 
     @intake.command()
     @click.pass_obj
-    @friendly
     def migrate(obj: Context) -> None:
         """Create or bring up to date the intake's database (also done on start); safe to run again."""
         from .db import open_database
@@ -171,7 +167,6 @@ def register(main: click.Group) -> None:
     @intake.command()
     @click.argument("file", required=False)
     @click.pass_obj
-    @friendly
     def outbox(obj: Context, file: str | None) -> None:
         """List the emails written to the outbox folder (no Notify API key set), or show one: outbox FILE."""
         from .notify.outbox import listing, outbox_folder, read
@@ -239,7 +234,6 @@ def register(main: click.Group) -> None:
 
     @review.command("list")
     @click.pass_obj
-    @friendly
     def list_(obj: Context) -> None:
         """Submissions waiting for a decision, oldest first: kind, challenge, age and flags (computed now)."""
         from .review import age, waiting
@@ -260,7 +254,6 @@ def register(main: click.Group) -> None:
     @review.command()
     @click.argument("reference")
     @click.pass_obj
-    @friendly
     def show(obj: Context, reference: str) -> None:
         """The proposal's flags (computed now), its history and the change it makes (as a diff)."""
         from .review import age, waiting
@@ -287,7 +280,6 @@ def register(main: click.Group) -> None:
     @review.command()
     @click.argument("reference")
     @click.pass_obj
-    @friendly
     def edit(obj: Context, reference: str) -> None:
         """Edit the proposed file in $EDITOR, check it like `consult check`, and commit it to the submission's branch."""
         from .moderate import moderated_kind
@@ -329,7 +321,6 @@ def register(main: click.Group) -> None:
     @click.option("--summary", help="The curated summary to publish with an idea (replaces the file's summary).")
     @click.option("--tags", help='Tags for an idea, separated by commas, e.g. "night-shifts,food" (replaces the file\'s tags; "" clears them).')
     @click.pass_obj
-    @friendly
     def accept(obj: Context, reference: str, summary: str | None, tags: str | None) -> None:
         """Publish: check the file like `consult check`, then merge the branch into the main branch."""
         from .moderate import moderated_kind
@@ -359,7 +350,6 @@ def register(main: click.Group) -> None:
     @click.argument("reference")
     @click.option("--reason", required=True, help="Public reason shown on the submission's status page.")
     @click.pass_obj
-    @friendly
     def reject(obj: Context, reference: str, reason: str) -> None:
         """Do not publish: delete the branch and record the public reason."""
         settings, forge = _forge(obj)

@@ -75,7 +75,7 @@ def _moderate(root: Path, pr: int, base: str | None, comment: bool, annotate: bo
 
 def register(main: click.Group) -> None:
     """Add `consult moderate` to the command line."""
-    from generator.cli import Context, friendly
+    from generator.cli import Context
 
     from .moderate import Checks
 
@@ -93,7 +93,6 @@ def register(main: click.Group) -> None:
     @click.option("--commit", default="", help="The pull request's head commit.")
     @click.option("--handbook-url", help="The editors' handbook (default: <base_url>/handbook/).")
     @click.pass_obj
-    @friendly
     def moderate(obj: Context, pr: int, base: str | None, comment: bool, annotate: bool, repository: str | None,
                  github_url: str | None, check_result: str | None, build_result: str, artifact_url: str,
                  run_url: str, commit: str, handbook_url: str | None) -> None:
