@@ -11,13 +11,8 @@ from typing import Any
 
 import click
 
+from .cli_context import Context
 from .errors import ConsultError
-
-
-class Context:
-    def __init__(self, root: Path, debug: bool):
-        self.root = root
-        self.debug = debug
 
 
 class _Debugging(Exception):
@@ -48,7 +43,7 @@ class ConsultGroup(click.Group):
         raise error  # outside the handler, so the traceback is the error's own
 
 
-@click.group(cls=ConsultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("consult", cls=ConsultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True, help="The site's repository (with site.yml).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="consult")
@@ -179,23 +174,20 @@ def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output
         click.echo(f"Wrote {path}")
 
 
-def _register_optional_commands() -> None:
-    """Commands from the intake package, when it is installed."""
+def _add_intake_commands(group: click.Group) -> None:
+    """The intake's commands (`consult intake`, `review`, `moderate`), when the intake package is installed."""
     import importlib.util
 
     if importlib.util.find_spec("intake") is None:
         return
-    if importlib.util.find_spec("intake.cli") is not None:
-        from intake.cli import register
+    from intake.cli import intake, review
+    from intake.moderate_cli import moderate
 
-        register(main)
-    if importlib.util.find_spec("intake.moderate_cli") is not None:
-        from intake.moderate_cli import register as register_moderate
-
-        register_moderate(main)
+    for command in (intake, review, moderate):
+        group.add_command(command)
 
 
-_register_optional_commands()
+_add_intake_commands(main)
 
 if __name__ == "__main__":
     main()
