@@ -6,51 +6,44 @@ exits 2 (Click); a traceback appears only with --debug.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from .errors import ConsultError, ContentError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Context:
-    def __init__(self, root: Path, debug: bool):
-        self.root = root
-        self.debug = debug
+from .cli_context import Context
+from .errors import ConsultError
 
 
-def friendly(func: F) -> F:
-    """Turn ConsultError into its message and exit code 1 (traceback with --debug)."""
+class _Debugging(Exception):
+    """Carries a ConsultError past Click's own handling of it, so --debug shows its traceback."""
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context().find_object(Context)
+    def __init__(self, error: ConsultError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class ConsultGroup(click.Group):
+    """The root group: Click prints a ConsultError (a ClickException) and exits 1; with --debug it is raised with its traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
-        except ContentError as exc:
-            if ctx and ctx.debug:
-                raise
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            noun = "problem" if len(exc.problems) == 1 else "problems"
-            click.echo(f"Found {len(exc.problems)} {noun}; nothing was built.", err=True)
-            sys.exit(1)
-        except ConsultError as exc:
-            if ctx and ctx.debug:
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            return super().invoke(ctx)
+        except ConsultError as error:
+            options = ctx.find_object(Context)
+            if options is not None and options.debug:
+                raise _Debugging(error) from error
+            raise
 
-    return wrapper  # type: ignore[return-value]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except _Debugging as debugging:
+            error = debugging.error
+        raise error  # outside the handler, so the traceback is the error's own
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("consult", cls=ConsultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True, help="The site's repository (with site.yml).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="consult")
@@ -62,7 +55,6 @@ def main(ctx: click.Context, root: Path, debug: bool) -> None:
 
 @main.command()
 @click.pass_obj
-@friendly
 def check(obj: Context) -> None:
     """Validate site.yml and every content file; change nothing."""
     from .build import check as run_check
@@ -85,7 +77,6 @@ def check(obj: Context) -> None:
 @click.option("--with-handbook", is_flag=True, help="Also build the editors' handbook (handbook/) into OUTPUT/handbook/.")
 @click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts to show: the intake's counts.json, as a file or an http(s) address.")
 @click.pass_obj
-@friendly
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .clock import system_clock
@@ -123,7 +114,6 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="_site", show_default=True)
 @click.option("--no-intake", is_flag=True, help="Serve the static site only, without the submission service.")
 @click.pass_obj
-@friendly
 def serve(obj: Context, port: int, host: str, output: Path, no_intake: bool) -> None:
     """Build, serve on http://HOST:PORT and rebuild when a file changes."""
     from .serve import serve as run_serve
@@ -137,7 +127,6 @@ def serve(obj: Context, port: int, host: str, output: Path, no_intake: bool) -> 
 @click.argument("title")
 @click.option("--challenge", help="For an idea: the challenge's slug.")
 @click.pass_obj
-@friendly
 def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
     """Write a new, valid KIND file titled TITLE, ready to edit."""
     from .scaffold import new_file
@@ -149,7 +138,6 @@ def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
 @main.command()
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=".consult/handbook", show_default=True, help="Folder to write the handbook to (`consult serve` mounts the default one at /handbook/).")
 @click.pass_obj
-@friendly
 def handbook(obj: Context, output: Path) -> None:
     """Build the editors' handbook (handbook/, MkDocs strict: a broken link fails)."""
     from .handbook import build_handbook
@@ -172,7 +160,6 @@ def reference() -> None:
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="export", show_default=True, help="Folder to write the files to (created if missing).")
 @click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts for the supports field: the intake's counts.json, as a file or an http(s) address.")
 @click.pass_obj
-@friendly
 def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path, counts_source: str | None) -> None:
     """Write the open data files the site publishes under /data/, for analysts."""
     from .build import check as run_check
@@ -188,23 +175,20 @@ def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output
         click.echo(f"Wrote {path}")
 
 
-def _register_optional_commands() -> None:
-    """Commands from the intake package, when it is installed."""
+def _add_intake_commands(group: click.Group) -> None:
+    """The intake's commands (`consult intake`, `review`, `moderate`), when the intake package is installed."""
     import importlib.util
 
     if importlib.util.find_spec("intake") is None:
         return
-    if importlib.util.find_spec("intake.cli") is not None:
-        from intake.cli import register
+    from intake.cli import intake, review
+    from intake.moderate_cli import moderate
 
-        register(main)
-    if importlib.util.find_spec("intake.moderate_cli") is not None:
-        from intake.moderate_cli import register as register_moderate
-
-        register_moderate(main)
+    for command in (intake, review, moderate):
+        group.add_command(command)
 
 
-_register_optional_commands()
+_add_intake_commands(main)
 
 if __name__ == "__main__":
     main()

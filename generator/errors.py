@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
+
+import click
 
 
 @dataclass(frozen=True, order=True)
@@ -21,8 +24,8 @@ class Problem:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-class ConsultError(Exception):
-    """Root of every error a user can fix; the CLI prints it without a traceback."""
+class ConsultError(click.ClickException):
+    """Root of every error a user can fix: `consult` prints `Error: <message>` and exits 1, without a traceback unless --debug."""
 
 
 class ContentError(ConsultError):
@@ -31,6 +34,13 @@ class ContentError(ConsultError):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Every problem on a line of its own, then how many there are."""
+        for problem in self.problems:
+            click.echo(str(problem), file=file, err=True)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        click.echo(f"Found {len(self.problems)} {noun}; nothing was built.", file=file, err=True)
 
 
 class BuildError(ConsultError):

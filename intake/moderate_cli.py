@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from generator.cli_context import Context
+
 if TYPE_CHECKING:
     from .moderate import Checks
 
@@ -73,30 +75,25 @@ def _moderate(root: Path, pr: int, base: str | None, comment: bool, annotate: bo
     return 1 if annotate and report.problems else 0
 
 
-def register(main: click.Group) -> None:
-    """Add `consult moderate` to the command line."""
-    from generator.cli import Context, friendly
-
+@click.command()
+@click.option("--pr", "pr", type=click.IntRange(1), required=True, help="Number of the pull request.")
+@click.option("--base", help="Base commit: list changed files with `git diff BASE...HEAD` instead of the API.")
+@click.option("--comment/--no-comment", default=True, show_default=True, help="Keep the moderation comment and flag labels up to date (needs GITHUB_TOKEN).")
+@click.option("--annotate/--no-annotate", default=True, show_default=True, help="Print problems as GitHub annotations and exit 1 when there are any.")
+@click.option("--repo", "repository", help="owner/name (default: $GITHUB_REPOSITORY, then site.yml github.repository).")
+@click.option("--github-url", help="GitHub Enterprise Server (or test server) address (default: site.yml github.url, then $GITHUB_SERVER_URL).")
+@click.option("--check-result", type=click.Choice(["success", "failure", "cancelled", "skipped"]), help="Result of the workflow's check job (default: this run's own check).")
+@click.option("--build-result", default="", help="Result of the workflow's build job.")
+@click.option("--artifact-url", default="", help="Where the built site can be downloaded.")
+@click.option("--run-url", default="", help="The workflow run's page.")
+@click.option("--commit", default="", help="The pull request's head commit.")
+@click.option("--handbook-url", help="The editors' handbook (default: <base_url>/handbook/).")
+@click.pass_obj
+def moderate(obj: Context, pr: int, base: str | None, comment: bool, annotate: bool, repository: str | None,
+             github_url: str | None, check_result: str | None, build_result: str, artifact_url: str,
+             run_url: str, commit: str, handbook_url: str | None) -> None:
+    """Check a pull request's content, flag its submissions and keep one comment on it up to date."""
     from .moderate import Checks
 
-    @main.command()
-    @click.option("--pr", "pr", type=click.IntRange(1), required=True, help="Number of the pull request.")
-    @click.option("--base", help="Base commit: list changed files with `git diff BASE...HEAD` instead of the API.")
-    @click.option("--comment/--no-comment", default=True, show_default=True, help="Keep the moderation comment and flag labels up to date (needs GITHUB_TOKEN).")
-    @click.option("--annotate/--no-annotate", default=True, show_default=True, help="Print problems as GitHub annotations and exit 1 when there are any.")
-    @click.option("--repo", "repository", help="owner/name (default: $GITHUB_REPOSITORY, then site.yml github.repository).")
-    @click.option("--github-url", help="GitHub Enterprise Server (or test server) address (default: site.yml github.url, then $GITHUB_SERVER_URL).")
-    @click.option("--check-result", type=click.Choice(["success", "failure", "cancelled", "skipped"]), help="Result of the workflow's check job (default: this run's own check).")
-    @click.option("--build-result", default="", help="Result of the workflow's build job.")
-    @click.option("--artifact-url", default="", help="Where the built site can be downloaded.")
-    @click.option("--run-url", default="", help="The workflow run's page.")
-    @click.option("--commit", default="", help="The pull request's head commit.")
-    @click.option("--handbook-url", help="The editors' handbook (default: <base_url>/handbook/).")
-    @click.pass_obj
-    @friendly
-    def moderate(obj: Context, pr: int, base: str | None, comment: bool, annotate: bool, repository: str | None,
-                 github_url: str | None, check_result: str | None, build_result: str, artifact_url: str,
-                 run_url: str, commit: str, handbook_url: str | None) -> None:
-        """Check a pull request's content, flag its submissions and keep one comment on it up to date."""
-        checks = Checks(check_result, build_result, artifact_url, run_url, commit)
-        sys.exit(_run(obj.root, pr, base, comment, annotate, repository, github_url, checks, handbook_url))
+    checks = Checks(check_result, build_result, artifact_url, run_url, commit)
+    sys.exit(_run(obj.root, pr, base, comment, annotate, repository, github_url, checks, handbook_url))

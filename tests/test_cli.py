@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import os
+import subprocess
+import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -9,6 +15,15 @@ from click.testing import CliRunner
 
 from generator.build import check
 from generator.cli import main
+from generator.errors import ConsultError
+
+from .conftest import PROJECT
+
+COMMANDS = ["build", "check", "export", "handbook", "intake", "moderate", "new", "reference", "review", "serve"]
+"""Every command `consult --help` lists, the intake's included."""
+
+HEAVY = ("pelican", "starlette", "uvicorn", "psycopg", "psycopg_pool", "pydantic", "jinja2", "github3", "notifications_python_client")
+"""Packages only the commands that use them may load: `consult --help` starts without them."""
 
 
 @pytest.fixture
@@ -104,3 +119,100 @@ def test_new_idea_needs_an_existing_challenge(runner: CliRunner, sample_repo: Pa
 
 def test_new_refuses_to_overwrite(runner: CliRunner, sample_repo: Path) -> None:
     assert runner.invoke(main, ["--root", str(sample_repo), "new", "page", "About"]).exit_code == 1
+
+
+def test_a_consult_error_prints_its_message_and_exits_1(runner: CliRunner, sample_repo: Path) -> None:
+    result = runner.invoke(main, ["--root", str(sample_repo), "new", "idea", "A title"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: an idea needs --challenge SLUG; the challenges are: ") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("names", "count"), [(["feeling-empowered"], "Found 1 problem;"), (["feeling-empowered", "getting-the-basics-right"], "Found 2 problems;")])
+def test_content_problems_are_counted_after_the_list(runner: CliRunner, sample_repo: Path, names: list[str], count: str) -> None:
+    for name in names:
+        challenge = sample_repo / "challenges" / f"{name}.md"
+        challenge.write_text(challenge.read_text().replace("order:", "colour: teal\norder:"))
+    result = runner.invoke(main, ["--root", str(sample_repo), "check"])
+    *problems, last = result.stderr.splitlines()
+    assert result.exit_code == 1 and [line.split(":")[0] for line in problems] == [f"challenges/{name}.md" for name in names], result.stderr
+    assert all("colour: unknown key" in line for line in problems) and last == f"{count} nothing was built."
+
+
+def test_debug_raises_a_consult_error_from_any_command_with_its_traceback(runner: CliRunner, sample_repo: Path) -> None:
+    result = runner.invoke(main, ["--root", str(sample_repo), "--debug", "new", "idea", "A title"])
+    assert result.exit_code == 1 and isinstance(result.exception, ConsultError)
+    assert result.exc_info is not None and result.exc_info[2] is not None
+    frames = [frame.name for frame in traceback.extract_tb(result.exc_info[2])]
+    assert "new_file" in frames, frames  # the traceback reaches where the error was raised
+
+
+def _fresh(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a new interpreter from the project folder."""
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_intake_commands_import_without_the_consult_command_module() -> None:
+    result = _fresh("import sys, intake.cli, intake.moderate_cli; print('generator.cli' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_consult_imports_alone_and_adds_the_intake_groups() -> None:
+    code = "from generator.cli import main; import intake.cli as i, intake.moderate_cli as m; print(main.commands['intake'] is i.intake, main.commands['review'] is i.review, main.commands['moderate'] is m.moderate)"
+    result = _fresh(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True"]
+
+
+def _imported_modules(source: str, package: str) -> set[str]:
+    """Every module the source of a module in `package` imports, late imports inside functions included, as absolute names."""
+    parts = package.split(".")
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(parts[: len(parts) - node.level + 1]) if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _imports_of(path: Path) -> set[str]:
+    return _imported_modules(path.read_text(encoding="utf-8"), ".".join(path.relative_to(PROJECT).parts[:-1]))
+
+
+def test_the_import_reader_sees_late_and_relative_imports() -> None:
+    source = "import click\n\ndef command():\n    from ..cli import Context\n    from . import review\n    import generator.errors\n"
+    assert _imported_modules(source, "generator.sub") == {"click", "generator.cli", "generator.cli.Context", "generator.sub", "generator.sub.review", "generator.errors"}
+
+
+def test_no_intake_module_imports_the_consult_command_module_even_late() -> None:
+    offenders = [path.relative_to(PROJECT).as_posix() for path in sorted((PROJECT / "intake").rglob("*.py")) if "generator.cli" in _imports_of(path)]
+    assert offenders == [], "intake imports generator.cli, which imports intake.cli: share code through generator.cli_context instead"
+    shared = _imports_of(PROJECT / "generator" / "cli_context.py")
+    assert not [name for name in shared if name == "generator.cli" or name.startswith(("generator.cli.", "intake"))]
+
+
+def test_consult_help_lists_every_command_without_loading_the_heavy_packages() -> None:
+    code = (
+        "import json, sys\n"
+        "from generator.cli import main\n"
+        "try:\n    main(['--help'], prog_name='consult')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    )
+    result = _fresh(code)
+    assert result.returncode == 0, result.stderr
+    *help_lines, loaded = result.stdout.splitlines()
+    listed = [line.split()[0] for line in help_lines[help_lines.index("Commands:") + 1 :] if line.strip()]
+    assert listed == COMMANDS
+    assert json.loads(loaded) == []
+
+
+def test_python_m_runs_the_intake_group_with_the_same_context(sample_repo: Path) -> None:
+    env = {**os.environ, "CONSULT_NOW": "not a date"}
+    result = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "intake"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: CONSULT_NOW must be a date or time") and "Traceback" not in result.stderr
