@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import NUMBERS
+from generator.outputs import write_page
 from generator.timing import stage
 from generator.views import SiteViews
 
@@ -28,8 +30,8 @@ class NumbersGenerator(Generator):
     def generate_output(self, writer: Any) -> None:
         figures = [(figure, bar_chart(figure)) for figure in all_figures(self.views)]
         latest = max((idea.date for idea in self.views.ideas.values()), default=None)
-        writer.write_file(
-            "numbers/index.html", self.get_template("numbers"), self.context,
+        write_page(
+            Path(self.output_path), "numbers/index.html", self.get_template("numbers"), self.context,
             page_url=PAGE, figures=figures, totals=totals(self.views), latest=latest,
         )
 
