@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,6 @@ def absolute_url(config: SiteConfig, path: str) -> str:
     return f"{config.base_url}{path}" if path.startswith("/") else path
 
 
-def page_paths(output: Path) -> list[str]:
-    """Every HTML page below output as a clean site path (`/ideas/x/`), sorted; 404.html excluded."""
-    paths = []
-    for file in output.rglob("*.html"):
-        relative = file.relative_to(output).as_posix()
-        if relative == "404.html":
-            continue
-        paths.append("/" + relative.removesuffix("index.html"))
-    return sorted(paths)
+def page_paths(files: Iterable[str]) -> list[str]:
+    """The site's HTML files (`ideas/x/index.html`, relative to the output) as clean site paths (`/ideas/x/`), sorted; 404.html excluded."""
+    return sorted("/" + file.removesuffix("index.html") for file in files if file != "404.html" and file.endswith(".html"))

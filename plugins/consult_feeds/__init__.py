@@ -12,7 +12,9 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.features import FEATURE_LINKS
 from generator.outputs import page_paths, write_output
+from generator.pagewriter import page_file, read_manifest
 from generator.timing import stage
 from generator.views import SiteViews
 
@@ -45,8 +47,14 @@ def write_sitemap(pelican: Any) -> None:
     views: SiteViews = settings["CONSULT_VIEWS"]
     config = views.site.config
     merged = {duplicate.url for duplicate in views.duplicates.values()}  # their pages point to the originals, which are listed
-    write_output(output, "/sitemap.xml", sitemap(config, [path for path in page_paths(output) if path not in merged]))
+    write_output(output, "/sitemap.xml", sitemap(config, [path for path in page_paths(written_pages(output)) if path not in merged]))
     write_output(output, "/robots.txt", robots(config))
+
+
+def written_pages(output: Path) -> list[str]:
+    """The HTML files of this build: every page spec's (the pages manifest) and the feature pages the other plugins wrote."""
+    features = [page_file(link["href"]) for link in FEATURE_LINKS]
+    return [page_file(url) for url in read_manifest(output)] + [file for file in features if (output / file).is_file()]
 
 
 def get_generators(_pelican: Any) -> type[Generator]:
