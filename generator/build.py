@@ -186,9 +186,17 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
     return removed
 
 
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
-    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
-    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None) -> str:
+    """The fingerprint of everything a build of root reads (see freshness): take it once, before the build reads anything."""
+    return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+
+
+def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None, inputs: str | None = None) -> bool:
+    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness).
+
+    `inputs`: the `input_fingerprint` already taken for this build.
+    """
+    inputs = inputs or input_fingerprint(root, base_url, supports)
     return is_current(output.resolve(), inputs, now or system_clock().now())
 
 
@@ -212,6 +220,7 @@ def build(
     content_cache: ContentCache | None = None,
     progress: BuildProgress = QUIET,
     supports: dict[str, int] | None = None,
+    inputs: str | None = None,
 ) -> BuildResult:
     """Build the site at root into output.
 
@@ -221,13 +230,14 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
+    `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`).
     """
     timings = Timings(progress=progress)
     now = now or system_clock().now()
     with timings.stage("fingerprint"):
         code = code_signature()
         assets = collect()
-        inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files)
+        inputs = inputs or fingerprint(root, base_url, code + counts_signature(supports), assets.files)
     with timings.stage("load"):
         site, problems = load_site(root, content_cache if incremental else None)
     if not problems:

@@ -89,7 +89,7 @@ def check(obj: Context) -> None:
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .build import build as run_build
-    from .build import cache_file, up_to_date
+    from .build import cache_file, input_fingerprint, up_to_date
     from .clock import system_clock
     from .counts import load_counts
     from .handbook import handbook_stage
@@ -100,13 +100,14 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
     supports = load_counts(counts_source, obj.root) if counts_source else None
-    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports):
+    inputs = input_fingerprint(obj.root, base_url, supports)  # once: the build records the same one
+    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports, inputs):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:
-        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports)
+        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports, inputs=inputs)
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""

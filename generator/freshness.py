@@ -21,6 +21,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from .atomic import write_atomic
 from .schema import LONDON
 from .views import SiteViews
 
@@ -39,28 +40,34 @@ def _versions() -> str:
     return ",".join(versions)
 
 
-def _walk(base: Path, root: Path, digest: hashlib.blake2b) -> None:
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
-            try:
-                stat = os.stat(os.path.join(dirpath, name))
-            except OSError:
+def _file_lines(folder: str, relative: str, lines: list[str]) -> None:
+    """A line per file below folder (path from the root, size, modification time), in name order, depth first."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return  # missing, or gone while walking: the files it had are no longer inputs
+    for entry in entries:
+        path = f"{relative}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _file_lines(entry.path, path, lines)
                 continue
-            digest.update(f"{rel_dir}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            stat = entry.stat()
+        except OSError:
+            continue
+        lines.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
 
 
 def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str]) -> str:
-    """A hash of every input of a build, from file metadata (no file is read)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n".encode())
+    """A hash of every input of a build, from file metadata (no file is read; each is looked at once, with os.scandir)."""
+    lines = [f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n"]
     config = root / "site.yml"
     if config.is_file():
         stat = config.stat()
-        digest.update(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    _walk(root / "content", root, digest)
-    return digest.hexdigest()
+        lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+    _file_lines(str(root / "content"), "content", lines)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
@@ -76,9 +83,7 @@ def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
 
 def write_stamp(output: Path, print_: str, until: dt.datetime) -> None:
     data = json.dumps({"fingerprint": print_, "valid_until": until.astimezone(dt.UTC).isoformat()})
-    tmp = output / f".{STAMP}.tmp"
-    tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, output / STAMP)
+    write_atomic(output / STAMP, data)
 
 
 def clear_stamp(output: Path) -> None:
