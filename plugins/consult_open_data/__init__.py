@@ -12,7 +12,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import OPEN_DATA
-from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
+from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, Kept, records_file, select, write_files
+from generator.outputs import write_page
 from generator.pagewriter import read_outputs, record_output, signature
 from generator.timing import stage
 from generator.views import SiteViews
@@ -33,17 +34,21 @@ class OpenDataGenerator(Generator):
     def generate_output(self, writer: Any) -> None:
         output = Path(self.output_path)
         site = self.views.site
+        code = self.settings.get("CONSULT_CODE_SIGNATURE", "")
         inputs = signature(
-            self.settings.get("CONSULT_CODE_SIGNATURE", ""), site.config.model_dump_json(),
+            code, site.config.model_dump_json(),
             *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
             tuple((slug, idea.supports) for slug, idea in self.views.ideas.items()),
         )
         files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
         unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
-        if self.settings.get("CONSULT_INCREMENTAL") and unchanged:
+        incremental = self.settings.get("CONSULT_INCREMENTAL", False)
+        if incremental and unchanged:
             self.settings.setdefault("CONSULT_KEPT", set()).update(files)  # a warm build keeps them as they are
         else:
-            write_files(self.views, output, ("csv", "json"), folder=PAGE)
+            kept = Kept.load(records_file(site.root)) if incremental else Kept()  # a cold build makes every record
+            write_files(self.views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code)
+            kept.save(records_file(site.root))
         record_output(output, NAME, inputs)
         chosen = select(self.views)
         listed: list[dict[str, str]] = [
@@ -51,8 +56,8 @@ class OpenDataGenerator(Generator):
             {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
             {"name": "comments.csv", "format": "CSV", "what": f"{len(chosen.comments)} comments on ideas and discussion topics"},
         ]
-        writer.write_file(
-            "data/index.html", self.get_template("data"), self.context,
+        write_page(
+            output, "data/index.html", self.get_template("data"), self.context,
             page_url=PAGE, files=listed, idea_fields=IDEA_FIELDS, comment_fields=COMMENT_FIELDS,
         )
 
