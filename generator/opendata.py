@@ -28,7 +28,6 @@ from .atomic import write_atomic
 from .config import SiteConfig
 from .markdown import plain_text
 from .outputs import absolute_url, write_output
-from .pagewriter import signature
 from .parallel import parallel_map
 from .views import CommentView, IdeaView, SiteViews
 
@@ -225,21 +224,25 @@ def records_file(root: Path) -> Path:
     return root / ".consult" / "cache" / "opendata.pickle"
 
 
+Key = tuple[Any, ...]
+"""What a record shows, as a tuple (cheap to hash; pickle stores a string shared by every key once)."""
+
+
 @dataclass
 class Kept:
-    """Finished records by key: the key covers everything the record shows, so a kept record is the one that would be made."""
+    """Finished records by key: the key holds everything the record shows, so a kept record is the one that would be made."""
 
-    records: dict[str, Finished] = field(default_factory=dict)
+    records: dict[Key, Finished] = field(default_factory=dict)
     made: int = 0
     """Records made (not found) since loading."""
-    used: set[str] = field(default_factory=set, repr=False)
+    used: set[Key] = field(default_factory=set, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> Kept:
         """The records saved at path; none when it is missing or unreadable (they are made again)."""
         try:
             version, records = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
             return cls()
         return cls(records) if version == KEPT_VERSION and isinstance(records, dict) else cls()
 
@@ -248,7 +251,7 @@ class Kept:
         if self.made or len(self.used) != len(self.records):
             write_atomic(path, pickle.dumps((KEPT_VERSION, {key: self.records[key] for key in self.used}), protocol=pickle.HIGHEST_PROTOCOL))
 
-    def finish(self, items: Sequence[tuple[str, T]], make: Callable[[T], Finished]) -> list[Finished]:
+    def finish(self, items: Sequence[tuple[Key, T]], make: Callable[[T], Finished]) -> list[Finished]:
         """Each (key, item)'s finished record, kept or made now (over both cores when there are many to make)."""
         missing = {key: item for key, item in items if key not in self.records}
         made = parallel_map(make, list(missing.values()))
@@ -258,16 +261,16 @@ class Kept:
         return [self.records[key] for key, _ in items]
 
 
-def idea_key(config: SiteConfig, idea: IdeaView, made_with: str = "") -> str:
+def idea_key(config: SiteConfig, idea: IdeaView, made_with: str = "") -> Key:
     """Everything `idea_record` reads: the file (meta and body), its URL, challenge title and counts, the site's address."""
     challenge_title = idea.challenge.title if idea.challenge else None
-    return signature("idea", made_with, config.base_url, idea.entry.digest, idea.url, challenge_title, idea.supports, idea.comment_count)
+    return ("idea", made_with, config.base_url, idea.entry.digest, idea.url, challenge_title, idea.supports, idea.comment_count)
 
 
-def comment_key(config: SiteConfig, item: tuple[CommentView, str, str], made_with: str = "") -> str:
+def comment_key(config: SiteConfig, item: tuple[CommentView, str, str], made_with: str = "") -> Key:
     """Everything `comment_record` reads: the file, the challenge and page it belongs to, the site's address."""
     comment, challenge, page = item
-    return signature("comment", made_with, config.base_url, comment.entry.digest, challenge, page)
+    return ("comment", made_with, config.base_url, comment.entry.digest, challenge, page)
 
 
 def _finish_idea(config: SiteConfig, idea: IdeaView) -> Finished:
@@ -280,17 +283,21 @@ def _finish_comment(config: SiteConfig, item: tuple[CommentView, str, str]) -> F
     return csv_row(record[f.name] for f in COMMENT_FIELDS), ""
 
 
-def render_files(views: SiteViews, formats: Iterable[Format], challenge: str | None = None, kept: Kept | None = None, made_with: str = "") -> dict[str, str]:
+def render_files(
+    views: SiteViews, formats: Iterable[Format], challenge: str | None = None, kept: Kept | None = None, made_with: str = "", chosen: Selection | None = None
+) -> dict[str, str]:
     """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
 
     `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
+    `chosen` is `select(views, challenge)` when the caller has it already.
     """
     config = views.site.config
     kept = Kept() if kept is None else kept
-    chosen = select(views, challenge)
+    chosen = chosen or select(views, challenge)
+    wanted = dict.fromkeys(formats)
+    ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen.ideas], functools.partial(_finish_idea, config))
     files = {}
-    for fmt in dict.fromkeys(formats):
-        ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen.ideas], functools.partial(_finish_idea, config))
+    for fmt in wanted:
         if fmt == "json":
             files["ideas.json"] = to_json(config, [item for _, item in ideas])
         else:
@@ -300,7 +307,16 @@ def render_files(views: SiteViews, formats: Iterable[Format], challenge: str | N
     return files
 
 
-def write_files(views: SiteViews, output: Path, formats: Iterable[Format], challenge: str | None = None, folder: str = "/", kept: Kept | None = None, made_with: str = "") -> list[Path]:
+def write_files(
+    views: SiteViews,
+    output: Path,
+    formats: Iterable[Format],
+    challenge: str | None = None,
+    folder: str = "/",
+    kept: Kept | None = None,
+    made_with: str = "",
+    chosen: Selection | None = None,
+) -> list[Path]:
     """Write the files of each format into output/folder; return their paths."""
-    files = render_files(views, formats, challenge, kept, made_with)
+    files = render_files(views, formats, challenge, kept, made_with, chosen)
     return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in files.items()]

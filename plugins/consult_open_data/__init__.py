@@ -43,14 +43,14 @@ class OpenDataGenerator(Generator):
         files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
         unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
         incremental = self.settings.get("CONSULT_INCREMENTAL", False)
+        chosen = select(self.views)
         if incremental and unchanged:
             self.settings.setdefault("CONSULT_KEPT", set()).update(files)  # a warm build keeps them as they are
         else:
             kept = Kept.load(records_file(site.root)) if incremental else Kept()  # a cold build makes every record
-            write_files(self.views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code)
+            write_files(self.views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code, chosen=chosen)
             kept.save(records_file(site.root))
         record_output(output, NAME, inputs)
-        chosen = select(self.views)
         listed: list[dict[str, str]] = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{len(chosen.ideas)} ideas, one a row"},
             {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
