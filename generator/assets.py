@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import BuildError
 from .paths import COMPILED_CSS, NHSUK_DIST, THEME_DIR
 
@@ -37,11 +38,10 @@ class Assets:
         return path
 
     def write(self, output: Path) -> None:
+        """Write every file, then the manifest, each atomically."""
         for path, data in self.contents.items():
-            target = output / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        (output / MANIFEST).write_text(json.dumps(self.files, indent=2, sort_keys=True), encoding="utf-8")
+            write_atomic(output / path, data)
+        write_atomic(output / MANIFEST, json.dumps(self.files, indent=2, sort_keys=True))
 
     @classmethod
     def from_manifest(cls, site_dir: Path) -> Assets:

@@ -151,6 +151,7 @@ def build(
     content_cache: ContentCache | None = None,
     progress: BuildProgress = QUIET,
     supports: dict[str, int] | None = None,
+    inputs: str | None = None,
 ) -> BuildResult:
     """Build the site at root into output: the whole pipeline, stage by stage, in order.
 
@@ -160,6 +161,7 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
+    `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`).
     Each stage is timed (`consult build --timings`); docs/architecture.md
     describes them and where an extension goes.
     """
@@ -170,7 +172,7 @@ def build(
     with stage("fingerprint"):
         code = code_signature()
         assets = collect()
-        inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files)
+        inputs = inputs or fingerprint(root, base_url, code + counts_signature(supports), assets.files)
     with stage("load"):
         site = load_content(root, content_cache if incremental else None)
     with stage("validate"):

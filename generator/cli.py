@@ -81,12 +81,13 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .clock import system_clock
     from .counts import load_counts
-    from .freshness import cache_file, up_to_date
+    from .freshness import cache_file, input_fingerprint, up_to_date
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
     supports = load_counts(counts_source, obj.root) if counts_source else None
-    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports):
+    inputs = input_fingerprint(obj.root, base_url, supports)  # once: the build records the same one
+    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports, inputs):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
     from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
@@ -98,7 +99,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:
-        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports)
+        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports, inputs=inputs)
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""

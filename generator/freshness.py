@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .assets import collect
+from .atomic import write_atomic
 from .clock import system_clock
 from .counts import counts_signature
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
@@ -43,28 +44,34 @@ def _versions() -> str:
     return ",".join(versions)
 
 
-def _walk(base: Path, root: Path, digest: hashlib.blake2b) -> None:
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
-            try:
-                stat = os.stat(os.path.join(dirpath, name))
-            except OSError:
+def _file_lines(folder: str, relative: str, lines: list[str]) -> None:
+    """A line per file below folder (path from the root, size, modification time), in name order, depth first."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return  # missing, or gone while walking: the files it had are no longer inputs
+    for entry in entries:
+        path = f"{relative}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _file_lines(entry.path, path, lines)
                 continue
-            digest.update(f"{rel_dir}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            stat = entry.stat()
+        except OSError:
+            continue
+        lines.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
 
 
 def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str]) -> str:
-    """A hash of every input of a build, from file metadata (no file is read)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n".encode())
+    """A hash of every input of a build, from file metadata (no file is read; each is looked at once, with os.scandir)."""
+    lines = [f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n"]
     config = root / "site.yml"
     if config.is_file():
         stat = config.stat()
-        digest.update(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    _walk(root / "content", root, digest)
-    return digest.hexdigest()
+        lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+    _file_lines(str(root / "content"), "content", lines)
+    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
@@ -80,9 +87,7 @@ def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
 
 def write_stamp(output: Path, print_: str, until: dt.datetime) -> None:
     data = json.dumps({"fingerprint": print_, "valid_until": until.astimezone(dt.UTC).isoformat()})
-    tmp = output / f".{STAMP}.tmp"
-    tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, output / STAMP)
+    write_atomic(output / STAMP, data)
 
 
 def clear_stamp(output: Path) -> None:
@@ -115,9 +120,17 @@ def code_signature() -> str:
     return digest.hexdigest()
 
 
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
-    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
-    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None) -> str:
+    """The fingerprint of everything a build of root reads: take it once, before the build reads anything."""
+    return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+
+
+def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None, inputs: str | None = None) -> bool:
+    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right.
+
+    `inputs`: the `input_fingerprint` already taken for this build.
+    """
+    inputs = inputs or input_fingerprint(root, base_url, supports)
     return is_current(output.resolve(), inputs, now or system_clock().now())
 
 

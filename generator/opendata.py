@@ -4,6 +4,11 @@ Shared by the site build (`/data/`) and `consult export`, so analysts get
 exactly the files the site publishes. Only public, moderated content goes
 in: no credit names and never a contact detail; anything that looks like an
 email address in the text is replaced.
+
+Each record is finished once (its CSV row and its JSON object, as text) and
+kept by a key made of exactly what the record shows (`Kept`), so after one
+edit the files are the kept records joined, with only the edited entry's
+record made again.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import csv
 import functools
 import io
 import json
+import pickle
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from .atomic import write_atomic
 from .config import SiteConfig
 from .markdown import plain_text
 from .outputs import absolute_url, write_output
@@ -68,8 +75,6 @@ COMMENT_FIELDS = (
     Field("text", "The comment, as plain text."),
     Field("url", "Address of the page where the comment appears."),
 )
-
-FILES = {"csv": ("ideas.csv", "comments.csv"), "json": ("ideas.json",)}
 
 
 def scrub(text: str) -> str:
@@ -160,30 +165,16 @@ BOM = "\ufeff"
 """UTF-8 byte order mark: without it Excel reads a CSV file in the PC's legacy code page ("£" shows as "Â£")."""
 
 
-def to_csv(records: list[dict[str, Any]], fields: tuple[Field, ...]) -> str:
-    """RFC 4180 CSV (CRLF line ends) starting with a byte order mark, a header row then one row per record."""
+def csv_row(values: Iterable[Any]) -> str:
+    """One RFC 4180 CSV row, CRLF-ended, each cell made safe for a spreadsheet."""
     out = io.StringIO()
-    out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([f.name for f in fields])
-    for record in records:
-        writer.writerow([_cell(record[f.name]) for f in fields])
+    csv.writer(out, lineterminator="\r\n").writerow([_cell(value) for value in values])
     return out.getvalue()
 
 
-def to_json(config: SiteConfig, records: list[dict[str, Any]]) -> str:
-    """The ideas with the licence and source alongside, pretty-printed and stable."""
-    document = {
-        "title": f"Ideas published on {config.title}",
-        "publisher": config.organisation.name,
-        "licence": config.licence,
-        "licence_url": config.licence_url,
-        "source": absolute_url(config, "/data/"),
-        "count": len(records),
-        "fields": {f.name: f.description for f in IDEA_FIELDS},
-        "ideas": records,
-    }
-    return inert_json(document)
+def to_csv(rows: Iterable[str], fields: tuple[Field, ...]) -> str:
+    """A CSV file: a byte order mark, the header row, then the finished rows (from `csv_row`) as they are."""
+    return BOM + csv_row(f.name for f in fields) + "".join(rows)
 
 
 HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -195,39 +186,137 @@ def inert_json(document: object) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2).translate(HTML_SIGNIFICANT) + "\n"
 
 
-@dataclass(frozen=True)
-class Records:
-    ideas: list[dict[str, Any]]
-    comments: list[dict[str, Any]]
+JSON_ITEM_INDENT = " " * 4
+"""A record's indent in ideas.json: an item of the list under the document's "ideas" key."""
 
 
-def records(views: SiteViews, challenge: str | None = None) -> Records:
-    """Every idea and comment as a record (over both cores on a large site: each text is turned into plain text)."""
+def json_item(record: dict[str, Any]) -> str:
+    """A record as `inert_json` writes it inside ideas.json's "ideas" list (JSON strings never hold a raw newline)."""
+    text = json.dumps(record, ensure_ascii=False, indent=2).translate(HTML_SIGNIFICANT)
+    return JSON_ITEM_INDENT + text.replace("\n", "\n" + JSON_ITEM_INDENT)
+
+
+def to_json(config: SiteConfig, items: Sequence[str]) -> str:
+    """The ideas (finished by `json_item`) with the licence and source alongside: what `inert_json` gives for the whole document."""
+    document = {
+        "title": f"Ideas published on {config.title}",
+        "publisher": config.organisation.name,
+        "licence": config.licence,
+        "licence_url": config.licence_url,
+        "source": absolute_url(config, "/data/"),
+        "count": len(items),
+        "fields": {f.name: f.description for f in IDEA_FIELDS},
+    }
+    head = inert_json(document).removesuffix("\n}\n")  # "ideas" is the last key: it goes where the document closed
+    ideas = "[\n" + ",\n".join(items) + "\n  ]" if items else "[]"
+    return f'{head},\n  "ideas": {ideas}\n}}\n'
+
+
+Finished = tuple[str, str]
+"""A record as it appears in the files: its CSV row and its `json_item` text ('' for a comment, which has no JSON file)."""
+T = TypeVar("T")
+KEPT_VERSION = 1
+"""Stored with the kept records; a change of their layout here invalidates every stored one."""
+
+
+def records_file(root: Path) -> Path:
+    """Where a build keeps finished open-data records between runs (git-ignored, restored by CI with the content cache)."""
+    return root / ".consult" / "cache" / "opendata.pickle"
+
+
+Key = tuple[Any, ...]
+"""What a record shows, as a tuple (cheap to hash; pickle stores a string shared by every key once)."""
+
+
+@dataclass
+class Kept:
+    """Finished records by key: the key holds everything the record shows, so a kept record is the one that would be made."""
+
+    records: dict[Key, Finished] = field(default_factory=dict)
+    made: int = 0
+    """Records made (not found) since loading."""
+    used: set[Key] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> Kept:
+        """The records saved at path; none when it is missing or unreadable (they are made again)."""
+        try:
+            version, records = pickle.loads(path.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+            return cls()
+        return cls(records) if version == KEPT_VERSION and isinstance(records, dict) else cls()
+
+    def save(self, path: Path) -> None:
+        """Keep the records used since loading (dropping the rest), when anything changed."""
+        if self.made or len(self.used) != len(self.records):
+            write_atomic(path, pickle.dumps((KEPT_VERSION, {key: self.records[key] for key in self.used}), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def finish(self, items: Sequence[tuple[Key, T]], make: Callable[[T], Finished]) -> list[Finished]:
+        """Each (key, item)'s finished record, kept or made now (over both cores when there are many to make)."""
+        missing = {key: item for key, item in items if key not in self.records}
+        made = parallel_map(make, list(missing.values()))
+        self.records.update(zip(missing, made, strict=True))
+        self.made += len(made)
+        self.used.update(key for key, _ in items)
+        return [self.records[key] for key, _ in items]
+
+
+def idea_key(config: SiteConfig, idea: IdeaView, made_with: str = "") -> Key:
+    """Everything `idea_record` reads: the file (meta and body), its URL, challenge title and counts, the site's address."""
+    challenge_title = idea.challenge.title if idea.challenge else None
+    return ("idea", made_with, config.base_url, idea.entry.digest, idea.url, challenge_title, idea.supports, idea.comment_count)
+
+
+def comment_key(config: SiteConfig, item: tuple[CommentView, str, str], made_with: str = "") -> Key:
+    """Everything `comment_record` reads: the file, the challenge and page it belongs to, the site's address."""
+    comment, challenge, page = item
+    return ("comment", made_with, config.base_url, comment.entry.digest, challenge, page)
+
+
+def _finish_idea(config: SiteConfig, idea: IdeaView) -> Finished:
+    record = idea_record(config, idea)
+    return csv_row(record[f.name] for f in IDEA_FIELDS), json_item(record)
+
+
+def _finish_comment(config: SiteConfig, item: tuple[CommentView, str, str]) -> Finished:
+    record = comment_record(config, *item)
+    return csv_row(record[f.name] for f in COMMENT_FIELDS), ""
+
+
+def render_files(
+    views: SiteViews, formats: Iterable[Format], challenge: str | None = None, kept: Kept | None = None, made_with: str = "", chosen: Selection | None = None
+) -> dict[str, str]:
+    """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
+
+    `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
+    `chosen` is `select(views, challenge)` when the caller has it already.
+    """
     config = views.site.config
-    chosen = select(views, challenge)
-    ideas = parallel_map(functools.partial(idea_record, config), chosen.ideas)
-    comments = parallel_map(functools.partial(_comment_record, config), chosen.comments)
-    return Records(ideas, comments)
-
-
-def _comment_record(config: SiteConfig, item: tuple[CommentView, str, str]) -> dict[str, Any]:
-    return comment_record(config, *item)
-
-
-def render_files(views: SiteViews, formats: Iterable[Format], challenge: str | None = None) -> dict[str, str]:
-    """File name → contents, for each format asked for."""
-    config = views.site.config
-    chosen = records(views, challenge)
+    kept = Kept() if kept is None else kept
+    chosen = chosen or select(views, challenge)
+    wanted = dict.fromkeys(formats)
+    ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen.ideas], functools.partial(_finish_idea, config))
     files = {}
-    for fmt in dict.fromkeys(formats):
+    for fmt in wanted:
         if fmt == "json":
-            files["ideas.json"] = to_json(config, chosen.ideas)
+            files["ideas.json"] = to_json(config, [item for _, item in ideas])
         else:
-            files["ideas.csv"] = to_csv(chosen.ideas, IDEA_FIELDS)
-            files["comments.csv"] = to_csv(chosen.comments, COMMENT_FIELDS)
+            comments = kept.finish([(comment_key(config, c, made_with), c) for c in chosen.comments], functools.partial(_finish_comment, config))
+            files["ideas.csv"] = to_csv((row for row, _ in ideas), IDEA_FIELDS)
+            files["comments.csv"] = to_csv((row for row, _ in comments), COMMENT_FIELDS)
     return files
 
 
-def write_files(views: SiteViews, output: Path, formats: Iterable[Format], challenge: str | None = None, folder: str = "/") -> list[Path]:
+def write_files(
+    views: SiteViews,
+    output: Path,
+    formats: Iterable[Format],
+    challenge: str | None = None,
+    folder: str = "/",
+    kept: Kept | None = None,
+    made_with: str = "",
+    chosen: Selection | None = None,
+) -> list[Path]:
     """Write the files of each format into output/folder; return their paths."""
-    return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in render_files(views, formats, challenge).items()]
+    files = render_files(views, formats, challenge, kept, made_with, chosen)
+    return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in files.items()]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +20,8 @@ from typing import Any
 
 from jinja2 import Environment
 
+from .atomic import write_atomic
+from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
 
 MANIFEST = ".consult-manifest.json"
@@ -93,20 +93,6 @@ def remove_file(output: Path, path: Path) -> None:
         folder = folder.parent
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-# Set by render_pages before forking; read by the worker processes.
-_JOB: tuple[Environment, dict[str, Any], list[PageSpec], Path] | None = None
-_DONE: Any = None
-"""Pages rendered so far by every process (a shared counter), for the progress bar; None when no bar is shown."""
-_PROGRESS: BuildProgress = QUIET
-
-
 def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> bytes:
     template = env.get_template(f"{spec.template}.html")
     return template.render({**context, "page_url": spec.url, **spec.values}).encode("utf-8")
@@ -125,54 +111,41 @@ class PageRenderer:
     context: dict[str, Any]
 
     def write(self, spec: PageSpec, output: Path) -> None:
-        _write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
+        write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
 
 
-def _render_share(worker: int, workers: int) -> float:
-    """Render and write this worker's share of the pages; return the seconds spent writing."""
-    assert _JOB is not None
-    env, context, specs, output = _JOB
+def _render_share(env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, done: Counter | None, progress: BuildProgress) -> float:
+    """Render and write one worker's share of the pages; return the seconds spent writing."""
     writing = 0.0
-    for spec in specs[worker::workers]:
+    for spec in specs:
         data = _render_one(env, context, spec)
         start = time.perf_counter()
-        _write_atomic(output / spec.file, data)
+        write_atomic(output / spec.file, data)
         writing += time.perf_counter() - start
-        if _DONE is not None:
-            with _DONE.get_lock():
-                _DONE.value += 1
-            if worker == 0:
-                _PROGRESS.set_done(_DONE.value)
+        if done is not None:
+            done.add()
+            progress.set_done(done.value)
     return writing
 
 
 def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET) -> RenderStats:
     """Render every spec whose signature changed (all of them unless incremental) into output."""
-    global _JOB, _DONE, _PROGRESS
     specs = list(specs)
     context = template_context(context)
     previous = read_manifest(output) if incremental else {}
     todo = [s for s in specs if previous.get(s.url) != s.signature or not (output / s.file).exists()]
     stats = RenderStats(total=len(specs), rendered=len(todo))
-    workers = min(os.cpu_count() or 1, 4) if len(todo) >= PARALLEL_THRESHOLD else 1
+    processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1
     progress.stage("render pages", total=len(todo))
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        fork = multiprocessing.get_context("fork")
-        _JOB, _PROGRESS = (env, context, todo, output), progress
-        _DONE = fork.Value("l", 0) if progress.enabled else None
-        try:
-            with fork.Pool(workers - 1) as pool:
-                pending = pool.starmap_async(_render_share, [(w, workers) for w in range(1, workers)])
-                writing = [_render_share(0, workers)]
-                while not pending.ready():
-                    pending.wait(0.1)
-                    if _DONE is not None:
-                        progress.set_done(_DONE.value)
-                writing += pending.get()
-            stats.write_seconds = sum(writing) / len(writing)  # the processes wrote side by side
-        finally:
-            _JOB, _DONE, _PROGRESS = None, None, QUIET
-        stats.processes = workers
+    if processes > 1:
+        done = Counter() if progress.enabled else None
+
+        def share(worker: int) -> float:  # only this process's share moves the bar; the others count
+            return _render_share(env, context, todo[worker::processes], output, done, progress if worker == 0 else QUIET)
+
+        writing = run_shares(share, processes, waiting=lambda: progress.set_done(done.value) if done else None)
+        stats.write_seconds = sum(writing) / len(writing)  # the processes wrote side by side
+        stats.processes = processes
     else:
         rendered = []  # all in memory first: a failure writes nothing
         for spec in todo:
@@ -180,7 +153,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
             progress.set_done(len(rendered))
         start = time.perf_counter()
         for spec, data in rendered:
-            _write_atomic(output / spec.file, data)
+            write_atomic(output / spec.file, data)
         stats.write_seconds = time.perf_counter() - start
     current = {s.url: s.signature for s in specs}
     for url in set(previous) - set(current):
@@ -188,7 +161,7 @@ def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[Page
         if stale.exists():
             remove_file(output, stale)
             stats.removed += 1
-    _write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
+    write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
     return stats
 
 
@@ -203,4 +176,4 @@ def record_output(output: Path, name: str, value: str) -> None:
     """Remember the signature `name`'s files were last written with."""
     outputs = read_outputs(output)
     outputs[name] = value
-    _write_atomic(output / OUTPUTS, json.dumps(outputs, sort_keys=True, indent=0).encode())
+    write_atomic(output / OUTPUTS, json.dumps(outputs, sort_keys=True, indent=0).encode())

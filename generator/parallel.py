@@ -1,51 +1,134 @@
-"""Spread a pure function over both cores (fork), keeping the order of the results.
+"""The build's one worker pool: the same work split over both cores by forking, results in order.
 
 Used where the build does the same independent work for each of thousands of
-items: parsing content files, writing open-data records. Forked workers see
-everything the parent had in memory, so only the items' results travel back
-(pickled). Small jobs, and systems without fork, run in this process.
+items: parsing content files, open-data records, rendering pages. Forked
+workers see everything the parent had in memory (the share function is a
+closure, never pickled), so only each share's result travels back, pickled
+through a pipe. Share 0 runs in this process. Small jobs, systems without
+fork, and code already running inside a share run in this process.
 """
 
 from __future__ import annotations
 
+import contextvars
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 2000
-"""Below this, the pickling and the fork cost more than the second core saves."""
+"""Below this, for parallel_map, the pickling and the fork cost more than the second core saves."""
+POLL_SECONDS = 0.1
+"""How often `run_shares` calls its `waiting` callback while other workers finish."""
 
-_TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_SHARING = contextvars.ContextVar("sharing", default=False)
+"""True while this process runs a share: a nested job runs in place instead of forking again."""
+
+
+class WorkerError(RuntimeError):
+    """A worker failed with an error that could not be sent back as it was (its traceback is the message)."""
 
 
 def workers() -> int:
+    """How many processes a job may use (up to four)."""
     return min(os.cpu_count() or 1, 4)
 
 
-def _run_chunk(start: int, stop: int) -> list[Any]:
-    assert _TASK is not None
-    func, items = _TASK
-    return [func(item) for item in items[start:stop]]
+def can_fork() -> bool:
+    """Whether a job may fork workers here: the system has fork and this is not already a share of a job."""
+    return "fork" in multiprocessing.get_all_start_methods() and not _SHARING.get() and multiprocessing.parent_process() is None
+
+
+class Counter:
+    """A number every worker of a job can add to and read (for a progress bar)."""
+
+    def __init__(self) -> None:
+        self._value: Any = multiprocessing.get_context("fork").Value("l", 0)
+
+    def add(self, amount: int = 1) -> None:
+        with self._value.get_lock():
+            self._value.value += amount
+
+    @property
+    def value(self) -> int:
+        return int(self._value.value)
+
+
+@contextmanager
+def _in_share() -> Iterator[None]:
+    token = _SHARING.set(True)
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+
+
+def _child(share: Callable[[int], Any], worker: int, sender: Connection) -> None:
+    with _in_share():
+        try:
+            result: tuple[bool, Any] = (True, share(worker))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
+            result = (False, exc)
+        try:
+            sender.send(result)
+        except Exception:  # noqa: BLE001 - a result or error that cannot be pickled still reports the failure
+            sender.send((False, WorkerError(traceback.format_exc())))
+    sender.close()
+
+
+def _receive(receiver: Connection, process: Any, waiting: Callable[[], None]) -> Any:
+    while not receiver.poll(POLL_SECONDS):  # also ready when the worker is gone (end of file)
+        waiting()
+    try:
+        ok, value = receiver.recv()
+    except EOFError:
+        process.join()
+        raise WorkerError(f"a build worker (process {process.pid}) stopped with exit code {process.exitcode} before finishing its share") from None
+    if not ok:
+        raise value
+    return value
+
+
+def run_shares(share: Callable[[int], R], count: int, waiting: Callable[[], None] = lambda: None) -> list[R]:
+    """[share(0), …, share(count - 1)]: share 0 here, the others each in a forked process (in place when forking is not possible).
+
+    `waiting` is called every POLL_SECONDS while this process waits for the others. The first failure is raised here.
+    """
+    if count < 2 or not can_fork():
+        with _in_share():
+            return [share(worker) for worker in range(count)]
+    fork = multiprocessing.get_context("fork")
+    started: list[tuple[Connection, Any]] = []
+    finished = False
+    try:
+        for worker in range(1, count):
+            receiver, sender = fork.Pipe(duplex=False)
+            process = fork.Process(target=_child, args=(share, worker, sender), daemon=True)
+            process.start()
+            sender.close()
+            started.append((receiver, process))
+        with _in_share():
+            results = [share(0)]
+        results += [_receive(receiver, process, waiting) for receiver, process in started]
+        finished = True
+    finally:
+        for receiver, process in started:
+            if not finished:
+                process.terminate()  # a share failed: the others' work is not wanted
+            process.join()
+            receiver.close()
+    return results
 
 
 def parallel_map(func: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
     """[func(item) for item in items], in up to four processes when there are many items."""
-    global _TASK
-    count = workers()
-    if count < 2 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods() or _TASK is not None:
-        return [func(item) for item in items]
+    count = workers() if len(items) >= min_items else 1
     bounds = [len(items) * i // count for i in range(count + 1)]
-    _TASK = (func, items)
-    try:
-        with multiprocessing.get_context("fork").Pool(count - 1) as pool:
-            pending = pool.starmap_async(_run_chunk, [(bounds[i], bounds[i + 1]) for i in range(1, count)])
-            results = _run_chunk(bounds[0], bounds[1])
-            for chunk in pending.get():
-                results.extend(chunk)
-    finally:
-        _TASK = None
-    return results
+    chunks = run_shares(lambda worker: [func(item) for item in items[bounds[worker] : bounds[worker + 1]]], count)
+    return [result for chunk in chunks for result in chunk]

@@ -103,3 +103,35 @@ def test_a_deleted_output_is_rebuilt(sample_repo: Path, tmp_path: Path) -> None:
     build(sample_repo, out, now=BUILD_NOW)
     (out / "index.html").unlink()
     assert not up_to_date(sample_repo, out, now=BUILD_NOW)
+
+
+def test_consult_build_walks_the_content_once(sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import build as build_module
+    from generator import freshness
+
+    walks = []
+    fingerprint = freshness.fingerprint
+
+    def counted(*args: object, **kwargs: object) -> str:
+        walks.append(args)
+        return fingerprint(*args, **kwargs)
+
+    monkeypatch.setattr(freshness, "fingerprint", counted)  # what `consult build` asks up_to_date with
+    monkeypatch.setattr(build_module, "fingerprint", counted)  # what the build takes when not given one
+    result = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
+    assert result.exit_code == 0, result.output
+    assert len(walks) == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
+    assert "up to date" in CliRunner().invoke(main, ["--root", str(sample_repo), "build"]).output
+
+
+def test_a_file_in_a_nested_folder_is_an_input(sample_repo: Path) -> None:
+    from generator.freshness import fingerprint
+
+    before = fingerprint(sample_repo, None, "", {})
+    extra = sample_repo / "content" / "comments" / "some-idea" / "nested" / "TH-ZZZZZ.md"
+    extra.parent.mkdir(parents=True)
+    extra.write_text("x")
+    assert fingerprint(sample_repo, None, "", {}) != before
+    extra.unlink()
+    extra.parent.rmdir()
+    assert fingerprint(sample_repo, None, "", {}) == before, "metadata only: the same files give the same fingerprint"

@@ -14,7 +14,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import OPEN_DATA
-from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
+from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, Kept, records_file, select, write_files
 from generator.pagewriter import PageSpec, read_outputs, record_output, signature
 from generator.views import SiteViews
 
@@ -41,7 +41,11 @@ class OpenDataGenerator(Generator):
 
 
 def write_open_data(views: SiteViews, output: Path, code_signature: str, incremental: bool) -> list[str]:
-    """Write the data files unless an incremental build finds them made from the same inputs; return the files kept as they were."""
+    """Write the data files unless an incremental build finds them made from the same inputs; return the files kept as they were.
+
+    Each idea's and comment's record is kept between builds (`generator.opendata.Kept`), so an
+    incremental build makes only the records whose inputs changed and joins the rest.
+    """
     site = views.site
     inputs = signature(
         code_signature, site.config.model_dump_json(),
@@ -49,12 +53,13 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
         tuple((slug, idea.supports) for slug, idea in views.ideas.items()),
     )
     files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
-    unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
-    kept = files if incremental and unchanged else []
-    if not kept:
-        write_files(views, output, ("csv", "json"), folder=PAGE)
+    if incremental and read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files):
+        return files
+    kept = Kept.load(records_file(site.root)) if incremental else Kept()  # a cold build makes every record
+    write_files(views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code_signature, chosen=select(views))
+    kept.save(records_file(site.root))
     record_output(output, NAME, inputs)
-    return kept
+    return []
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

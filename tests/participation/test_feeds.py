@@ -72,6 +72,8 @@ def test_sitemap_lists_every_page(site_dir: Path, content: Content) -> None:
     assert not {f"{BASE}/ideas/{d.slug}/" for d in content.duplicates} & set(locs), "a duplicate's page points to its original, which is listed"
     written = {path for path in site_dir.rglob("index.html")}
     assert len(locs) == len(written) - len(content.duplicates), "every page but the duplicates'"
+    on_disk = {BASE + "/" + path.relative_to(site_dir).as_posix().removesuffix("index.html") for path in written}
+    assert set(locs) == on_disk - {f"{BASE}/ideas/{d.slug}/" for d in content.duplicates}, "exactly the pages written"
 
 
 def test_robots_points_to_the_sitemap(site_dir: Path) -> None:

@@ -1,0 +1,120 @@
+"""Open data kept per record: after one edit the files are the kept records joined, byte for byte a cold build's."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import opendata
+from generator.build import build
+from generator.opendata import IDEA_FIELDS, Kept, inert_json, json_item, records_file, to_json
+
+from .conftest import BUILD_NOW
+
+DATA_FILES = ("ideas.csv", "ideas.json", "comments.csv")
+
+
+def data_files(site: Path) -> dict[str, bytes]:
+    return {name: (site / "data" / name).read_bytes() for name in DATA_FILES}
+
+
+def edit_first_idea(repo: Path, line: str) -> None:
+    idea = min((repo / "content" / "ideas").rglob("*.md"))
+    idea.write_text(idea.read_text(encoding="utf-8").rstrip() + f"\n\n{line}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many idea and comment records the build makes (the sample is small: they are made in this process)."""
+    made: Counter[str] = Counter()
+    idea_record, comment_record = opendata.idea_record, opendata.comment_record
+
+    def count_idea(*args: Any) -> dict[str, Any]:
+        made["ideas"] += 1
+        return idea_record(*args)
+
+    def count_comment(*args: Any) -> dict[str, Any]:
+        made["comments"] += 1
+        return comment_record(*args)
+
+    monkeypatch.setattr(opendata, "idea_record", count_idea)
+    monkeypatch.setattr(opendata, "comment_record", count_comment)
+    return made
+
+
+def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+    out = tmp_path / "site"
+    first = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted == {"ideas": len(first.views.ideas), "comments": len(first.views.site.comments)}, "the first build makes every record"
+    assert records_file(sample_repo).is_file()
+
+    edit_first_idea(sample_repo, "One more line, with <b>markup</b> & an@example.org address.")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted == {"ideas": 1}, "only the edited idea's record is made again; every other record is kept"
+
+    cold = tmp_path / "cold"
+    build(sample_repo, cold, now=BUILD_NOW)
+    assert data_files(out) == data_files(cold)
+    assert "One more line" in (out / "data" / "ideas.csv").read_text(encoding="utf-8")
+    assert "an@example.org" not in (out / "data" / "ideas.json").read_text(encoding="utf-8")
+
+
+def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    comment = next(p for p in sorted((sample_repo / "content" / "comments").rglob("*.md")) if re.search(r'^target: "?idea:', p.read_text(encoding="utf-8"), re.MULTILINE))
+    new = comment.with_name("TH-ZZZZZ.md")
+    new.write_text(comment.read_text(encoding="utf-8").replace(f"reference: {comment.stem}", "reference: TH-ZZZZZ"), encoding="utf-8")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted == {"ideas": 1, "comments": 1}, "the new comment, and the idea whose comment count it changed"
+    cold = tmp_path / "cold"
+    build(sample_repo, cold, now=BUILD_NOW)
+    assert data_files(out) == data_files(cold)
+
+
+def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+    build(sample_repo, tmp_path / "a", now=BUILD_NOW, incremental=True)
+    first = dict(counted)
+    counted.clear()
+    build(sample_repo, tmp_path / "b", now=BUILD_NOW)  # cold (like --clean): nothing is taken from what was kept
+    assert dict(counted) == first
+    _, kept = pickle.loads(records_file(sample_repo).read_bytes())
+    assert len(kept) == first["ideas"] + first["comments"]
+
+
+def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    records_file(sample_repo).write_bytes(b"not a pickle")
+    edit_first_idea(sample_repo, "One more line.")
+    counted.clear()
+    result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted["ideas"] == len(result.views.ideas)
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
+    assert Kept.load(tmp_path / "missing.pickle").records == {}
+
+
+def test_json_from_finished_items_is_the_whole_document_as_inert_json(sample_repo: Path, tmp_path: Path) -> None:
+    from generator.build import check
+
+    config = check(sample_repo).config
+    records = [
+        {"reference": "TH-AAAAA", "text": "a <script> & “quotes”\nline two", "tags": ["x", "y"], "supports": None, "comments": 0},
+        {"reference": "TH-BBBBB", "text": "", "tags": [], "supports": 3, "comments": 2},
+    ]
+    for chosen in (records, records[:1], []):
+        document = json.loads(to_json(config, [json_item(r) for r in chosen]))
+        assert document["ideas"] == chosen
+        del document["ideas"]
+        expected = inert_json({**document, "ideas": chosen})
+        assert to_json(config, [json_item(r) for r in chosen]) == expected
+    assert list(json.loads(to_json(config, []))["fields"]) == [f.name for f in IDEA_FIELDS]
