@@ -7,9 +7,7 @@ the search page loads Pagefind, and only when someone searches.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +15,14 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import SEARCH
-from generator.pagewriter import page_file, read_outputs, record_output, signature
+from generator.pagefind import BUNDLE, part_folder
+from generator.pagewriter import read_outputs, record_output
 from generator.schema import IdeaStatus
-from generator.search_parts import part_count, plan
+from generator.search_parts import part_count, update_index
 from generator.timing import stage, timed
 from generator.views import SiteViews
 
-from .pagefind import BUNDLE, index_part, part_folder, remove_parts_from
-
 NAME = "consult_search"
-SEARCH_WORKERS = 2
-"""Pagefind processes run at once for a site indexed in parts."""
 PAGE = SEARCH["href"]
 
 
@@ -71,7 +66,7 @@ class SearchGenerator(Generator):
 
 
 def build_index(pelican: Any) -> None:
-    """After every page is written: the Pagefind index, each part rebuilt only when a page indexed in it changed.
+    """After every page is written: the Pagefind index, each part re-indexed only when a page indexed in it changed.
 
     Timed as its own build stage, with Pagefind's peak memory, when the build keeps timings.
     """
@@ -79,36 +74,18 @@ def build_index(pelican: Any) -> None:
     if NAME not in settings.get("PLUGINS", []) or "CONSULT_VIEWS" not in settings:
         return
     output = Path(pelican.output_path)
-    settings.setdefault("CONSULT_KEPT", set()).add(f"{BUNDLE}/")  # parts left as they are stay; the plugin removes what it drops
+    settings.setdefault("CONSULT_KEPT", set()).add(f"{BUNDLE}/")  # parts left as they are stay; update_index removes what it drops
     if not settings.get("CONSULT_SEARCH_INDEX", True) and (output / BUNDLE).is_dir():
         return  # a preview under `consult serve`: keep the last full build's index
-    indexed: dict[str, str] = settings.get("CONSULT_INDEXED", {})
-    count = parts_of(settings["CONSULT_VIEWS"])
-    members = plan(list(indexed), count)
-    made_with = (settings.get("CONSULT_CODE_SIGNATURE", ""), _pagefind_version(), count)
-    signatures = [signature(made_with, tuple((url, indexed[url]) for url in urls)) for urls in members]
-    previous = read_outputs(output) if settings.get("CONSULT_INCREMENTAL") else {}
-    todo = [n for n in range(count) if previous.get(f"{NAME}:{n}") != signatures[n] or not (output / part_folder(n) / "pagefind.js").is_file()]
-    if todo:
-        timings = settings.get("CONSULT_TIMINGS")
-        if timings:
-            timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-        # Pagefind reads just each part's indexed pages, not the listings around them. It keeps about
-        # one and a third cores busy, so two parts are indexed at once when there are several.
-        with timed(settings, "search index"), ThreadPoolExecutor(max_workers=SEARCH_WORKERS) as pool:
-            peaks = sorted(pool.map(lambda n: index_part(output, n, [page_file(url) for url in members[n]]), todo), reverse=True)
-        if timings:
-            timings.peaks["search index"] = sum(peaks[:SEARCH_WORKERS])  # the most two processes at once can hold
-    remove_parts_from(output, count)
-    for number, value in enumerate(signatures):
-        record_output(output, f"{NAME}:{number}", value)
-
-
-def _pagefind_version() -> str:
-    try:
-        return metadata.version("pagefind")
-    except metadata.PackageNotFoundError:
-        return ""
+    previous = read_outputs(output).get(NAME, "").split() if settings.get("CONSULT_INCREMENTAL") else []
+    timings = settings.get("CONSULT_TIMINGS")
+    if timings:
+        timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+    with timed(settings, "search index"):
+        update = update_index(output, settings.get("CONSULT_INDEXED", {}), previous, parts_of(settings["CONSULT_VIEWS"]), settings.get("CONSULT_CODE_SIGNATURE", ""))
+    if timings and update.reindexed:
+        timings.peaks["search index"] = update.peak_mib
+    record_output(output, NAME, " ".join(update.signatures))
 
 
 def get_generators(_pelican: Any) -> type[Generator]:
