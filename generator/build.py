@@ -23,7 +23,6 @@ from plugins.consult_calendar import write_calendars
 from plugins.consult_feeds import write_feeds, write_sitemap
 from plugins.consult_open_data import write_open_data
 from plugins.consult_search import index_search
-from plugins.consult_search.pagefind import BUNDLE
 
 from .assets import collect
 from .clock import system_clock
@@ -34,6 +33,7 @@ from .engine import start as start_engine
 from .errors import BuildError, ContentError
 from .freshness import STAMP, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
+from .pagefind import BUNDLE
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
 from .progress import QUIET, BuildProgress
 from .schema import LONDON
@@ -205,7 +205,7 @@ def build(
             timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
             with stage("search index"):
                 search = index_search(views, pages.indexed, target.path, code, target.in_place)
-            if search.indexed:
+            if search.reindexed:
                 timings.peaks["search index"] = search.peak_mib
         with stage("finalized"):
             finish_engine(engine)

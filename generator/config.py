@@ -84,7 +84,7 @@ class SiteConfig(Section):
     regions: list[str] = Field(default_factory=lambda: ["East of England", "London", "Midlands", "North East and Yorkshire", "North West", "South East", "South West", "Scotland", "Wales", "Northern Ireland"], description="Regions offered on the form.")
     footer_links: list[FooterLink] = Field(default_factory=list, description="Extra links in the footer, after the static pages.")
     ideas_per_page: int = Field(default=20, ge=5, le=200, description="Ideas per page on challenge listings.")
-    search_part_ideas: int = Field(default=2000, ge=10, description="Ideas per part of the search index. Pagefind holds an index in memory while building it (about 1 GiB for 10,000 ideas), so a larger site is indexed in parts that the search page merges; an edit re-indexes only its part.")
+    search_part_ideas: int = Field(default=500, ge=10, description="Ideas per part of the search index. The index is built in parts that the search page merges, and an edit re-indexes only the part its page is in: smaller parts make an edit quicker to index, larger ones make a search fetch fewer files.")
     licence: str = Field(default="Open Government Licence v3.0", description="Licence of the open data exports.")
     licence_url: str = Field(default="https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/", description="Where the licence is published.")
     forge: Literal["local", "github"] = Field(default="local", description="Where submissions go: `local` git branches or `github` pull requests.")

@@ -9,7 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import cbor2
 from bs4 import BeautifulSoup
+
+from generator import pagefind
 
 from .conftest import Content
 
@@ -134,3 +137,23 @@ def test_only_the_content_is_indexed_not_the_page_furniture(site_dir: Path, cont
         assert not furniture.search(text), f"{url}: the index holds page furniture: {furniture.search(text).group(0)!r} in {text[:200]!r}"
     idea = next(i for i in content.ideas if i.slug == IDEA)
     assert pages[f"/ideas/{IDEA}/"].startswith(idea.meta["title"])
+
+
+def test_pagefind_output_is_made_stable_without_changing_its_encoding(site_dir: Path, tmp_path: Path) -> None:
+    """Two Pagefind runs over the same pages: cbor2 re-encodes each raw data file to its very bytes, and `stabilise` makes the runs equal."""
+    pages = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("index.html") if "data-pagefind-body" in p.read_text(encoding="utf-8"))
+    source = tmp_path / "pages"
+    pagefind._link_tree(site_dir, source, pages)
+    runs = []
+    for run in ("a", "b"):
+        pagefind._index(source, tmp_path / run, timeout=120)
+        raw = pagefind._read_tree(tmp_path / run)
+        data_files = [rel for rel in raw if rel.endswith((".pf_meta", ".pf_filter"))]
+        assert any(rel.endswith(".pf_filter") for rel in data_files)
+        for rel in data_files:
+            payload = gzip.decompress(raw[rel])
+            assert payload.startswith(pagefind.SIGNATURE)
+            assert cbor2.dumps(cbor2.loads(payload[len(pagefind.SIGNATURE) :])) == payload[len(pagefind.SIGNATURE) :], rel
+        runs.append(pagefind.stabilise(raw))
+    assert runs[0] == runs[1]
+    assert pagefind.stabilise(runs[0]) == runs[0], "stable output is a fixed point"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 
 from generator import search_parts
 from generator.build import build
+from generator.pagefind import ENTRY, MAIN_ONLY, part_folder
 from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
@@ -50,6 +52,7 @@ def test_every_indexed_page_is_in_exactly_one_part(parted_site: Path, content: C
     sizes = Counter(part_of(content).values())
     assert [page_count(part) for part in parts] == [sizes[n] for n in range(1, expected + 1)]
     assert page_count(bundle) + sum(page_count(part) for part in parts) == len(pages_with_body(parted_site))
+    assert not [p.name for part in parts for p in part.iterdir() if p.name.startswith(MAIN_ONLY)], "parts are read by the main bundle's script"
     search_page = (parted_site / "search" / "index.html").read_text(encoding="utf-8")
     assert f'data-parts="{" ".join(f"/pagefind/part-{n}/" for n in range(1, expected + 1))}"' in search_page
 
@@ -121,3 +124,63 @@ def test_the_pages_marked_as_indexed_are_those_pagefind_indexes(tmp_path: Path) 
     repo = copy_sample(tmp_path / "repo")
     result = build(repo, tmp_path / "site", now=BUILD_NOW)
     assert set(result.render_stats.indexed) == pages_with_body(tmp_path / "site")
+
+
+def search_tree(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted((site / "pagefind").rglob("*")) if p.is_file()}
+
+
+def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted through the build itself: the parts Pagefind is run on, cold, then after one idea is edited."""
+    indexed: list[int] = []
+    real_index_part = search_parts.index_part
+
+    def counting(site: Path, number: int, files: list[str]) -> float:
+        indexed.append(number)
+        return real_index_part(site, number, files)
+
+    monkeypatch.setattr(search_parts, "index_part", counting)
+    repo = copy_sample(tmp_path / "repo")
+    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
+        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    count = part_count(len(content.ideas), PART_IDEAS)
+    assert sorted(indexed) == list(range(count)), "a cold build indexes every part once"
+
+    parts = part_of(content)
+    slug = next(slug for slug, part in sorted(parts.items()) if part == count - 1)
+    idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
+    idea.write_text(idea.read_text().rstrip() + "\n\nA word nobody else uses: zyzzyvaquokka.\n")
+    indexed.clear()
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    assert indexed == [count - 1], f"one edited idea re-indexes its own part only, not {indexed}"
+    assert b"zyzzyvaquokka" in b"".join(gzip.decompress(data) for rel, data in search_tree(out).items() if rel.endswith(".pf_fragment"))
+
+    cold = tmp_path / "cold"
+    build(repo, cold, now=BUILD_NOW)
+    assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
+
+
+def test_part_signatures_change_only_where_a_page_did() -> None:
+    indexed = {f"/ideas/idea-{n}/": f"sig-{n}" for n in range(200)} | {"/challenges/a/": "sig-a", "/about/": "sig-about"}
+    members, before = search_parts.part_signatures(indexed, 5, "code")
+    assert sorted(url for urls in members for url in urls) == sorted(indexed) and all(members)
+    edited = "/ideas/idea-7/"
+    _, after = search_parts.part_signatures(indexed | {edited: "sig-7-edited"}, 5, "code")
+    assert [n for n in range(5) if before[n] != after[n]] == [search_parts.part_of(edited, 5)]
+    assert search_parts.part_signatures(indexed, 5, "new code")[1] != before, "new code re-indexes every part"
+    assert all(search_parts.part_of(url, 5) == 0 for url in ("/challenges/a/", "/about/")), "pages that are not ideas are in the main bundle"
+
+
+def test_stale_parts_are_those_changed_or_incomplete(tmp_path: Path) -> None:
+    for number in range(3):
+        bundle = tmp_path / part_folder(number)
+        bundle.mkdir(parents=True, exist_ok=True)
+        (bundle / ENTRY).write_text("{}", encoding="utf-8")
+    assert search_parts.stale_parts(tmp_path, ["a", "b", "c"], ["a", "b", "c"]) == ()
+    assert search_parts.stale_parts(tmp_path, ["a", "B", "c"], ["a", "b", "c"]) == (1,)
+    assert search_parts.stale_parts(tmp_path, ["a", "b", "c", "d"], ["a", "b", "c"]) == (3,), "a new part is indexed"
+    assert search_parts.stale_parts(tmp_path, ["a", "b", "c"], []) == (0, 1, 2), "a cold build indexes every part"
+    (tmp_path / part_folder(2) / ENTRY).unlink()
+    assert search_parts.stale_parts(tmp_path, ["a", "b", "c"], ["a", "b", "c"]) == (2,), "a part whose bundle is incomplete is indexed again"

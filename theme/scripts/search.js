@@ -38,8 +38,9 @@ if (searchForm) {
       if (!pagefind) {
         pagefind = await import(form.dataset.pagefind);
         await pagefind.options({ baseUrl: form.dataset.base });
-        // A large site's index comes in parts: merge them.
-        for (const part of (form.dataset.parts || "").split(" ").filter(Boolean)) await pagefind.mergeIndex(part, { baseUrl: form.dataset.base });
+        // A large site's index comes in parts: merge them, fetched side by side.
+        const parts = (form.dataset.parts || "").split(" ").filter(Boolean);
+        await Promise.all(parts.map((part) => pagefind.mergeIndex(part, { baseUrl: form.dataset.base })));
       }
       results = (await pagefind.search(query || null, { filters })).results;
     } catch {

@@ -1,0 +1,211 @@
+"""Run Pagefind (the binary shipped in the `pagefind-bin` wheel) over pages of a built site.
+
+Each part of the index (see `search_parts`) is built in a scratch folder that
+holds just that part's pages, hard-linked. Pagefind's output is then made
+stable and written into the site file by file through `write_atomic`:
+content-named files first and `pagefind-entry.json` (which names them) last,
+an unchanged file left as it is, files the part no longer has deleted after.
+
+Stable: Pagefind (1.3+) writes stable fragments and word indexes, but its
+filter files list values in hash-map order, which changes on every run, and
+so do their content-hashed names and the metadata file that lists them.
+`stabilise` rewrites just those (values sorted, files renamed after a hash of
+their bytes, the metadata and the entry updated to match), so a cold and an
+incremental build give the same bytes. The files are gzip'd `pagefind_dcd` +
+CBOR, read and written with `cbor2`; Pagefind's own JavaScript reads the
+result unchanged (the browser tests search it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from .atomic import write_atomic
+from .errors import BuildError
+
+BUNDLE = "pagefind"
+"""Folder of the index inside the site: `/pagefind/pagefind.js`."""
+
+ENTRY = "pagefind-entry.json"
+"""The file that names a bundle's metadata: written last, and present only in a complete bundle."""
+
+UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
+"""Pagefind's ready-made interfaces, which the site does not use (it has its own small one)."""
+
+MAIN_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
+"""Files (or name prefixes) only the main bundle needs: a merged part is read by the main bundle's script and WebAssembly."""
+
+SIGNATURE = b"pagefind_dcd"
+"""What every Pagefind data file starts with once un-gzipped."""
+
+
+def executable() -> Path:
+    """The Pagefind binary from the installed wheel."""
+    try:
+        from pagefind_bin import get_executable
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise BuildError("Pagefind is not installed: run `make setup` (it installs pagefind[bin] from PyPI)") from exc
+    return get_executable()
+
+
+def _peak_mib(pid: int) -> float:
+    """The process's own peak resident memory so far (VmHWM), 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
+    """Run command; return its exit code, its output and its peak memory in MiB.
+
+    The peak is sampled from /proc every 20 ms: the rusage of a child counts
+    the memory of this process at the moment it forked, which would hide
+    Pagefind's own figure behind the build's.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _peak_mib(proc.pid))
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.02)
+        log.seek(0)
+        return proc.returncode, log.read().decode("utf-8", "replace"), peak
+
+
+def part_folder(number: int) -> str:
+    """The bundle of part `number` of the index, relative to the site: 0 is the main bundle, others sit inside it."""
+    return BUNDLE if number == 0 else f"{BUNDLE}/part-{number}"
+
+
+def version() -> str:
+    """The installed Pagefind's version ("" if the wheel has no metadata): a new one re-indexes every part."""
+    try:
+        return metadata.version("pagefind")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _link_tree(site: Path, farm: Path, files: list[str]) -> None:
+    """A folder holding `files` (paths relative to site) at the same paths, hard-linked (copied across devices)."""
+    for rel in files:
+        target = farm / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(site / rel, target)
+        except OSError:
+            shutil.copyfile(site / rel, target)
+
+
+def _read_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under folder by its path relative to folder."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _index(source: Path, bundle: Path, timeout: float) -> float:
+    """Run Pagefind over source into bundle; return its peak memory in MiB."""
+    command = [str(executable()), "--site", str(source), "--output-path", str(bundle), "--silent"]
+    code, output, peak_mib = _run(command, timeout=timeout)
+    if code != 0 or not (bundle / ENTRY).exists():
+        detail = output.strip() or f"exit code {code}"
+        raise BuildError(f"Pagefind could not index {source}: {detail}")
+    return peak_mib
+
+
+def _decode(files: dict[str, bytes], name: str) -> Any:
+    """Take the Pagefind data file `name` out of files and return its value."""
+    data = gzip.decompress(files.pop(name))
+    if not data.startswith(SIGNATURE):
+        raise BuildError(f"Pagefind wrote {name} in a form this build does not know: check the `pagefind` version in pyproject.toml")
+    return cbor2.loads(data[len(SIGNATURE) :])
+
+
+def _encode(value: Any) -> tuple[bytes, str]:
+    """A Pagefind data file holding value (gzip'd without a timestamp) and the SHA-256 of its contents."""
+    payload = SIGNATURE + cbor2.dumps(value)
+    return gzip.compress(payload, compresslevel=9, mtime=0), hashlib.sha256(payload).hexdigest()
+
+
+def stabilise(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A bundle's files (by relative path) with each language's filters and metadata in a canonical order."""
+    files = dict(files)
+    entry = json.loads(files[ENTRY])
+    for language, info in sorted(entry["languages"].items()):
+        meta = _decode(files, f"pagefind.{info['hash']}.pf_meta")
+        renamed = []
+        for name, old_hash in sorted(meta[3]):
+            filter_name, values = _decode(files, f"filter/{old_hash}.pf_filter")
+            data, digest = _encode([filter_name, sorted(values, key=lambda item: item[0])])
+            new_hash = f"{language}_{digest[:7]}"
+            files[f"filter/{new_hash}.pf_filter"] = data
+            renamed.append([name, new_hash])
+        meta[3] = renamed
+        data, digest = _encode(meta)
+        info["hash"] = f"{language}_{digest[:13]}"
+        files[f"pagefind.{info['hash']}.pf_meta"] = data
+    files[ENTRY] = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return files
+
+
+def _is_part(path: Path) -> bool:
+    return path.is_dir() and path.name.startswith("part-")
+
+
+def _install(files: dict[str, bytes], target: Path, main: bool) -> None:
+    """Make the bundle at target hold exactly files; the main bundle keeps the parts inside it."""
+    for rel in sorted(files, key=lambda rel: (rel == ENTRY, rel)):
+        path = target / rel
+        if not (path.is_file() and path.read_bytes() == files[rel]):
+            write_atomic(path, files[rel])
+    for path in sorted(target.iterdir()):
+        if main and _is_part(path):
+            continue
+        old = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for stale in old:
+            if stale.relative_to(target).as_posix() not in files:
+                stale.unlink()
+
+
+def index_part(site: Path, number: int, files: list[str]) -> float:
+    """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB."""
+    with tempfile.TemporaryDirectory(prefix=".pagefind-", dir=site.parent) as work:
+        source = Path(work) / "site"
+        source.mkdir()
+        _link_tree(site, source, files)
+        fresh = Path(work) / "bundle"
+        peak = _index(source, fresh, timeout=600)
+        made = _read_tree(fresh)
+    unused = UNUSED if number == 0 else UNUSED + MAIN_ONLY
+    kept = {rel: data for rel, data in made.items() if not rel.startswith(unused)}
+    _install(stabilise(kept), site / part_folder(number), main=number == 0)
+    return peak
+
+
+def remove_parts_from(site: Path, first: int) -> None:
+    """Delete part bundles numbered `first` and above (the site now has fewer parts)."""
+    bundle = site / BUNDLE
+    if bundle.is_dir():
+        for part in bundle.iterdir():
+            if _is_part(part) and int(part.name.removeprefix("part-")) >= first:
+                shutil.rmtree(part)
