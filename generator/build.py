@@ -194,7 +194,7 @@ def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.da
 
 def cache_file(root: Path) -> Path:
     """Where `consult build` keeps parsed content between runs (git-ignored)."""
-    return root / ".consult" / "cache" / "content.pickle"
+    return root / ".consult" / "cache" / "content.sqlite"
 
 
 def can_build_incrementally(output: Path) -> bool:
