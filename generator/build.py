@@ -1,14 +1,16 @@
-"""The build pipeline, in order: load config → load content → validate → render (Pelican) → assets → swap in.
+"""The build pipeline, top to bottom in `build()`: fingerprint → load → validate → markdown → views →
+assets → Pelican's context → render pages → feeds → calendar → open data → sitemap → search index →
+Pelican's `finalized` → swap in (or sweep, when built in place).
 
-Output is written to a temporary folder beside the target and swapped in only
-when every stage succeeded, so a failed build never leaves a half-written site.
+Each stage is a named, timed call taking and returning typed values. A cold
+build writes to a staging folder swapped in only when every stage succeeded,
+so a failed build never leaves a half-written site. docs/architecture.md
+shows the stages and where an extension goes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import logging
 import os
 import shutil
 import tempfile
@@ -16,49 +18,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from jinja2.bccache import Bucket, BytecodeCache
+from plugins.consult_calendar import write_calendars
+from plugins.consult_feeds import write_feeds, write_sitemap
+from plugins.consult_open_data import write_open_data
+from plugins.consult_search import index_search
+from plugins.consult_search.pagefind import BUNDLE
 
-from .assets import Assets, collect
+from .assets import collect
 from .clock import system_clock
 from .counts import counts_signature
+from .engine import Engine, bytecode_cache
+from .engine import finish as finish_engine
+from .engine import start as start_engine
 from .errors import BuildError, ContentError
-from .freshness import STAMP, clear_stamp, fingerprint, is_current, valid_until, write_stamp
+from .freshness import STAMP, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
-from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, read_manifest, remove_file
-from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
+from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
 from .progress import QUIET, BuildProgress
 from .schema import LONDON
-from .theme import FILTERS, JINJA_OPTIONS, base_path, template_globals
 from .timing import Timings
 from .validate import validate
 from .views import SiteViews, build_views
-
-
-class MemoryBytecodeCache(BytecodeCache):
-    """Compiled templates shared by every plugin's Jinja environment (and by rebuilds in one process).
-
-    Each Pelican generator has its own environment; without this each would
-    compile the theme and the NHS.UK macros again. Jinja checks the source's
-    checksum, so an edited template is recompiled.
-    """
-
-    def __init__(self) -> None:
-        self._codes: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        if bucket.key in self._codes:
-            bucket.bytecode_from_string(self._codes[bucket.key])
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self._codes[bucket.key] = bucket.bytecode_to_string()
-
-
-TEMPLATE_CACHE = MemoryBytecodeCache()
-
-PLUGINS = ["consult_pages", "consult_feeds", "consult_calendar", "consult_search", "consult_numbers", "consult_open_data"]
-"""Pelican plugins from plugins/, in the order they register."""
 
 
 @dataclass
@@ -81,62 +62,6 @@ def check(root: Path, cache: ContentCache | None = None) -> Site:
     return site
 
 
-def pelican_settings(site: Site, views: SiteViews, assets: Assets, output: Path, build_date: dt.date, now: dt.datetime, timings: Timings | None = None) -> dict[str, Any]:
-    from nhsuk_frontend_jinja import __file__ as nhsuk_init
-    from pelican.settings import read_settings
-
-    content_dir = site.root / "content"
-    return read_settings(
-        override={
-            "PATH": str(content_dir if content_dir.is_dir() else site.root),
-            "OUTPUT_PATH": str(output),
-            "THEME": str(THEME_DIR),
-            "THEME_STATIC_PATHS": [],
-            "THEME_TEMPLATES_OVERRIDES": [str(Path(nhsuk_init).parent / "templates")],
-            "ARTICLE_PATHS": [],
-            "PAGE_PATHS": [],
-            "STATIC_PATHS": [],
-            "DIRECT_TEMPLATES": [],
-            "PAGINATED_TEMPLATES": {},
-            "FEED_ALL_ATOM": None,
-            "CATEGORY_FEED_ATOM": None,
-            "TRANSLATION_FEED_ATOM": None,
-            "AUTHOR_FEED_ATOM": None,
-            "AUTHOR_FEED_RSS": None,
-            "PLUGIN_PATHS": [str(PLUGINS_DIR)],
-            "PLUGINS": list(PLUGINS),
-            "SITEURL": base_path(site.config.base_url),
-            "TIMEZONE": site.config.timezone,
-            "DEFAULT_LANG": site.config.language,
-            "CACHE_CONTENT": False,
-            "LOAD_CONTENT_CACHE": False,
-            "DELETE_OUTPUT_DIRECTORY": False,
-            "JINJA_ENVIRONMENT": {**JINJA_OPTIONS, "bytecode_cache": TEMPLATE_CACHE, "auto_reload": False},  # a new environment each build: no need to stat templates on every use
-            "JINJA_GLOBALS": template_globals(site.config, assets, build_date),
-            "JINJA_FILTERS": dict(FILTERS),
-            "CONSULT_SITE": site,
-            "CONSULT_VIEWS": views,
-            "CONSULT_NOW": now,
-            "CONSULT_TIMINGS": timings,
-        }
-    )
-
-
-def render(settings: dict[str, Any]) -> int:
-    """Run Pelican with our plugins; return how many pages were written."""
-    from pelican import Pelican
-    from pelican.log import console
-
-    quiet, console.quiet = console.quiet, True
-    logging.getLogger("pelican").setLevel(logging.WARNING)
-    try:
-        pelican = Pelican(settings)
-        pelican.run()
-    finally:
-        console.quiet = quiet
-    return sum(1 for _ in Path(settings["OUTPUT_PATH"]).rglob("*.html"))
-
-
 def swap_in(built: Path, output: Path) -> None:
     """Replace output with built in two renames; the old site is removed afterwards."""
     old = output.with_name(f".{output.name}.old")
@@ -147,21 +72,6 @@ def swap_in(built: Path, output: Path) -> None:
     os.rename(built, output)
     if old.exists():
         shutil.rmtree(old)
-
-
-def code_signature() -> str:
-    """Hash of the code and theme a page is made with: a change here re-renders every page."""
-    import nhsuk_frontend_jinja
-
-    digest = hashlib.blake2b(digest_size=16)
-    folders = [(PROJECT_DIR / "generator", "*.py"), (PLUGINS_DIR, "**/*.py"), (THEME_DIR / "templates", "**/*.html")]
-    files = [p for folder, pattern in folders for p in sorted(folder.glob(pattern))] + [COMPILED_CSS]
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
-    digest.update(Path(nhsuk_frontend_jinja.__file__).parent.as_posix().encode())
-    return digest.hexdigest()
 
 
 def sweep(output: Path, started: float, kept: set[str]) -> int:
@@ -186,19 +96,48 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
     return removed
 
 
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
-    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
-    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
-    return is_current(output.resolve(), inputs, now or system_clock().now())
-
-
-def cache_file(root: Path) -> Path:
-    """Where `consult build` keeps parsed content between runs (git-ignored)."""
-    return root / ".consult" / "cache" / "content.sqlite"
-
-
 def can_build_incrementally(output: Path) -> bool:
     return (output / MANIFEST).is_file() and (output / "index.html").is_file()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where this build writes: the output itself (an incremental build, in place) or a staging folder swapped in at the end."""
+
+    path: Path
+    in_place: bool
+
+
+def prepare_target(output: Path, incremental: bool) -> Target:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if incremental and can_build_incrementally(output):
+        clear_stamp(output)
+        return Target(output, True)
+    return Target(Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent)), False)
+
+
+def load_content(root: Path, cache: ContentCache | None) -> Site:
+    """Read every content file (the cache's parsed files reused) and validate; raise ContentError listing every problem."""
+    site, problems = load_site(root, cache)
+    if problems:
+        raise ContentError(problems)
+    return site
+
+
+def validate_content(site: Site) -> None:
+    problems = validate(site)
+    if problems:
+        raise ContentError(problems)
+
+
+def write_pages(engine: Engine, target: Target, timings: Timings) -> RenderStats:
+    """Render every page the plugins describe whose signature changed (all of them in a cold build)."""
+    specs = list(engine.page_specs())
+    stats = render_pages(engine.env, engine.context, specs, target.path, incremental=target.in_place, progress=timings.progress)
+    stats.indexed = {spec.url: spec.signature for spec in specs if spec.indexed}
+    stats.urls = [spec.url for spec in specs]
+    timings.split("render pages", "write pages", stats.write_seconds)
+    return stats
 
 
 def build(
@@ -213,7 +152,7 @@ def build(
     progress: BuildProgress = QUIET,
     supports: dict[str, int] | None = None,
 ) -> BuildResult:
-    """Build the site at root into output.
+    """Build the site at root into output: the whole pipeline, stage by stage, in order.
 
     Cold (the default, or when there is no earlier build): into a staging
     folder swapped in only on success. Incremental: in place, re-rendering
@@ -221,59 +160,70 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
+    Each stage is timed (`consult build --timings`); docs/architecture.md
+    describes them and where an extension goes.
     """
     timings = Timings(progress=progress)
+    stage = timings.stage
     now = now or system_clock().now()
-    with timings.stage("fingerprint"):
+    build_date = now.astimezone(LONDON).date()
+    with stage("fingerprint"):
         code = code_signature()
         assets = collect()
         inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files)
-    with timings.stage("load"):
-        site, problems = load_site(root, content_cache if incremental else None)
-    if not problems:
-        with timings.stage("validate"):
-            problems = validate(site)
-    if problems:
-        raise ContentError(problems)
-    with timings.stage("markdown"):
+    with stage("load"):
+        site = load_content(root, content_cache if incremental else None)
+    with stage("validate"):
+        validate_content(site)
+    with stage("markdown"):
         render_markdown(site)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
+    with stage("views"):
+        views = build_views(site, now, supports)
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    in_place = incremental and can_build_incrementally(output)
-    target = output if in_place else Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    target = prepare_target(output, incremental)
     started = time.time()
-    if in_place:
-        clear_stamp(output)
     try:
-        with timings.stage("views"):
-            views = build_views(site, now, supports)
-        with timings.stage("assets"):
-            assets.write(target)
-        with timings.stage("pelican"):
-            settings = pelican_settings(site, views, assets, target, now.astimezone(LONDON).date(), now, timings)
-            settings["CONSULT_INCREMENTAL"] = in_place
-            settings["CONSULT_CODE_SIGNATURE"] = code
-            settings["CONSULT_SEARCH_INDEX"] = search_index or not in_place
-            pages = render(settings)
-        for stage in extra_stages or []:
-            with timings.stage(stage.__name__):
-                stage(target, views)
-        stats: RenderStats | None = settings.get("CONSULT_RENDER_STATS")
-        if in_place:
-            with timings.stage("sweep"):
-                kept = {page_file(url) for url in read_manifest(target)} | {MANIFEST, OUTPUTS, STAMP} | settings.get("CONSULT_KEPT", set())
-                sweep(target, started, kept)
+        with stage("assets"):
+            assets.write(target.path)
+        with stage("pelican"):
+            engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
+        with stage("render pages"):
+            pages = write_pages(engine, target, timings)
+        with stage("feeds"):
+            write_feeds(views, target.path)
+        with stage("calendar"):
+            write_calendars(views, target.path)
+        with stage("open data"):
+            kept_data = write_open_data(views, target.path, code, target.in_place)
+        with stage("sitemap"):
+            write_sitemap(views, pages.urls, target.path)
+        if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+            timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+            with stage("search index"):
+                search = index_search(views, pages.indexed, target.path, code, target.in_place)
+            if search.indexed:
+                timings.peaks["search index"] = search.peak_mib
+        with stage("finalized"):
+            finish_engine(engine)
+        for extra in extra_stages or []:
+            with stage(extra.__name__):
+                extra(target.path, views)
+        if target.in_place:
+            with stage("sweep"):
+                kept = {page_file(url) for url in pages.urls} | {MANIFEST, OUTPUTS, STAMP, f"{BUNDLE}/", *kept_data}
+                sweep(target.path, started, kept)
         else:
-            with timings.stage("swap"):
-                swap_in(target, output)
+            with stage("swap"):
+                swap_in(target.path, output)
     except BaseException:
-        if not in_place:
-            shutil.rmtree(target, ignore_errors=True)
+        if not target.in_place:
+            shutil.rmtree(target.path, ignore_errors=True)
         raise
+    timings.note_build_peak()
     write_stamp(output, inputs, valid_until(views, now))
-    return BuildResult(output, views, timings, pages, stats, settings.get("CONSULT_RENDERER"))
+    return BuildResult(output, views, timings, len(pages.urls), pages, PageRenderer(engine.env, template_context(engine.context)))
 
 
-__all__ = ["BuildError", "BuildResult", "build", "check"]
+__all__ = ["BuildError", "BuildResult", "build", "cache_file", "check", "up_to_date"]

@@ -88,14 +88,9 @@ def check(obj: Context) -> None:
 @friendly
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
-    from .build import build as run_build
-    from .build import cache_file, up_to_date
     from .clock import system_clock
     from .counts import load_counts
-    from .handbook import handbook_stage
-    from .loader import ContentCache
-    from .progress import BuildProgress
-    from .progress import wanted as progress_wanted
+    from .freshness import cache_file, up_to_date
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
@@ -103,6 +98,12 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
+    from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
+    from .handbook import handbook_stage
+    from .loader import ContentCache
+    from .progress import BuildProgress
+    from .progress import wanted as progress_wanted
+
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:

@@ -12,4 +12,4 @@ NUMBERS = {"href": "/numbers/", "text": "Numbers"}
 OPEN_DATA = {"href": "/data/", "text": "Open data"}
 
 FEATURE_LINKS: tuple[dict[str, str], ...] = (SEARCH, NUMBERS, OPEN_DATA)
-"""In the order the plugins register (generator.build.PLUGINS)."""
+"""In the order the plugins register (generator.engine.plugins)."""

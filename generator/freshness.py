@@ -21,6 +21,10 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from .assets import collect
+from .clock import system_clock
+from .counts import counts_signature
+from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 from .schema import LONDON
 from .views import SiteViews
 
@@ -94,3 +98,29 @@ def is_current(output: Path, print_: str, now: dt.datetime) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return stamp.get("fingerprint") == print_ and now < until and (output / "index.html").is_file()
+
+
+def code_signature() -> str:
+    """Hash of the code and theme a page is made with: a change here re-renders every page."""
+    import nhsuk_frontend_jinja
+
+    digest = hashlib.blake2b(digest_size=16)
+    folders = [(PROJECT_DIR / "generator", "*.py"), (PLUGINS_DIR, "**/*.py"), (THEME_DIR / "templates", "**/*.html")]
+    files = [p for folder, pattern in folders for p in sorted(folder.glob(pattern))] + [COMPILED_CSS]
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    digest.update(Path(nhsuk_frontend_jinja.__file__).parent.as_posix().encode())
+    return digest.hexdigest()
+
+
+def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None) -> bool:
+    """Whether the site in output was built from the inputs as they are now (support counts included) and is still right (see freshness)."""
+    inputs = fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+    return is_current(output.resolve(), inputs, now or system_clock().now())
+
+
+def cache_file(root: Path) -> Path:
+    """Where `consult build` keeps parsed content between runs (git-ignored)."""
+    return root / ".consult" / "cache" / "content.sqlite"

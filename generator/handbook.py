@@ -17,8 +17,6 @@ from .views import SiteViews
 
 HANDBOOK_PATH = "handbook"
 """Where the handbook is published on the site, and where its sources live in the repository."""
-CACHE = Path(".consult") / "handbook"
-"""Where `consult handbook` writes it by default, for `consult serve` to mount."""
 
 
 def config_file(root: Path) -> Path:

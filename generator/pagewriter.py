@@ -73,6 +73,8 @@ class RenderStats:
     """Of the time rendering took, how much went on writing files (per process, when several wrote at once)."""
     indexed: dict[str, str] = field(default_factory=dict)
     """URL → signature of every page in the search index."""
+    urls: list[str] = field(default_factory=list)
+    """Every page of the site, in the order the plugins describe them."""
 
 
 def read_manifest(output: Path) -> dict[str, str]:

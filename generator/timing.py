@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import resource
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from .progress import QUIET, BuildProgress
 
@@ -55,23 +53,3 @@ class Timings:
         rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]
         rows.append(f"{'total':<14} {total:8.3f} s")
         return rows + [f"peak memory, {name}: {mib:,.0f} MiB" for name, mib in self.peaks.items()]
-
-
-def timed(settings: Mapping[str, Any], name: str) -> AbstractContextManager[None]:
-    """A plugin's stage, counted when the build keeps timings (`CONSULT_TIMINGS` in Pelican's settings)."""
-    timings: Timings | None = settings.get("CONSULT_TIMINGS")
-    return timings.stage(name) if timings else nullcontext()
-
-
-def stage(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Decorate a Pelican generator's method (or a signal handler taking pelican) so it is timed as stage `name`."""
-
-    def decorate(method: Callable[..., None]) -> Callable[..., None]:
-        @functools.wraps(method)
-        def wrapper(owner: Any, *args: Any, **kwargs: Any) -> None:
-            with timed(owner.settings, name):
-                method(owner, *args, **kwargs)
-
-        return wrapper
-
-    return decorate

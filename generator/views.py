@@ -265,37 +265,43 @@ def _comment_threads(site: Site) -> dict[str, list[CommentView]]:
     """Comments grouped by target (`idea:slug`), oldest first, replies under their parent."""
     views = {c.meta.reference: CommentView(c, "") for c in site.comments.values()}
     threads: dict[str, list[CommentView]] = defaultdict(list)
-    for view in sorted(views.values(), key=lambda v: (v.meta.submitted, v.meta.reference)):
-        parent = views.get(view.meta.reply_to) if view.meta.reply_to else None
+    for view in sorted(views.values(), key=lambda v: (v.entry.meta.submitted, v.entry.meta.reference)):
+        meta = view.entry.meta
+        parent = views.get(meta.reply_to) if meta.reply_to else None
         if parent is not None:
             parent.replies.append(view)
         else:
-            threads[view.meta.target].append(view)
+            threads[meta.target].append(view)
     return threads
 
 
 def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
-    """Up to `limit` ideas in the same challenge sharing the most tags, newest first.
+    """Up to `limit` ideas in the same challenge sharing the most tags, newest first (then by slug).
 
     Linear in the number of ideas: candidates come from a (challenge, tag)
     index holding the newest few ideas of each, never from the whole challenge.
+    Ideas are handled by their place in that order, so ranking compares integers.
     """
-    newest: dict[tuple[str, str], list[IdeaView]] = defaultdict(list)
-    for idea in sorted(ideas, key=lambda i: (i.date, i.slug), reverse=True):
-        for tag in idea.meta.tags:
-            bucket = newest[(idea.meta.challenge, tag)]
+    ideas = list(ideas)
+    ranked = sorted(ideas, key=lambda i: (-i.date.toordinal(), i.entry.slug))
+    place = {id(idea): n for n, idea in enumerate(ranked)}
+    newest: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for idea in sorted(ideas, key=lambda i: (i.date, i.entry.slug), reverse=True):
+        meta = idea.entry.meta
+        for tag in meta.tags:
+            bucket = newest[(meta.challenge, tag)]
             if len(bucket) <= 4 * limit:
-                bucket.append(idea)
+                bucket.append(place[id(idea)])
     for idea in ideas:
-        scores: Counter[str] = Counter()
-        candidates: dict[str, IdeaView] = {}
-        for tag in idea.meta.tags:
-            for other in newest[(idea.meta.challenge, tag)]:
-                if other is not idea:
-                    scores[other.slug] += 1
-                    candidates[other.slug] = other
-        ranked = sorted(candidates.values(), key=lambda o: (-scores[o.slug], -o.date.toordinal(), o.slug))
-        idea.related = ranked[:limit]
+        meta = idea.entry.meta
+        me = place[id(idea)]
+        scores: dict[int, int] = {}
+        for tag in meta.tags:
+            for other in newest[(meta.challenge, tag)]:
+                if other != me:
+                    scores[other] = scores.get(other, 0) + 1
+        best = sorted(scores, key=lambda other: (-scores[other], other))[:limit]
+        idea.related = [ranked[other] for other in best]
 
 
 def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[str, int] | None = None) -> SiteViews:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from generator import frontmatter
-from generator.build import cache_file
 from generator.errors import ConsultError, Problem
+from generator.freshness import cache_file
 from generator.loader import CONTENT_DIRS, ContentCache, load_entry, load_site
 from generator.schema import SLUG_PATTERN
 from generator.validate import validate

@@ -1,4 +1,8 @@
-"""Pelican plugin: `/events.ics`, a calendar feed of every event, and an `.ics` file per event."""
+"""Pelican plugin: `/events.ics`, a calendar feed of every event, and an `.ics` file per event.
+
+The generator puts the calendar links in the shared context (event pages link
+to them: "Add to calendar"); the pipeline calls `write_calendars`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.outputs import write_output
-from generator.timing import stage
 from generator.views import SiteViews
 
 from .ical import calendar, event_ics_path
@@ -18,21 +21,22 @@ FEED_PATH = "/events.ics"
 
 
 class CalendarGenerator(Generator):
-    """Writes the calendar files; the event pages link to them ("Add to calendar")."""
+    """Puts the calendar feed's and each event's `.ics` path in the shared context."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
+        views: SiteViews = self.context["views"]
         self.context["calendar_feed"] = FEED_PATH
-        self.context["event_ics"] = {slug: event_ics_path(e) for slug, e in self.views.events.items()}
+        self.context["event_ics"] = {slug: event_ics_path(e) for slug, e in views.events.items()}
 
-    @stage("calendar")
-    def generate_output(self, writer: Any) -> None:
-        config = self.views.site.config
-        output = Path(self.output_path)
-        events = list(self.views.events.values())
-        write_output(output, FEED_PATH, calendar(config, events, f"{config.title} events"))
-        for event in events:
-            write_output(output, event_ics_path(event), calendar(config, [event], event.title))
+
+def write_calendars(views: SiteViews, output: Path) -> int:
+    """Write the calendar of every event and one per event; return how many files."""
+    config = views.site.config
+    events = list(views.events.values())
+    write_output(output, FEED_PATH, calendar(config, events, f"{config.title} events"))
+    for event in events:
+        write_output(output, event_ics_path(event), calendar(config, [event], event.title))
+    return 1 + len(events)
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

@@ -1,51 +1,47 @@
 """Pelican plugin: Atom feeds (whole site, each challenge, updates), sitemap.xml and robots.txt.
 
-Feeds are written with the pages; the sitemap is written once every page is
-(Pelican's `finalized` signal), so it lists pages from every plugin.
+The generator puts the feed links in the shared context (every page's head
+links them); the pipeline calls `write_feeds` with the pages, and
+`write_sitemap` once every page is known.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.outputs import page_paths, write_output
-from generator.timing import stage
+from generator.outputs import write_output
 from generator.views import SiteViews
 
 from .atom import all_feeds, feed_links
 from .sitemap import robots, sitemap
 
-NAME = "consult_feeds"
-
 
 class FeedsGenerator(Generator):
-    """Puts the feed links in the shared context and writes the Atom files."""
+    """Puts the feed links in the shared context."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
-        self.context["feeds"] = feed_links(self.views)
-
-    @stage("feeds")
-    def generate_output(self, writer: Any) -> None:
-        for path, document in all_feeds(self.views).items():
-            write_output(Path(self.output_path), path, document)
+        self.context["feeds"] = feed_links(self.context["views"])
 
 
-@stage("sitemap")
-def write_sitemap(pelican: Any) -> None:
-    """After every page is written: sitemap.xml and robots.txt."""
-    settings = pelican.settings
-    if NAME not in settings.get("PLUGINS", []) or "CONSULT_VIEWS" not in settings:
-        return
-    output = Path(pelican.output_path)
-    views: SiteViews = settings["CONSULT_VIEWS"]
+def write_feeds(views: SiteViews, output: Path) -> list[str]:
+    """Write every Atom feed; return their site paths."""
+    feeds = all_feeds(views)
+    for path, document in feeds.items():
+        write_output(output, path, document)
+    return list(feeds)
+
+
+def write_sitemap(views: SiteViews, page_urls: Iterable[str], output: Path) -> None:
+    """sitemap.xml (every page but the 404 page and merged duplicates, whose pages point to their originals) and robots.txt."""
     config = views.site.config
-    merged = {duplicate.url for duplicate in views.duplicates.values()}  # their pages point to the originals, which are listed
-    write_output(output, "/sitemap.xml", sitemap(config, [path for path in page_paths(output) if path not in merged]))
+    merged = {duplicate.url for duplicate in views.duplicates.values()}
+    listed = [url for url in page_urls if url not in merged and not url.endswith(".html")]
+    write_output(output, "/sitemap.xml", sitemap(config, listed))
     write_output(output, "/robots.txt", robots(config))
 
 
@@ -55,4 +51,3 @@ def get_generators(_pelican: Any) -> type[Generator]:
 
 def register() -> None:
     signals.get_generators.connect(get_generators)
-    signals.finalized.connect(write_sitemap)

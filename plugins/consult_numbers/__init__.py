@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import NUMBERS
-from generator.timing import stage
+from generator.pagewriter import PageSpec, signature
 from generator.views import SiteViews
 
 from .figures import all_figures, totals
@@ -18,20 +19,17 @@ PAGE = NUMBERS["href"]
 
 
 class NumbersGenerator(Generator):
-    """Writes /numbers/ and adds it to the footer."""
+    """Adds /numbers/ to the footer and to the site's pages."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
+        self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(NUMBERS))
 
-    @stage("numbers")
-    def generate_output(self, writer: Any) -> None:
+    def page_specs(self, shared: str) -> Iterator[PageSpec]:
         figures = [(figure, bar_chart(figure)) for figure in all_figures(self.views)]
         latest = max((idea.date for idea in self.views.ideas.values()), default=None)
-        writer.write_file(
-            "numbers/index.html", self.get_template("numbers"), self.context,
-            page_url=PAGE, figures=figures, totals=totals(self.views), latest=latest,
-        )
+        values = {"figures": figures, "totals": totals(self.views), "latest": latest}
+        yield PageSpec(PAGE, "numbers", values, signature(shared, "numbers", PAGE, repr(values)))
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

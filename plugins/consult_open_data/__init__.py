@@ -1,10 +1,12 @@
 """Pelican plugin: `/data/ideas.csv`, `/data/ideas.json`, `/data/comments.csv` and the `/data/` page describing them.
 
-The files come from generator.opendata, which `consult export` uses too.
+The files come from generator.opendata, which `consult export` uses too; the
+pipeline calls `write_open_data`, and the page is one of the site's pages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,7 @@ from pelican.generators import Generator
 
 from generator.features import OPEN_DATA
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, select, write_files
-from generator.pagewriter import read_outputs, record_output, signature
-from generator.timing import stage
+from generator.pagewriter import PageSpec, read_outputs, record_output, signature
 from generator.views import SiteViews
 
 PAGE = OPEN_DATA["href"]
@@ -23,38 +24,37 @@ DATA_FILES = ("ideas.csv", "ideas.json", "comments.csv")
 
 
 class OpenDataGenerator(Generator):
-    """Writes the data files and the page about them, and adds it to the footer."""
+    """Adds /data/ to the footer and to the site's pages."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
+        self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(OPEN_DATA))
 
-    @stage("open data")
-    def generate_output(self, writer: Any) -> None:
-        output = Path(self.output_path)
-        site = self.views.site
-        inputs = signature(
-            self.settings.get("CONSULT_CODE_SIGNATURE", ""), site.config.model_dump_json(),
-            *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
-            tuple((slug, idea.supports) for slug, idea in self.views.ideas.items()),
-        )
-        files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
-        unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
-        if self.settings.get("CONSULT_INCREMENTAL") and unchanged:
-            self.settings.setdefault("CONSULT_KEPT", set()).update(files)  # a warm build keeps them as they are
-        else:
-            write_files(self.views, output, ("csv", "json"), folder=PAGE)
-        record_output(output, NAME, inputs)
+    def page_specs(self, shared: str) -> Iterator[PageSpec]:
         chosen = select(self.views)
         listed: list[dict[str, str]] = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{len(chosen.ideas)} ideas, one a row"},
             {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
             {"name": "comments.csv", "format": "CSV", "what": f"{len(chosen.comments)} comments on ideas and discussion topics"},
         ]
-        writer.write_file(
-            "data/index.html", self.get_template("data"), self.context,
-            page_url=PAGE, files=listed, idea_fields=IDEA_FIELDS, comment_fields=COMMENT_FIELDS,
-        )
+        yield PageSpec(PAGE, "data", {"files": listed, "idea_fields": IDEA_FIELDS, "comment_fields": COMMENT_FIELDS}, signature(shared, "data", PAGE, repr(listed)))
+
+
+def write_open_data(views: SiteViews, output: Path, code_signature: str, incremental: bool) -> list[str]:
+    """Write the data files unless an incremental build finds them made from the same inputs; return the files kept as they were."""
+    site = views.site
+    inputs = signature(
+        code_signature, site.config.model_dump_json(),
+        *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
+        tuple((slug, idea.supports) for slug, idea in views.ideas.items()),
+    )
+    files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
+    unchanged = read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files)
+    kept = files if incremental and unchanged else []
+    if not kept:
+        write_files(views, output, ("csv", "json"), folder=PAGE)
+    record_output(output, NAME, inputs)
+    return kept
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

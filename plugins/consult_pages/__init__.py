@@ -1,23 +1,21 @@
 """Pelican plugin: the consultation's pages (home, challenges, ideas, topics, events, tags, static pages, forms, 404).
 
-Reads the validated views the build puts in the settings (`CONSULT_VIEWS`)
-and writes every page with a clean URL (`/ideas/<slug>/index.html`).
+Its generator reads the validated views from Pelican's shared context
+(`views`, put there by `generator.engine.start`), adds what every page shows
+to it, and describes every page with a clean URL (`/ideas/<slug>/`) as a
+`PageSpec`; the pipeline's "render pages" stage renders them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.pagewriter import PageRenderer, PageSpec, render_pages, signature, template_context
-from generator.progress import QUIET
-from generator.theme import ConsultEnvironment
-from generator.timing import stage
+from generator.pagewriter import PageSpec, signature
 from generator.views import CommentView, IdeaView, PageOf, SiteViews, by_support, paginate
 
 INDEXED_TEMPLATES = frozenset({"challenge", "event", "idea", "page", "topic", "update"})
@@ -25,15 +23,11 @@ INDEXED_TEMPLATES = frozenset({"challenge", "event", "idea", "page", "topic", "u
 
 
 class ConsultPagesGenerator(Generator):
-    """Writes the site's pages from CONSULT_VIEWS."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.__class__ = ConsultEnvironment  # Pelican makes a plain Environment; ours only makes lookups cheaper
+    """Describes the site's pages from the views in the context."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
-        self.now = self.settings["CONSULT_NOW"]
+        self.views: SiteViews = self.context["views"]
+        self.now = self.context["now"]
         upcoming, past = self.views.events_split(self.now)
         self.context.update(
             views=self.views,
@@ -44,7 +38,7 @@ class ConsultPagesGenerator(Generator):
         )
 
     def _spec(self, url: str, template: str, parts: tuple[Any, ...], **values: Any) -> PageSpec:
-        return PageSpec(url, template, values, signature(self.global_signature, template, url, *parts), indexed=self._indexed(template, values))
+        return PageSpec(url, template, values, signature(self.shared, template, url, *parts), indexed=self._indexed(template, values))
 
     @staticmethod
     def _indexed(template: str, values: dict[str, Any]) -> bool:
@@ -60,8 +54,9 @@ class ConsultPagesGenerator(Generator):
             cards = tuple((i.card_signature, i.supports) if values.get("by_support") else i.card_signature for i in page.items)
             yield self._spec(page.url, template, (page.number, page.count, cards, *extra), page=page, **values)
 
-    def page_specs(self) -> Iterator[PageSpec]:
-        """Every page of the site with the signature of what it shows."""
+    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+        """Every page of the site with the signature of what it shows; `shared` is what every page shows (`global_signature`)."""
+        self.shared = shared
         views = self.views
         everything = self.site_signature
         yield self._spec("/", "home", (everything,))
@@ -130,7 +125,7 @@ class ConsultPagesGenerator(Generator):
         views = self.views
         context_parts = tuple(repr(self.context.get(key)) for key in ("feature_links", "feeds"))
         return signature(
-            self.settings.get("CONSULT_CODE_SIGNATURE", ""),
+            self.context["code_signature"],
             views.site.config.model_dump_json(),
             tuple((c.entry.digest, c.is_open) for c in views.challenges.values()),
             tuple((p.url, p.title) for p in views.footer_pages),
@@ -139,21 +134,6 @@ class ConsultPagesGenerator(Generator):
             self.env.globals["asset"]("consult.css"), self.env.globals["asset"]("consult.js"),
             context_parts,
         )
-
-    @stage("render pages")
-    def generate_output(self, writer: Any) -> None:
-        output = Path(self.output_path)
-        timings = self.settings.get("CONSULT_TIMINGS")
-        progress = timings.progress if timings else QUIET
-        specs = list(self.page_specs())
-        stats = render_pages(self.env, self.context, specs, output, incremental=self.settings.get("CONSULT_INCREMENTAL", False), progress=progress)
-        stats.indexed = {spec.url: spec.signature for spec in specs if spec.indexed}
-        if timings:
-            timings.split("render pages", "write pages", stats.write_seconds)
-        self.settings["CONSULT_INDEXED"] = stats.indexed
-        self.settings.setdefault("CONSULT_RENDER_STATS", stats)
-        self.settings["CONSULT_RENDERER"] = PageRenderer(self.env, template_context(self.context))
-        self.context["consult_render_stats"] = stats
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

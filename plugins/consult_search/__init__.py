@@ -1,14 +1,16 @@
 """Pelican plugin: the `/search/` page and its Pagefind index.
 
-The index is built once every page is written (Pelican's `finalized` signal),
-inside the staging folder, so it is swapped in with the rest of the site. Only
-the search page loads Pagefind, and only when someone searches.
+The page is one of the site's pages. The pipeline calls `index_search` once
+every page is written, inside the staging folder, so the index is swapped in
+with the rest of the site. Only the search page loads Pagefind, and only when
+someone searches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,9 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import SEARCH
-from generator.pagewriter import page_file, read_outputs, record_output, signature
+from generator.pagewriter import PageSpec, page_file, read_outputs, record_output, signature
 from generator.schema import IdeaStatus
 from generator.search_parts import part_count, plan
-from generator.timing import stage, timed
 from generator.views import SiteViews
 
 from .pagefind import BUNDLE, index_part, part_folder, remove_parts_from
@@ -56,52 +57,49 @@ def parts_of(views: SiteViews) -> int:
 
 
 class SearchGenerator(Generator):
-    """Writes /search/ and adds it to the footer."""
+    """Adds /search/ to the footer and to the site's pages."""
 
     def generate_context(self) -> None:
-        self.views: SiteViews = self.settings["CONSULT_VIEWS"]
+        self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(SEARCH))
 
-    @stage("search page")
-    def generate_output(self, writer: Any) -> None:
-        template = self.get_template("search")
+    def page_specs(self, shared: str) -> Iterator[PageSpec]:
         options = search_options(self.views)
         parts = [f"/{part_folder(n)}/" for n in range(1, parts_of(self.views))]
-        writer.write_file("search/index.html", template, self.context, page_url=PAGE, search=options, pagefind_url=f"/{BUNDLE}/pagefind.js", pagefind_parts=parts)
+        values = {"search": options, "pagefind_url": f"/{BUNDLE}/pagefind.js", "pagefind_parts": parts}
+        yield PageSpec(PAGE, "search", values, signature(shared, "search", PAGE, repr(values)))
 
 
-def build_index(pelican: Any) -> None:
-    """After every page is written: the Pagefind index, each part rebuilt only when a page indexed in it changed.
+@dataclass
+class SearchIndex:
+    """What `index_search` did: the parts it (re)built, and Pagefind's peak memory (MiB, the most two processes at once held)."""
 
-    Timed as its own build stage, with Pagefind's peak memory, when the build keeps timings.
-    """
-    settings = pelican.settings
-    if NAME not in settings.get("PLUGINS", []) or "CONSULT_VIEWS" not in settings:
-        return
-    output = Path(pelican.output_path)
-    settings.setdefault("CONSULT_KEPT", set()).add(f"{BUNDLE}/")  # parts left as they are stay; the plugin removes what it drops
-    if not settings.get("CONSULT_SEARCH_INDEX", True) and (output / BUNDLE).is_dir():
-        return  # a preview under `consult serve`: keep the last full build's index
-    indexed: dict[str, str] = settings.get("CONSULT_INDEXED", {})
-    count = parts_of(settings["CONSULT_VIEWS"])
+    parts: int
+    indexed: list[int] = field(default_factory=list)
+    peak_mib: float = 0.0
+    kept: list[str] = field(default_factory=list)
+    """Folders of the site kept whole (ending in /): the parts left as they are."""
+
+
+def index_search(views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, incremental: bool) -> SearchIndex:
+    """The Pagefind index of the pages `indexed` (URL → signature), each part rebuilt only when a page indexed in it changed."""
+    count = parts_of(views)
     members = plan(list(indexed), count)
-    made_with = (settings.get("CONSULT_CODE_SIGNATURE", ""), _pagefind_version(), count)
+    made_with = (code_signature, _pagefind_version(), count)
     signatures = [signature(made_with, tuple((url, indexed[url]) for url in urls)) for urls in members]
-    previous = read_outputs(output) if settings.get("CONSULT_INCREMENTAL") else {}
+    previous = read_outputs(output) if incremental else {}
     todo = [n for n in range(count) if previous.get(f"{NAME}:{n}") != signatures[n] or not (output / part_folder(n) / "pagefind.js").is_file()]
+    result = SearchIndex(count, todo, kept=[f"{BUNDLE}/"])  # parts left as they are stay; remove_parts_from drops the rest
     if todo:
-        timings = settings.get("CONSULT_TIMINGS")
-        if timings:
-            timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
         # Pagefind reads just each part's indexed pages, not the listings around them. It keeps about
         # one and a third cores busy, so two parts are indexed at once when there are several.
-        with timed(settings, "search index"), ThreadPoolExecutor(max_workers=SEARCH_WORKERS) as pool:
+        with ThreadPoolExecutor(max_workers=SEARCH_WORKERS) as pool:
             peaks = sorted(pool.map(lambda n: index_part(output, n, [page_file(url) for url in members[n]]), todo), reverse=True)
-        if timings:
-            timings.peaks["search index"] = sum(peaks[:SEARCH_WORKERS])  # the most two processes at once can hold
+        result.peak_mib = sum(peaks[:SEARCH_WORKERS])
     remove_parts_from(output, count)
     for number, value in enumerate(signatures):
         record_output(output, f"{NAME}:{number}", value)
+    return result
 
 
 def _pagefind_version() -> str:
@@ -117,4 +115,3 @@ def get_generators(_pelican: Any) -> type[Generator]:
 
 def register() -> None:
     signals.get_generators.connect(get_generators)
-    signals.finalized.connect(build_index)

@@ -1,0 +1,105 @@
+"""The build pipeline: its stages run in the order docs/architecture.md gives, and Pelican's extension points work."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from pelican import signals
+from pelican.generators import Generator
+
+from generator import engine
+from generator.build import build
+from generator.pagewriter import MANIFEST, PageSpec, signature
+from generator.paths import PROJECT_DIR
+
+from .conftest import BUILD_NOW
+
+
+def documented_stages() -> list[str]:
+    """The stage names in the first column of docs/architecture.md's pipeline block."""
+    text = (PROJECT_DIR / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    return [re.split(r"\s{2,}", line.strip())[0] for line in block.strip().splitlines()]
+
+
+def test_stages_run_in_the_documented_order(sample_repo: Path, tmp_path: Path) -> None:
+    result = build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    ran = [name for name in result.timings.stages if name != "write pages"]  # rendering's share spent writing, reported on its own
+    documented = [name.replace("swap / sweep", "swap") for name in documented_stages()]
+    assert ran == documented
+
+
+def test_an_incremental_build_sweeps_instead_of_swapping(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW)
+    result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert list(result.timings.stages)[-1] == "sweep"
+    assert result.render_stats is not None and result.render_stats.rendered == 0
+
+
+def test_a_pelican_plugin_on_finalized_sees_the_whole_site(sample_repo: Path, tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+
+    def on_finalized(pelican: Any) -> None:
+        output = Path(pelican.output_path)
+        seen.append(sorted(p.relative_to(output).as_posix() for p in output.glob("*.xml")))
+        assert (output / "index.html").is_file() and (output / "pagefind" / "pagefind.js").is_file()
+
+    signals.finalized.connect(on_finalized)
+    try:
+        build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    finally:
+        signals.finalized.disconnect(on_finalized)
+    assert len(seen) == 1 and "sitemap.xml" in seen[0], "sent once, after every other stage"
+
+
+class ReportGenerator(Generator):
+    """A plugin's generator adding a page of its own and a footer link, as docs/architecture.md says to."""
+
+    def generate_context(self) -> None:
+        self.views = self.context["views"]
+        self.context.setdefault("feature_links", []).append({"href": "/report/", "text": "Report"})
+
+    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+        message = f"{len(self.views.ideas)} ideas so far"
+        yield PageSpec("/report/", "404", {"report": message}, signature(shared, "404", "/report/", message))
+
+
+def report_plugin() -> ModuleType:
+    module = ModuleType("report_plugin")
+
+    def get_generators(_pelican: Any) -> type[Generator]:
+        return ReportGenerator
+
+    def register() -> None:
+        signals.get_generators.connect(get_generators)
+
+    module.get_generators = get_generators  # type: ignore[attr-defined]
+    module.register = register  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def with_report_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    plugin = report_plugin()
+    listed = engine.plugins
+    monkeypatch.setattr(engine, "plugins", lambda: [*listed(), plugin])
+    yield
+    signals.get_generators.disconnect(plugin.get_generators)
+
+
+def test_a_plugin_adds_a_page_and_a_footer_link(with_report_plugin: None, sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW)
+    assert (out / "report" / "index.html").is_file()
+    assert "/report/" in json.loads((out / MANIFEST).read_text())
+    assert "/report/</loc>" in (out / "sitemap.xml").read_text()
+    assert 'href="/report/"' in (out / "index.html").read_text(), "the footer link the generator put in the shared context"
+    result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert result.render_stats is not None and result.render_stats.rendered == 0, "unchanged, so not rendered again"
