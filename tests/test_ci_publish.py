@@ -16,18 +16,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from jinja2 import FileSystemBytecodeCache
 
 from generator import loader
 from generator.cli import main
-from generator.freshness import STAMP
+from generator.engine import bytecode_cache
+from generator.freshness import STAMP, cache_file
 from generator.pagewriter import MANIFEST, page_file
 
-from .conftest import BUILD_NOW, copy_sample
+from .conftest import BUILD_NOW, PROJECT, copy_sample
 from .test_incremental import tree
 
-CACHED = (".consult/cache", ".consult/templates", "_site")
-"""What the workflow keeps between runs (pages.yml, the steps around Build)."""
+WORKFLOW = PROJECT / ".github" / "workflows" / "pages.yml"
+
+
+def cache_steps() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The publishing workflow's steps that restore the last build's folders and save this one's."""
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["build"]["steps"]
+    restore = next(step for step in steps if step.get("uses", "").startswith("actions/cache/restore@"))
+    save = next(step for step in steps if step.get("uses", "").startswith("actions/cache/save@"))
+    build = next(step for step in steps if step.get("name") == "Build")
+    assert steps.index(restore) < steps.index(build) < steps.index(save)
+    return restore, save
+
+
+CACHED = tuple(cache_steps()[0]["with"]["path"].split())
+"""What the workflow keeps between runs."""
 RESTORED_AT = 1_600_000_000
 """The modification time given to restored files: any page written by the build has a later one."""
 
@@ -123,3 +139,13 @@ def test_a_fresh_clone_with_the_cache_restored_builds_only_what_the_merge_change
     assert sorted(incremental) == sorted(reference), f"files differ: {sorted(set(incremental) ^ set(reference))[:10]}"
     different = [name for name in reference if incremental[name] != reference[name]]
     assert not different, f"{len(different)} files differ from a cold build, e.g. {different[:5]}"
+
+
+def test_the_workflow_keeps_what_the_build_reuses(tmp_path: Path) -> None:
+    restore, save = cache_steps()
+    assert restore["with"]["path"] == save["with"]["path"] and restore["with"]["key"] == save["with"]["key"]
+    assert restore["with"]["restore-keys"] and restore["with"]["key"].startswith(restore["with"]["restore-keys"]), "the newest earlier build is restored"
+    templates = bytecode_cache(tmp_path)
+    assert isinstance(templates, FileSystemBytecodeCache)
+    wanted = {cache_file(tmp_path).parent, Path(templates.directory), tmp_path / "_site"}
+    assert {tmp_path / part for part in CACHED} == wanted, "the build's own folders, and only those (.consult/ also holds the intake's store)"
