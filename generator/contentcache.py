@@ -28,7 +28,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .errors import Problem
+
+if TYPE_CHECKING:
+    from .loader import Entry
 
 VERSION = 3
 """Bump when the meaning of a record changes."""
@@ -40,6 +45,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, digest BLOB NOT NULL, parsed BLOB NOT NULL);
 """
+
+
+Parsed: TypeAlias = "tuple[Entry[Any] | None, list[Problem]]"
+"""What parsing one file gives: its entry (None when it has errors) and its problems."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class FileState:
 @dataclass
 class Record:
     state: FileState
-    parsed: Any
+    parsed: Parsed
     """The parse result (an Entry or None, and its problems), pickled only when the cache is saved:
     the build adds the rendered Markdown to the entry after parsing."""
 
@@ -116,7 +125,7 @@ class ContentCache:
         self._restated: set[str] = set()
         self._removed: set[str] = set()
 
-    def get(self, key: str, path: str) -> tuple[Any, FileState]:
+    def get(self, key: str, path: str) -> tuple[Parsed | None, FileState]:
         """(parse result or None, the file's state now) for the file at path, known to the cache as key."""
         stat = os.stat(path)
         record = self.entries.get(key)
@@ -130,7 +139,7 @@ class ContentCache:
             return record.parsed, state
         return None, state
 
-    def put(self, key: str, state: FileState, parsed: Any) -> None:
+    def put(self, key: str, state: FileState, parsed: Parsed) -> None:
         self.entries[key] = Record(state, parsed)
         self._changed.add(key)
         self._removed.discard(key)
