@@ -12,7 +12,12 @@ corpus, then times whole processes, alternating with Hugo on the same corpus:
 - edit build: one idea's text changed, then `consult build` (re-renders what
   shows it, keeps the rest);
 - edit served: the same change under `consult serve`, from the file save until
-  the new text is served.
+  the new text is served;
+- CI publish: what the publishing workflow does after one merge: a fresh `git
+  clone` of the corpus (every modification time new), the last build's
+  `.consult/cache/`, `.consult/templates/` and output restored as
+  `actions/cache` restores them, one idea's text changed, then `consult build`
+  (only the build is timed, as the clone and the restore are in CI).
 
 Memory: the peak resident set of the build (its process and render workers)
 and of Pagefind, as the build reports them, and the largest of any process.
@@ -55,6 +60,7 @@ class Row:
     search: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
     edit_build: list[float] = field(default_factory=list)
+    ci_publish: list[float] = field(default_factory=list)
     hugo: list[float] = field(default_factory=list)
     edit_served: float = float("nan")
     build_peak_mib: float = 0.0
@@ -100,6 +106,40 @@ def corpus_for(n: int, seed: int) -> Path:
 def clean_caches(corpus: Path, out: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(corpus / ".consult", ignore_errors=True)
+
+
+def git_origin(corpus: Path) -> Path:
+    """The corpus committed to a bare git repository (made once), to clone afresh as CI checks out."""
+    origin = corpus.parent / f"{corpus.name}.git"
+    if not (origin / "complete").exists():
+        shutil.rmtree(origin, ignore_errors=True)
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+        git = ["git", f"--git-dir={origin}", f"--work-tree={corpus}", "-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
+        subprocess.run([*git, "add", "site.yml", "challenges", "content"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "The generated corpus"], check=True)
+        (origin / "complete").touch()
+    return origin
+
+
+CI_CACHED = (".consult/cache", ".consult/templates")
+"""What .github/workflows/pages.yml keeps of `.consult/` between runs (with the output, `_site/`)."""
+
+
+def ci_publish(corpus: Path, out: Path) -> tuple[float, float, str]:
+    """`consult build` in a fresh clone of the corpus with the last build (corpus/.consult, out) restored and one idea edited."""
+    clone = corpus.parent / f"ci-{corpus.name}"
+    shutil.rmtree(clone, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(git_origin(corpus)), str(clone)], check=True)
+    try:
+        for part in CI_CACHED:
+            if (corpus / part).is_dir():
+                shutil.copytree(corpus / part, clone / part)  # modification times kept, as actions/cache's tar keeps them
+        shutil.copytree(out, clone / "_site")
+        idea = min((clone / "content" / "ideas").glob("*/*.md"))
+        idea.write_text(edit_text(idea))
+        return timed(CONSULT + ["--root", str(clone), "build", "--output", str(clone / "_site"), "--timings"])
+    finally:
+        shutil.rmtree(clone, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -180,6 +220,10 @@ def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> 
         finally:
             idea.write_text(original)
         timed(build)  # back to the corpus as generated
+        seconds, rss, output = ci_publish(corpus, out)
+        row.ci_publish.append(seconds)
+        row.build_peak_mib = max(row.build_peak_mib, peak_mib(output, "build"))
+        row.any_peak_mib = max(row.any_peak_mib, rss)
     row.pages = sum(1 for _ in out.rglob("*.html"))
     if with_edit:
         row.edit_served = one_edit(corpus, out)
@@ -197,12 +241,12 @@ def ratio(values: list[float], hugo: list[float]) -> str:
 def print_table(rows: list[Row]) -> None:
     print()
     print("Times in seconds (median of the repeats), memory in MiB. 'pages' = cold minus search index; x hugo compares it.")
-    print(f"{'N ideas':>8} {'pages':>7} {'cold':>8} {'search':>8} {'pages':>8} {'hugo':>8} {'x hugo':>8} {'warm':>8} {'x hugo':>8} {'edit':>8} {'served':>8} {'build':>8} {'search':>8} {'any':>8}")
-    print(f"{'':>8} {'written':>7} {'':>8} {'index':>8} {'build':>8} {'':>8} {'':>8} {'':>8} {'':>8} {'build':>8} {'edit':>8} {'peak':>8} {'peak':>8} {'peak':>8}")
+    print(f"{'N ideas':>8} {'pages':>7} {'cold':>8} {'search':>8} {'pages':>8} {'hugo':>8} {'x hugo':>8} {'warm':>8} {'x hugo':>8} {'edit':>8} {'served':>8} {'CI':>8} {'build':>8} {'search':>8} {'any':>8}")
+    print(f"{'':>8} {'written':>7} {'':>8} {'index':>8} {'build':>8} {'':>8} {'':>8} {'':>8} {'':>8} {'build':>8} {'edit':>8} {'publish':>8} {'peak':>8} {'peak':>8} {'peak':>8}")
     for row in rows:
         print(
             f"{row.n:>8} {row.pages:>7} {fmt(row.cold)} {fmt(row.search)} {fmt(row.page_build)} {fmt(row.hugo)} {ratio(row.page_build, row.hugo)}"
-            f" {fmt(row.warm)} {ratio(row.warm, row.hugo)} {fmt(row.edit_build)} {row.edit_served:8.2f}"
+            f" {fmt(row.warm)} {ratio(row.warm, row.hugo)} {fmt(row.edit_build)} {row.edit_served:8.2f} {fmt(row.ci_publish)}"
             f" {row.build_peak_mib:8.0f} {row.search_peak_mib:8.0f} {row.any_peak_mib:8.0f}"
         )
     if len(rows) > 1:

@@ -136,4 +136,4 @@ def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.da
 
 def cache_file(root: Path) -> Path:
     """Where `consult build` keeps parsed content between runs (git-ignored)."""
-    return root / ".consult" / "cache" / "content.pickle"
+    return root / ".consult" / "cache" / "content.sqlite"

@@ -10,9 +10,7 @@ import difflib
 import functools
 import hashlib
 import os
-import pickle
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -21,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
 from .config import SiteConfig
+from .contentcache import ContentCache, FileState
 from .errors import Problem, display_path
 from .markdown import render_all
 from .parallel import parallel_map
@@ -151,12 +150,15 @@ def load_config(root: Path) -> tuple[SiteConfig, list[Problem]]:
         return SiteConfig(), pydantic_problems(exc, SiteConfig, "site.yml", key_lines)
 
 
-def _content_files(root: Path, folder: str, depth: int) -> list[Path]:
-    base = root / folder
-    if not base.is_dir():
+def _content_files(folder: str, depth: int) -> list[str]:
+    """The Markdown files in folder (depth 1: in its subfolders), ordered as sorted Paths are (folder by folder)."""
+    try:
+        items = sorted(os.scandir(folder), key=lambda item: item.name)
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    pattern = "*/*.md" if depth else "*.md"
-    return sorted(base.glob(pattern))
+    if depth:
+        return [path for item in items if item.is_dir() for path in _content_files(item.path, depth - 1)]
+    return [item.path for item in items if item.name.endswith(".md") and item.is_file()]
 
 
 def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry[M] | None, list[Problem]]:
@@ -186,61 +188,6 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
     return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name, digest, notices=notices), []
 
 
-class ContentCache:
-    """Parsed files keyed by path, reused while the file's size and modification time are unchanged.
-
-    Kept in memory by `consult serve` between rebuilds, and pickled under
-    `.consult/cache/` by `consult build`, so a warm build reads only what changed.
-    """
-
-    VERSION = 2
-
-    def __init__(self) -> None:
-        self.entries: dict[str, tuple[int, int, Entry[Any] | None, list[Problem]]] = {}
-
-    def get(self, key: str, stat: os.stat_result) -> tuple[Entry[Any] | None, list[Problem]] | None:
-        hit = self.entries.get(key)
-        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
-            return hit[2], hit[3]
-        return None
-
-    def put(self, key: str, stat: os.stat_result, entry: Entry[Any] | None, problems: list[Problem]) -> None:
-        self.entries[key] = (stat.st_mtime_ns, stat.st_size, entry, problems)
-
-    def prune(self, seen: set[str]) -> None:
-        for key in set(self.entries) - seen:
-            del self.entries[key]
-
-    @classmethod
-    def load(cls, path: Path) -> ContentCache:
-        cache = cls()
-        try:
-            with path.open("rb") as handle:
-                version, entries = pickle.load(handle)
-            if version == (cls.VERSION, _schema_version()):
-                cache.entries = entries
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-            pass  # a missing or unreadable cache only means a slower build
-        return cache
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(((self.VERSION, _schema_version()), self.entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-
-
-def _schema_version() -> str:
-    """Changes when the schema modules change, so stale parsed entries are never reused."""
-    from . import config, schema
-
-    digest = hashlib.blake2b(digest_size=8)
-    for module in (schema, config, sys.modules[__name__]):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()
-
-
 def _parse(root: Path, item: tuple[str, Path]) -> tuple[Entry[Any] | None, list[Problem]]:
     kind, path = item
     return load_entry(root, kind, path, CONTENT_DIRS[kind][1])
@@ -249,24 +196,25 @@ def _parse(root: Path, item: tuple[str, Path]) -> tuple[Entry[Any] | None, list[
 def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list[Problem]]:
     """Read everything under root; return the site and every problem found.
 
-    Files the cache already holds (same size and modification time) are not
-    read again; the others are parsed over both cores when there are many.
+    Files whose bytes the cache already holds are not parsed again (see
+    `contentcache`); the others are parsed over both cores when there are many.
     """
     config, problems = load_config(root)
     site = Site(root=root, config=config)
-    found: list[tuple[str, str, Path, os.stat_result, tuple[Entry[Any] | None, list[Problem]] | None]] = []
+    found: list[tuple[str, str, str, FileState | None, tuple[Entry[Any] | None, list[Problem]] | None]] = []
     for kind, (folder, _model, depth) in CONTENT_DIRS.items():
-        for path in _content_files(root, folder, depth):
-            key = path.relative_to(root).as_posix()  # the same whether root was given relative or absolute
-            stat = path.stat()
-            found.append((kind, key, path, stat, cache.get(key, stat) if cache else None))
-    missing = [(kind, path) for kind, _key, path, _stat, cached in found if cached is None]
+        base = os.path.join(root, folder)
+        for path in _content_files(base, depth):
+            key = folder + path[len(base) :].replace(os.sep, "/")  # relative to root, the same whether root was given relative or absolute
+            cached, state = cache.get(key, path) if cache else (None, None)
+            found.append((kind, key, path, state, cached))
+    missing = [(kind, Path(path)) for kind, _key, path, _state, cached in found if cached is None]
     parsed = iter(parallel_map(functools.partial(_parse, root), missing))
-    for kind, key, _path, stat, cached in found:
+    for kind, key, _path, state, cached in found:
         if cached is None:
             cached = next(parsed)
-            if cache:
-                cache.put(key, stat, *cached)
+            if cache and state:
+                cache.put(key, state, cached)
         entry, entry_problems = cached
         problems.extend(entry_problems)
         if entry is None:
@@ -277,6 +225,6 @@ def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list
             continue
         collection[entry.slug] = entry
     if cache:
-        cache.prune({key for _kind, key, _path, _stat, _cached in found})
+        cache.prune({key for _kind, key, _path, _state, _cached in found})
     site.challenges = dict(sorted(site.challenges.items(), key=lambda item: (item[1].meta.order, item[0])))
     return site, problems

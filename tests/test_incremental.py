@@ -42,7 +42,7 @@ def test_cold_builds_are_reproducible(sample_repo: Path, tmp_path: Path) -> None
 
 def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    cache_path = tmp_path / "content.pickle"
+    cache_path = tmp_path / "content.sqlite"
     cache = ContentCache()
     first = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
     cache.save(cache_path)

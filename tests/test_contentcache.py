@@ -1,0 +1,110 @@
+"""The content cache: records found by each file's bytes, saved one row per file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import loader
+from generator.contentcache import ContentCache
+from generator.loader import load_site, render_markdown
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The content files parsed from here on."""
+    seen: list[str] = []
+    real = loader.load_entry
+
+    def spy(root: Path, kind: str, path: Path, model: Any) -> Any:
+        seen.append(path.relative_to(root).as_posix())
+        return real(root, kind, path, model)
+
+    monkeypatch.setattr(loader, "load_entry", spy)
+    return seen
+
+
+def saved_cache(repo: Path, path: Path) -> ContentCache:
+    """Load the repository through an empty cache (Markdown rendered, as a build does), save it, load it back."""
+    cache = ContentCache()
+    site, problems = load_site(repo, cache)
+    assert not problems
+    render_markdown(site)
+    cache.save(path)
+    return ContentCache.load(path)
+
+
+def test_files_with_the_same_bytes_are_not_parsed_again_after_a_checkout(sample_repo: Path, tmp_path: Path, parsed: list[str]) -> None:
+    store = tmp_path / "content.sqlite"
+    first, _ = load_site(sample_repo, ContentCache())
+    cache = saved_cache(sample_repo, store)
+    for path in sample_repo.rglob("*.md"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))  # what a fresh checkout does to every file
+    parsed.clear()
+    again, problems = load_site(sample_repo, cache)
+    assert not problems and parsed == []
+    assert again.ideas == first.ideas and again.comments == first.comments
+    assert all(entry.html for entry in again.ideas.values()), "the rendered Markdown is kept with the entry"
+
+
+def test_a_changed_file_is_parsed_again_and_saved_alone(sample_repo: Path, tmp_path: Path, parsed: list[str]) -> None:
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    idea = min((sample_repo / "content" / "ideas").glob("*/*.md"))
+    idea.write_text(idea.read_text(encoding="utf-8").replace('title: "', 'title: "Changed: ', 1), encoding="utf-8")
+    inode = store.stat().st_ino
+    parsed.clear()
+    load_site(sample_repo, cache)
+    assert parsed == [idea.relative_to(sample_repo).as_posix()]
+    cache.save(store)
+    assert store.stat().st_ino == inode, "the changed row was written into the store, not the whole store rewritten"
+    parsed.clear()
+    reloaded, _ = load_site(sample_repo, ContentCache.load(store))
+    assert parsed == []
+    assert reloaded.ideas[idea.stem].meta.title.startswith("Changed: ")
+
+
+def test_a_deleted_file_leaves_the_cache(sample_repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    comment = min((sample_repo / "content" / "comments").glob("*/*.md"))
+    key = comment.relative_to(sample_repo).as_posix()
+    assert key in cache.entries
+    comment.unlink()
+    load_site(sample_repo, cache)
+    cache.save(store)
+    assert key not in ContentCache.load(store).entries
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM files WHERE path = ?", (key,)).fetchone() == (0,)
+
+
+def test_records_made_by_other_code_are_not_used(sample_repo: Path, tmp_path: Path, parsed: list[str]) -> None:
+    store = tmp_path / "content.sqlite"
+    saved_cache(sample_repo, store)
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE meta SET value = 'an older schema' WHERE key = 'version'")
+    cache = ContentCache.load(store)
+    assert cache.entries == {}
+    parsed.clear()
+    load_site(sample_repo, cache)
+    assert len(parsed) > 50
+    cache.save(store)
+    assert len(ContentCache.load(store).entries) == len(parsed), "saved again whole, for the code that reads it now"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all", b"SQLite format 3\x00" + b"\x00" * 200])
+def test_a_missing_or_unreadable_store_is_an_empty_cache(sample_repo: Path, tmp_path: Path, content: bytes) -> None:
+    store = tmp_path / "cache" / "content.sqlite"
+    assert ContentCache.load(store).entries == {}
+    assert not store.exists(), "loading never creates the store"
+    store.parent.mkdir()
+    store.write_bytes(content)
+    cache = ContentCache.load(store)
+    assert cache.entries == {}
+    load_site(sample_repo, cache)
+    cache.save(store)
+    assert ContentCache.load(store).entries.keys() == cache.entries.keys()
