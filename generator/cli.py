@@ -44,7 +44,9 @@ class ConsultGroup(click.Group):
 
 
 @click.group("consult", cls=ConsultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True, help="The site's repository (with site.yml).")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True, help="The site's repository (with site.yml)."
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="consult")
 @click.pass_context
@@ -65,17 +67,31 @@ def check(obj: Context) -> None:
         click.echo(f"{notice}", err=True)
     if notices:
         many = len(notices) != 1
-        click.echo(f"Found {len(notices)} deprecated value{'s' if many else ''}: the site still builds, but change {'them' if many else 'it'} as the hint says.", err=True)
-    click.echo(f"OK: {len(site.challenges)} challenges, {len(site.ideas)} ideas, {len(site.events)} events, {len(site.pages)} pages, {len(site.topics)} topics, {len(site.comments)} comments, {len(site.updates)} updates.")
+        click.echo(
+            f"Found {len(notices)} deprecated value{'s' if many else ''}: the site still builds, but change {'them' if many else 'it'} as the hint says.",
+            err=True,
+        )
+    click.echo(
+        f"OK: {len(site.challenges)} challenges, {len(site.ideas)} ideas, {len(site.events)} events, {len(site.pages)} pages, {len(site.topics)} topics, {len(site.comments)} comments, {len(site.updates)} updates."
+    )
 
 
 @main.command()
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="_site", show_default=True, help="Folder to write the site to (replaced only when the build succeeds).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="_site",
+    show_default=True,
+    help="Folder to write the site to (replaced only when the build succeeds).",
+)
 @click.option("--base-url", help="Public address of the site, overriding site.yml's base_url.")
 @click.option("--timings", is_flag=True, help="Print the time each stage took.")
 @click.option("--clean", is_flag=True, help="Rebuild every page from scratch instead of only what changed since the last build.")
 @click.option("--with-handbook", is_flag=True, help="Also build the editors' handbook (handbook/) into OUTPUT/handbook/.")
-@click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts to show: the intake's counts.json, as a file or an http(s) address.")
+@click.option(
+    "--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts to show: the intake's counts.json, as a file or an http(s) address."
+)
 @click.pass_obj
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
@@ -99,7 +115,18 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     stages = [handbook_stage(obj.root)] if with_handbook else []
     cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
     with BuildProgress(progress_wanted()) as progress:
-        result = run_build(obj.root, out, base_url=base_url, now=now, incremental=not clean, extra_stages=stages, content_cache=cache, progress=progress, supports=supports, inputs=inputs)
+        result = run_build(
+            obj.root,
+            out,
+            base_url=base_url,
+            now=now,
+            incremental=not clean,
+            extra_stages=stages,
+            content_cache=cache,
+            progress=progress,
+            supports=supports,
+            inputs=inputs,
+        )
     cache.save(cache_file(obj.root))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""
@@ -137,7 +164,14 @@ def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
 
 
 @main.command()
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=".consult/handbook", show_default=True, help="Folder to write the handbook to (`consult serve` mounts the default one at /handbook/).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".consult/handbook",
+    show_default=True,
+    help="Folder to write the handbook to (`consult serve` mounts the default one at /handbook/).",
+)
 @click.pass_obj
 def handbook(obj: Context, output: Path) -> None:
     """Build the editors' handbook (handbook/, MkDocs strict: a broken link fails)."""
@@ -156,10 +190,29 @@ def reference() -> None:
 
 
 @main.command()
-@click.option("--format", "formats", type=click.Choice(["csv", "json"]), multiple=True, required=True, help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["csv", "json"]),
+    multiple=True,
+    required=True,
+    help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.",
+)
 @click.option("--challenge", help="Only this challenge's ideas and comments (its slug).")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="export", show_default=True, help="Folder to write the files to (created if missing).")
-@click.option("--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts for the supports field: the intake's counts.json, as a file or an http(s) address.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="export",
+    show_default=True,
+    help="Folder to write the files to (created if missing).",
+)
+@click.option(
+    "--counts",
+    "counts_source",
+    metavar="FILE_OR_URL",
+    help="Support counts for the supports field: the intake's counts.json, as a file or an http(s) address.",
+)
 @click.pass_obj
 def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output: Path, counts_source: str | None) -> None:
     """Write the open data files the site publishes under /data/, for analysts."""

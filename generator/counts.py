@@ -41,7 +41,9 @@ def read_source(source: str, root: Path, timeout: float = TIMEOUT_SECONDS) -> by
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise CountsError(f"--counts {source}: no such file (hint: give the path of a counts.json saved from the intake, or its https:// address)") from None
+        raise CountsError(
+            f"--counts {source}: no such file (hint: give the path of a counts.json saved from the intake, or its https:// address)"
+        ) from None
     except OSError as exc:
         raise CountsError(f"--counts {source}: the file could not be read ({exc.strerror})") from None
 
@@ -52,10 +54,14 @@ def _fetch(url: str, timeout: float) -> bytes:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data: bytes = response.read(LARGEST_DOCUMENT + 1)
     except urllib.error.HTTPError as exc:
-        raise CountsError(f"--counts {url}: the server answered {exc.code} {exc.reason} (hint: check the address; the intake serves counts at <intake url>/counts.json)") from None
+        raise CountsError(
+            f"--counts {url}: the server answered {exc.code} {exc.reason} (hint: check the address; the intake serves counts at <intake url>/counts.json)"
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise CountsError(f"--counts {url}: could not reach it ({reason}) (hint: check the address and that the intake is running, or build without --counts)") from None
+        raise CountsError(
+            f"--counts {url}: could not reach it ({reason}) (hint: check the address and that the intake is running, or build without --counts)"
+        ) from None
     if len(data) > LARGEST_DOCUMENT:
         raise CountsError(f"--counts {url}: the answer is larger than {LARGEST_DOCUMENT // (1024 * 1024)} MiB, which is not a counts document")
     return data
@@ -63,6 +69,7 @@ def _fetch(url: str, timeout: float) -> bytes:
 
 def parse_counts(data: bytes, source: str) -> dict[str, int]:
     """The counts per idea slug from a counts document; a CountsError says what is wrong with it."""
+
     def wrong(what: str) -> CountsError:
         return CountsError(f"--counts {source}: {what} (hint: expected the intake's counts.json, shaped like {SHAPE})")
 
@@ -77,7 +84,7 @@ def parse_counts(data: bytes, source: str) -> dict[str, int]:
         raise wrong(f"generated_at is {generated!r}, not an ISO 8601 time")
     ideas = document.get("ideas")
     if not isinstance(ideas, dict):
-        raise wrong("it has no \"ideas\" object")
+        raise wrong('it has no "ideas" object')
     counts: dict[str, int] = {}
     for slug, count in ideas.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:

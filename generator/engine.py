@@ -126,7 +126,16 @@ def _generator_classes(pelican: Any) -> Iterable[type]:
         yield from value if isinstance(value, (list, tuple)) else (value,)
 
 
-def start(site: Site, views: SiteViews, assets: Assets, output: Path, now: dt.datetime, build_date: dt.date, code_signature: str, bytecode: BytecodeCache | None = None) -> Engine:
+def start(
+    site: Site,
+    views: SiteViews,
+    assets: Assets,
+    output: Path,
+    now: dt.datetime,
+    build_date: dt.date,
+    code_signature: str,
+    bytecode: BytecodeCache | None = None,
+) -> Engine:
     """Pelican up to its output phase, with the build's views, moment and code signature in the shared context."""
     from pelican import Pelican, signals
     from pelican.log import console

@@ -125,7 +125,14 @@ def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[st
     return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
 
 
-def up_to_date(root: Path, output: Path, base_url: str | None = None, now: dt.datetime | None = None, supports: dict[str, int] | None = None, inputs: str | None = None) -> bool:
+def up_to_date(
+    root: Path,
+    output: Path,
+    base_url: str | None = None,
+    now: dt.datetime | None = None,
+    supports: dict[str, int] | None = None,
+    inputs: str | None = None,
+) -> bool:
     """Whether the site in output was built from the inputs as they are now (support counts included) and is still right.
 
     `inputs`: the `input_fingerprint` already taken for this build.

@@ -55,7 +55,9 @@ def load_yaml_mapping(yaml_text: str, first_line: int = 1) -> tuple[dict[str, An
         if node is None:
             return {}, {}
         if not isinstance(node, yaml.MappingNode):
-            raise FrontMatterError(first_line, f"expected keys and values (a YAML mapping), found a {type(node).__name__.removesuffix('Node').lower()}")
+            raise FrontMatterError(
+                first_line, f"expected keys and values (a YAML mapping), found a {type(node).__name__.removesuffix('Node').lower()}"
+            )
         key_lines = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):

@@ -80,7 +80,18 @@ class Site:
     updates: dict[str, Entry[Update]] = field(default_factory=dict)
 
     def collection(self, kind: str) -> dict[str, Entry[Any]]:
-        return getattr(self, {"challenge": "challenges", "idea": "ideas", "event": "events", "page": "pages", "topic": "topics", "comment": "comments", "update": "updates"}[kind])
+        return getattr(
+            self,
+            {
+                "challenge": "challenges",
+                "idea": "ideas",
+                "event": "events",
+                "page": "pages",
+                "topic": "topics",
+                "comment": "comments",
+                "update": "updates",
+            }[kind],
+        )
 
     def notices(self) -> list[Problem]:
         """Every deprecated value still in use, in file order: the content loads, but should be updated."""
@@ -167,9 +178,25 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
     if kind == "comment":
         # Comments are named by their reference: content/comments/<target>/TH-7QK2M.md
         if not re.match(REFERENCE_PATTERN, slug):
-            return None, [Problem(rel, 1, "file name", f"'{path.name}' is not a comment file name (expected the comment's reference, e.g. TH-7QK2M.md, found {slug!r})", "name the file after the comment's reference")]
+            return None, [
+                Problem(
+                    rel,
+                    1,
+                    "file name",
+                    f"'{path.name}' is not a comment file name (expected the comment's reference, e.g. TH-7QK2M.md, found {slug!r})",
+                    "name the file after the comment's reference",
+                )
+            ]
     elif not re.match(SLUG_PATTERN, slug):
-        return None, [Problem(rel, 1, "file name", f"'{path.name}' is not a valid slug (expected lower-case letters, digits and single hyphens, found {slug!r})", "rename the file, e.g. my-idea.md")]
+        return None, [
+            Problem(
+                rel,
+                1,
+                "file name",
+                f"'{path.name}' is not a valid slug (expected lower-case letters, digits and single hyphens, found {slug!r})",
+                "rename the file, e.g. my-idea.md",
+            )
+        ]
     try:
         text = path.read_text(encoding="utf-8")
         doc = frontmatter.parse(text)
@@ -182,7 +209,15 @@ def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry
     except ValidationError as exc:
         return None, pydantic_problems(exc, model, rel, doc.key_lines)
     if kind == "comment" and getattr(meta, "reference", slug) != slug:
-        return None, [Problem(rel, doc.key_lines.get("reference", 1), "reference", f"the file is named {slug} but its reference is {getattr(meta, 'reference', '')}", "the file name and the reference must match")]
+        return None, [
+            Problem(
+                rel,
+                doc.key_lines.get("reference", 1),
+                "reference",
+                f"the file is named {slug} but its reference is {getattr(meta, 'reference', '')}",
+                "the file name and the reference must match",
+            )
+        ]
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
     notices = tuple(Problem(rel, doc.key_lines.get(key, 1), key, message, hint) for key, message, hint in deprecations(kind, doc.data))
     return Entry(kind, slug, rel, meta, doc.body, doc.key_lines, path.parent.name, digest, notices=notices), []
@@ -221,7 +256,15 @@ def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list
             continue
         collection = site.collection(kind)
         if entry.slug in collection:
-            problems.append(Problem(entry.path, 1, "file name", f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}", "give one of them another file name"))
+            problems.append(
+                Problem(
+                    entry.path,
+                    1,
+                    "file name",
+                    f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}",
+                    "give one of them another file name",
+                )
+            )
             continue
         collection[entry.slug] = entry
     if cache:

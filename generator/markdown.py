@@ -17,8 +17,27 @@ from markupsafe import Markup
 from .parallel import parallel_map
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "code", "pre", "blockquote",
-    "ul", "ol", "li", "a", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 
@@ -30,7 +49,14 @@ def _parser() -> MarkdownIt:
 
 def _shift_headings(html: str) -> str:
     """The page owns h1; a '#' heading in content becomes h2 so levels never skip."""
-    return html.replace("<h1>", "<h2>").replace("</h1>", "</h2>").replace("<h5>", "<h4>").replace("</h5>", "</h4>").replace("<h6>", "<h4>").replace("</h6>", "</h4>")
+    return (
+        html.replace("<h1>", "<h2>")
+        .replace("</h1>", "</h2>")
+        .replace("<h5>", "<h4>")
+        .replace("</h5>", "</h4>")
+        .replace("<h6>", "<h4>")
+        .replace("</h6>", "</h4>")
+    )
 
 
 @lru_cache(maxsize=200_000)

@@ -57,7 +57,10 @@ IDEA_FIELDS = (
     Field("role", "Staff role the person gave, if any."),
     Field("region", "Region the person gave, if any."),
     Field("supporters", "How many people sent this same idea in (the editors merged their ideas into this one)."),
-    Field("supports", "How many people support the idea (“I support this idea”), its merged duplicates included, when the site was built; empty when the build had no counts."),
+    Field(
+        "supports",
+        "How many people support the idea (“I support this idea”), its merged duplicates included, when the site was built; empty when the build had no counts.",
+    ),
     Field("comments", "Number of published comments on the idea."),
     Field("response", "The organisation's response, as plain text; empty if there is none yet."),
     Field("response_by", "Team or role that responded."),
@@ -284,7 +287,12 @@ def _finish_comment(config: SiteConfig, item: tuple[CommentView, str, str]) -> F
 
 
 def render_files(
-    views: SiteViews, formats: Iterable[Format], challenge: str | None = None, kept: Kept | None = None, made_with: str = "", chosen: Selection | None = None
+    views: SiteViews,
+    formats: Iterable[Format],
+    challenge: str | None = None,
+    kept: Kept | None = None,
+    made_with: str = "",
+    chosen: Selection | None = None,
 ) -> dict[str, str]:
     """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
 

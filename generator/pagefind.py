@@ -41,7 +41,15 @@ BUNDLE = "pagefind"
 ENTRY = "pagefind-entry.json"
 """The file that names a bundle's metadata: written last, and present only in a complete bundle."""
 
-UNUSED = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
+UNUSED = (
+    "pagefind-ui.js",
+    "pagefind-ui.css",
+    "pagefind-modular-ui.js",
+    "pagefind-modular-ui.css",
+    "pagefind-component-ui.js",
+    "pagefind-component-ui.css",
+    "pagefind-highlight.js",
+)
 """Pagefind's ready-made interfaces, which the site does not use (it has its own small one)."""
 
 MAIN_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")

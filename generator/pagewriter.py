@@ -114,7 +114,9 @@ class PageRenderer:
         write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
 
 
-def _render_share(env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, done: Counter | None, progress: BuildProgress) -> float:
+def _render_share(
+    env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, done: Counter | None, progress: BuildProgress
+) -> float:
     """Render and write one worker's share of the pages; return the seconds spent writing."""
     writing = 0.0
     for spec in specs:
@@ -128,7 +130,9 @@ def _render_share(env: Environment, context: dict[str, Any], specs: list[PageSpe
     return writing
 
 
-def render_pages(env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET) -> RenderStats:
+def render_pages(
+    env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET
+) -> RenderStats:
     """Render every spec whose signature changed (all of them unless incremental) into output."""
     specs = list(specs)
     context = template_context(context)

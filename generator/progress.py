@@ -27,8 +27,13 @@ class BuildProgress:
         self._task: TaskID | None = None
         if enabled:
             self._bar = Progress(
-                SpinnerColumn(), TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=console or Console(stderr=True), transient=True,
+                SpinnerColumn(),
+                TextColumn("{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console or Console(stderr=True),
+                transient=True,
             )
 
     @property

@@ -30,7 +30,14 @@ def _type_name(annotation: Any) -> str:
         return " / ".join(f"`{m.value}`" for m in annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
-    names = {"str": "text", "int": "whole number", "float": "number", "bool": "true / false", "date": "date (YYYY-MM-DD)", "datetime": "date and time (YYYY-MM-DD HH:MM)"}
+    names = {
+        "str": "text",
+        "int": "whole number",
+        "float": "number",
+        "bool": "true / false",
+        "date": "date (YYYY-MM-DD)",
+        "datetime": "date and time (YYYY-MM-DD HH:MM)",
+    }
     name = getattr(annotation, "__name__", str(annotation))
     return names.get(name, name)
 
@@ -66,7 +73,15 @@ def site_yml_reference() -> str:
 
 
 def content_reference() -> str:
-    parts = ["# Content reference", "", "Generated from the schemas in `generator/schema.py` and `generator/config.py` by `consult reference`.", "", "## site.yml", "", site_yml_reference()]
+    parts = [
+        "# Content reference",
+        "",
+        "Generated from the schemas in `generator/schema.py` and `generator/config.py` by `consult reference`.",
+        "",
+        "## site.yml",
+        "",
+        site_yml_reference(),
+    ]
     for kind, (folder, model, depth) in CONTENT_DIRS.items():
         doc = (model.__doc__ or "").strip().split("\n")[0]
         parts += ["", f"## {kind.title()}", "", doc, "", *HEADER, *field_rows(model)]

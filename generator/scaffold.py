@@ -23,12 +23,34 @@ def new_reference() -> str:
 
 def _defaults(kind: str, title: str, challenge: str | None, today: dt.date) -> tuple[dict[str, Any], str]:
     if kind == "challenge":
-        return {"title": title, "summary": "One or two sentences for the home page.", "question": "The question you are asking staff?", "order": 99, "status": "open", "opens": today}, "Explain the challenge and the kinds of ideas you want.\n"
+        return {
+            "title": title,
+            "summary": "One or two sentences for the home page.",
+            "question": "The question you are asking staff?",
+            "order": 99,
+            "status": "open",
+            "opens": today,
+        }, "Explain the challenge and the kinds of ideas you want.\n"
     if kind == "idea":
-        return {"title": title, "challenge": challenge, "summary": "", "submitted": today, "published": today, "reference": new_reference(), "tags": [], "status": "waiting"}, "The idea, as the person wrote it.\n"
+        return {
+            "title": title,
+            "challenge": challenge,
+            "summary": "",
+            "submitted": today,
+            "published": today,
+            "reference": new_reference(),
+            "tags": [],
+            "status": "waiting",
+        }, "The idea, as the person wrote it.\n"
     if kind == "event":
         start = dt.datetime.combine(today + dt.timedelta(days=14), dt.time(14, 0))
-        return {"title": title, "summary": "One or two sentences for the events list.", "start": start.strftime("%Y-%m-%d %H:%M"), "end": (start + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"), "online": True}, "What the event is about, and the agenda.\n"
+        return {
+            "title": title,
+            "summary": "One or two sentences for the events list.",
+            "start": start.strftime("%Y-%m-%d %H:%M"),
+            "end": (start + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+            "online": True,
+        }, "What the event is about, and the agenda.\n"
     return {"title": title, "order": 50, "updated": today}, "The page's text.\n"
 
 

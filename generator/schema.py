@@ -116,10 +116,15 @@ class Idea(Strict):
     role: str | None = Field(default=None, description="Staff role, one of site.yml `roles`.")
     region: str | None = Field(default=None, description="Region, one of site.yml `regions`.")
     tags: list[Slug] = Field(default_factory=list, max_length=10, description="Tags (lower-case words joined by hyphens).")
-    status: IdeaStatus = Field(default=IdeaStatus.WAITING, description="Lifecycle: waiting (for a response), under-consideration, responded, adopted, not-taken-forward. The old value `published` is still read as `waiting`, and `consult check` asks you to change it.")
+    status: IdeaStatus = Field(
+        default=IdeaStatus.WAITING,
+        description="Lifecycle: waiting (for a response), under-consideration, responded, adopted, not-taken-forward. The old value `published` is still read as `waiting`, and `consult check` asks you to change it.",
+    )
     response: Response | None = Field(default=None, description="The organisation's response: date, text, by.")
     supporters: int = Field(default=1, ge=1, description="How many people raised this idea (editors merge duplicates into one).")
-    duplicate_of: Slug | None = Field(default=None, description="Slug of the idea this one repeats; its page then points to that idea, and its supports count towards it.")
+    duplicate_of: Slug | None = Field(
+        default=None, description="Slug of the idea this one repeats; its page then points to that idea, and its supports count towards it."
+    )
 
     @field_validator("status", mode="before")
     @classmethod
@@ -156,7 +161,9 @@ class Event(Strict):
         default=None,
         description="`weekly`, or `monthly` (on the same weekday of the same week of the month as `start`, such as the first Tuesday); empty for a one-off event. `start` and `end` give the first occurrence.",
     )
-    repeats_until: dt.date | None = Field(default=None, description="Last date a repeating event can fall on (YYYY-MM-DD); empty to repeat with no end.")
+    repeats_until: dt.date | None = Field(
+        default=None, description="Last date a repeating event can fall on (YYYY-MM-DD); empty to repeat with no end."
+    )
 
     _aware = field_validator("start", "end", mode="after")(_london)
 

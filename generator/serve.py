@@ -157,7 +157,9 @@ class Rebuilder:
                 # search index as it was (indexing costs seconds); it catches up once saves pause.
                 indexed = not self.built
                 now = self.clock.now()
-                result = build(self.root, self.output, base_url=self.base_url, now=now, incremental=self.built, search_index=indexed, content_cache=self.cache)
+                result = build(
+                    self.root, self.output, base_url=self.base_url, now=now, incremental=self.built, search_index=indexed, content_cache=self.cache
+                )
                 self.built = True
                 self.last = result
                 self.stale_at = valid_until(result.views, now)
@@ -188,7 +190,9 @@ class Rebuilder:
                 return  # the server has gone, and its site with it
             try:
                 now = self.clock.now()
-                self.last = build(self.root, self.output, base_url=self.base_url, now=now, incremental=True, search_index=True, content_cache=self.cache)
+                self.last = build(
+                    self.root, self.output, base_url=self.base_url, now=now, incremental=True, search_index=True, content_cache=self.cache
+                )
                 self.stale_at = valid_until(self.last.views, now)
             except ContentError:
                 return  # the content changed again and is broken: the next rebuild reports it and schedules this again

@@ -96,7 +96,16 @@ class IdeaView(View[Idea]):
     @cached_property
     def card_signature(self) -> str:
         """Everything an idea's card in a listing shows (the body only when there is no summary)."""
-        return signature(self.slug, self.title, self.meta.summary, self.status, self.date, self.comment_count, self.challenge.title if self.challenge else "", "" if self.meta.summary else self.entry.digest)
+        return signature(
+            self.slug,
+            self.title,
+            self.meta.summary,
+            self.status,
+            self.date,
+            self.comment_count,
+            self.challenge.title if self.challenge else "",
+            "" if self.meta.summary else self.entry.digest,
+        )
 
 
 @dataclass

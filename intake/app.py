@@ -124,7 +124,9 @@ def make_submit(kind: str) -> Callable[[Request], Any]:
         reference = await keep(intake, kind, result.submission, result.values)
         intake.wake_worker()
         if wants_json(request):
-            return JSONResponse({"reference": reference, "status": "received", "status_url": f"{intake.settings.mount_path}/status/{reference}"}, status_code=202)
+            return JSONResponse(
+                {"reference": reference, "status": "received", "status_url": f"{intake.settings.mount_path}/status/{reference}"}, status_code=202
+            )
         return RedirectResponse(intake_link(intake, request, "confirmation", reference=reference), status_code=303)
 
     return submit
@@ -181,7 +183,9 @@ async def confirmation(request: Request) -> Response:
     if record is None:
         return not_found_page(intake.templates, catalogue, reference, intake_link(intake, request, "status_query"))
     subscribed = await run_in_threadpool(is_subscribed, intake.store, reference)
-    return confirmation_page(intake.templates, catalogue, intake.settings, record, intake_link(intake, request, "status", reference=reference), subscribed)
+    return confirmation_page(
+        intake.templates, catalogue, intake.settings, record, intake_link(intake, request, "status", reference=reference), subscribed
+    )
 
 
 async def status_query(request: Request) -> Response:

@@ -76,7 +76,7 @@ def check_origin(request: Request, settings: IntakeSettings) -> None:
 
 
 def content_kind(request: Request) -> str:
-    """"form" or "json", from the Content-Type header; any other type is a 415."""
+    """ "form" or "json", from the Content-Type header; any other type is a 415."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in FORM_TYPES:
         return "form"
@@ -112,7 +112,7 @@ def parse_body(body: bytes, kind: str) -> dict[str, Any]:
         except UnreadableBody as exc:
             raise Rejection(400, str(exc)) from None
         if not isinstance(data, dict):
-            raise Rejection(400, "Send a JSON object with the form's fields, for example {\"title\": \"…\"}.")
+            raise Rejection(400, 'Send a JSON object with the form\'s fields, for example {"title": "…"}.')
         return data
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8", errors="strict", max_num_fields=50)
@@ -137,7 +137,11 @@ def typed_values(kind: str, raw: dict[str, Any]) -> dict[str, str]:
 def check_honeypot(raw: dict[str, Any], values: dict[str, str] | None = None) -> None:
     """A 400 when the hidden field people leave empty was filled in; `values` fill the form back in."""
     if raw.get(HONEYPOT):
-        raise Rejection(400, "A hidden field that people leave empty was filled in, so this looks automated. If you are a person, clear any form-filling tool's entries and send it again.", values)
+        raise Rejection(
+            400,
+            "A hidden field that people leave empty was filled in, so this looks automated. If you are a person, clear any form-filling tool's entries and send it again.",
+            values,
+        )
 
 
 def wants_json(request: Request) -> bool:

@@ -113,7 +113,12 @@ def worker(obj: Context, once: bool, supervised: bool) -> None:
 
 
 @intake.command()
-@click.option("--older-than", "older_than", default=None, help="Age past which contact details are deleted, e.g. 90d (default: site.yml moderation.retention_days).")
+@click.option(
+    "--older-than",
+    "older_than",
+    default=None,
+    help="Age past which contact details are deleted, e.g. 90d (default: site.yml moderation.retention_days).",
+)
 @click.pass_obj
 def purge(obj: Context, older_than: str | None) -> None:
     """Delete contact details (and the text of decided submissions) past retention."""
@@ -132,7 +137,9 @@ def purge(obj: Context, older_than: str | None) -> None:
         contacts, texts = store.purge(age)
     finally:
         store.close()
-    click.echo(f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago.")
+    click.echo(
+        f"Deleted the contact details of {contacts} submission(s) and the text of {texts} decided submission(s) received more than {age.days} day(s) ago."
+    )
     click.echo(f"Deleted {addresses} email address(es) kept for emails about submissions (subscriptions and messages) older than that.")
 
 
@@ -248,7 +255,9 @@ def list_(obj: Context) -> None:
         return
     now = wall_time()
     rows = [("REFERENCE", "KIND", "CHALLENGE", "WAITING", "FLAGS", "TITLE")]
-    rows += [(w.reference, w.kind or "-", w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items]
+    rows += [
+        (w.reference, w.kind or "-", w.challenge or "-", age(w.proposed_at, now), ", ".join(f.code for f in w.flags) or "-", w.title) for w in items
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5])
@@ -321,7 +330,9 @@ def edit(obj: Context, reference: str) -> None:
     moved = f", moved to {new_path}" if new_path != path else ""
     commit = forge.commit_edit(reference, path, new_path, text, f"Edit {reference}: {new_path}\n\nEdited during review with `consult review edit`.")
     _drop_draft(settings.root, reference)
-    click.echo(f"Committed your edit of {reference} to submissions/{reference} ({commit[:10]}{moved}). Publish it with `consult review accept {reference}`.")
+    click.echo(
+        f"Committed your edit of {reference} to submissions/{reference} ({commit[:10]}{moved}). Publish it with `consult review accept {reference}`."
+    )
 
 
 @review.command()
@@ -347,12 +358,16 @@ def accept(obj: Context, reference: str, summary: str | None, tags: str | None) 
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
-        raise ConsultError(f"{reference} was not accepted: fix the {'problem' if len(problems) == 1 else f'{len(problems)} problems'} above (with --summary, --tags or `consult review edit {reference}`), then accept again")
+        raise ConsultError(
+            f"{reference} was not accepted: fix the {'problem' if len(problems) == 1 else f'{len(problems)} problems'} above (with --summary, --tags or `consult review edit {reference}`), then accept again"
+        )
     if edited != text:
         forge.commit_edit(reference, path, path, edited, f"Edit {reference}: summary and tags\n\nSet with `consult review accept`.")
     commit = forge.accept(reference)
     _record(settings, reference, "merged")
-    click.echo(f"Accepted {reference}: merged into {settings.main_branch} ({commit[:10]}). `consult serve` rebuilds the site by itself; otherwise run `consult build`.")
+    click.echo(
+        f"Accepted {reference}: merged into {settings.main_branch} ({commit[:10]}). `consult serve` rebuilds the site by itself; otherwise run `consult build`."
+    )
 
 
 @review.command()

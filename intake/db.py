@@ -94,7 +94,9 @@ def check_url(url: str) -> str:
     except ValueError:
         port = -1
     if port == -1:
-        raise ConsultError("CONSULT_INTAKE_DATABASE_URL has a port that is not a number from 1 to 65535: write it as postgresql://user@host:5432/database")
+        raise ConsultError(
+            "CONSULT_INTAKE_DATABASE_URL has a port that is not a number from 1 to 65535: write it as postgresql://user@host:5432/database"
+        )
     return url
 
 

@@ -34,8 +34,23 @@ FIELDS: dict[str, tuple[str, ...]] = {
 
 FIELD_IDS: dict[str, dict[str, str]] = {
     "idea": {f: f for f in FIELDS["idea"]},
-    "comment": {"target": "comment", "comment": "comment", "name": "comment-name", "email": "comment-email", "notify": "comment-notify", "consent": "comment-consent"},
-    "topic": {"challenge": "topic-title", "title": "topic-title", "post": "topic-post", "name": "topic-name", "email": "topic-email", "notify": "topic-notify", "consent": "topic-consent"},
+    "comment": {
+        "target": "comment",
+        "comment": "comment",
+        "name": "comment-name",
+        "email": "comment-email",
+        "notify": "comment-notify",
+        "consent": "comment-consent",
+    },
+    "topic": {
+        "challenge": "topic-title",
+        "title": "topic-title",
+        "post": "topic-post",
+        "name": "topic-name",
+        "email": "topic-email",
+        "notify": "topic-notify",
+        "consent": "topic-consent",
+    },
 }
 """The id of each field's input in the theme's form partials, for the error summary's links."""
 
@@ -128,7 +143,9 @@ def _as_text(raw: dict[str, Any], name: str, errors: dict[str, str], label: str)
     return value
 
 
-def _length(errors: dict[str, str], name: str, value: str, missing: str, too_long: str, max_length: int, min_length: int = 1, too_short: str = "") -> None:
+def _length(
+    errors: dict[str, str], name: str, value: str, missing: str, too_long: str, max_length: int, min_length: int = 1, too_short: str = ""
+) -> None:
     if not value:
         errors.setdefault(name, missing)
     elif len(value) > max_length:
@@ -138,9 +155,18 @@ def _length(errors: dict[str, str], name: str, value: str, missing: str, too_lon
 
 
 LABELS = {
-    "challenge": "The challenge", "title": "The title", "idea": "Your idea", "role": "Your role", "region": "Where you work",
-    "name": "The name", "email": "The email address", "notify": "The box to get emails", "consent": "The consent box", "target": "What you are commenting on",
-    "comment": "Your comment", "post": "The opening post",
+    "challenge": "The challenge",
+    "title": "The title",
+    "idea": "Your idea",
+    "role": "Your role",
+    "region": "Where you work",
+    "name": "The name",
+    "email": "The email address",
+    "notify": "The box to get emails",
+    "consent": "The consent box",
+    "target": "What you are commenting on",
+    "comment": "Your comment",
+    "post": "The opening post",
 }
 MULTILINE = {"idea", "comment", "post"}
 
@@ -164,7 +190,11 @@ def _check_challenge(values: dict[str, str], errors: dict[str, str], catalogue: 
     if challenge is None:
         errors.setdefault("challenge", "Select a challenge from the list")
     elif not challenge.is_open:
-        closed = f"closed to new {what}s on {long_date(challenge.closes)}" if challenge.closes and challenge.status == ChallengeStatus.OPEN else f"is closed to new {what}s"
+        closed = (
+            f"closed to new {what}s on {long_date(challenge.closes)}"
+            if challenge.closes and challenge.status == ChallengeStatus.OPEN
+            else f"is closed to new {what}s"
+        )
         errors.setdefault("challenge", f"The challenge ‘{challenge.title}’ {closed}. Choose an open challenge")
 
 
@@ -198,7 +228,16 @@ def _check_consent(values: dict[str, str], errors: dict[str, str]) -> None:
 
 def check_idea(values: dict[str, str], errors: dict[str, str], catalogue: Catalogue) -> None:
     _check_challenge(values, errors, catalogue, "idea")
-    _length(errors, "title", values["title"], "Enter a short title for your idea", "The title must be 120 characters or fewer", 120, 3, "The title must be 3 characters or more")
+    _length(
+        errors,
+        "title",
+        values["title"],
+        "Enter a short title for your idea",
+        "The title must be 120 characters or fewer",
+        120,
+        3,
+        "The title must be 3 characters or more",
+    )
     _length(errors, "idea", values["idea"], "Enter your idea", "Your idea must be 5,000 characters or fewer", 5000)
     if values["role"] and values["role"] not in catalogue.config.roles:
         errors.setdefault("role", "Select your role from the list, or ‘Prefer not to say’")
@@ -217,7 +256,12 @@ def check_comment(values: dict[str, str], errors: dict[str, str], catalogue: Cat
         errors.setdefault("target", "The idea or topic you are commenting on could not be found. Go back to its page and try again")
     elif not catalogue.target_open(target):
         closes = catalogue.target_closed_on(target)
-        errors.setdefault("target", f"This challenge closed on {long_date(closes)}, so it no longer takes comments" if closes else "This challenge is closed, so it no longer takes comments")
+        errors.setdefault(
+            "target",
+            f"This challenge closed on {long_date(closes)}, so it no longer takes comments"
+            if closes
+            else "This challenge is closed, so it no longer takes comments",
+        )
     _length(errors, "comment", values["comment"], "Enter your comment", "Your comment must be 2,000 characters or fewer", 2000)
     _check_name(values, errors)
     _check_email(values, errors, "comment")
@@ -226,7 +270,16 @@ def check_comment(values: dict[str, str], errors: dict[str, str], catalogue: Cat
 
 def check_topic(values: dict[str, str], errors: dict[str, str], catalogue: Catalogue) -> None:
     _check_challenge(values, errors, catalogue, "topic")
-    _length(errors, "title", values["title"], "Enter a title for the topic", "The title must be 120 characters or fewer", 120, 3, "The title must be 3 characters or more")
+    _length(
+        errors,
+        "title",
+        values["title"],
+        "Enter a title for the topic",
+        "The title must be 120 characters or fewer",
+        120,
+        3,
+        "The title must be 3 characters or more",
+    )
     _length(errors, "post", values["post"], "Enter the opening post", "The opening post must be 5,000 characters or fewer", 5000)
     _check_name(values, errors)
     _check_email(values, errors, "topic")

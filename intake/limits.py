@@ -44,8 +44,10 @@ class Limiters:
         """`shared`: the store whose database keeps the buckets (several replicas); None keeps them in memory."""
         self.settings = settings
         if shared is not None and settings.secret_generated:
-            log.warning("CONSULT_INTAKE_SECRET is not set: each replica hashes client addresses with its own key, so the rate limits "
-                        "kept in the database are not shared between replicas. Set it to the same value on every replica.")
+            log.warning(
+                "CONSULT_INTAKE_SECRET is not set: each replica hashes client addresses with its own key, so the rate limits "
+                "kept in the database are not shared between replicas. Set it to the same value on every replica."
+            )
         self.by_kind: dict[str, RateLimiter | SharedRateLimiter] = {
             kind: RateLimiter(settings.secret, limit, window) if shared is None else SharedRateLimiter(shared, kind, settings.secret, limit, window)
             for kind, (limit, window) in settings.rate_limits.items()
@@ -70,7 +72,9 @@ class Limiters:
         address = self.settings.trusted_proxies.client_address(peer, request.headers.getlist("x-forwarded-for"))
         wait = await self.wait_for(kind, address)
         if wait:
-            raise Rejection(429, f"You have sent a lot in a short time. Wait {wait_words(wait)}, then send it again.", values, headers={"Retry-After": str(wait)})
+            raise Rejection(
+                429, f"You have sent a lot in a short time. Wait {wait_words(wait)}, then send it again.", values, headers={"Retry-After": str(wait)}
+            )
 
 
 def shared_limits(store: Store) -> Store | None:

@@ -74,7 +74,9 @@ def changed_from_git(root: Path, base: str, head: str = "HEAD") -> list[str]:
     """Files changed between the merge base of BASE and HEAD, as `git diff BASE...HEAD` lists them."""
     result = subprocess.run(
         ["git", "-C", str(root), "diff", "--name-only", "--no-renames", f"{base}...{head}"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise ConsultError(f"git could not compare {base}...{head}: {result.stderr.strip()} (check out with fetch-depth: 0)")
@@ -233,12 +235,19 @@ def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: 
         MARKER,
         "## Moderation checks",
         f"Content files changed: {sum(1 for p in report.changed if is_content(p))}.",
-        ("| check | state |\n|---|---|\n"
-         f"| Content check (`consult check`) | {check_text} |\n"
-         f"| Site build | {RESULT_WORDS.get(checks.build, checks.build)} |"),
+        (
+            "| check | state |\n|---|---|\n"
+            f"| Content check (`consult check`) | {check_text} |\n"
+            f"| Site build | {RESULT_WORDS.get(checks.build, checks.build)} |"
+        ),
     ]
     if report.problems:
-        parts.append("### Problems to fix\n" + "\n".join(f"- `{p.path}` line {p.line}, `{p.key}`: {_cell(p.message)}" + (f" ({_cell(p.hint)})" if p.hint else "") for p in report.problems))
+        parts.append(
+            "### Problems to fix\n"
+            + "\n".join(
+                f"- `{p.path}` line {p.line}, `{p.key}`: {_cell(p.message)}" + (f" ({_cell(p.hint)})" if p.hint else "") for p in report.problems
+            )
+        )
     flag_block = ["### Automated flags"]
     if not report.flagged:
         flag_block.append("No changed ideas, comments or topics to flag.")
@@ -253,7 +262,15 @@ def render_comment(report: Report, checks: Checks, site_url: str, handbook_url: 
 
 
 def _artefact_text(checks: Checks) -> str:
-    where = f"[this run's artefacts]({checks.artifact_url})" if checks.artifact_url else (f"the **Artifacts** list at the bottom of [this run's summary]({checks.run_url})" if checks.run_url else "the **Artifacts** list of the workflow run")
+    where = (
+        f"[this run's artefacts]({checks.artifact_url})"
+        if checks.artifact_url
+        else (
+            f"the **Artifacts** list at the bottom of [this run's summary]({checks.run_url})"
+            if checks.run_url
+            else "the **Artifacts** list of the workflow run"
+        )
+    )
     if checks.build and checks.build != "success":
         return "### See the site with this change\nThe site did not build, so there is nothing to preview yet: fix the problems above first."
     return (
@@ -281,8 +298,7 @@ class PullRequestThread:
 
     def other_submission_heads(self) -> list[str]:
         """Branch names of the other open pull requests that carry submissions (one request per 100 pull requests)."""
-        return [p.head.ref for p in self.repo.pull_requests(state="open")
-                if p.number != self.number and p.head.ref.startswith("submissions/")]
+        return [p.head.ref for p in self.repo.pull_requests(state="open") if p.number != self.number and p.head.ref.startswith("submissions/")]
 
     def find_comment(self) -> Any:
         """The comment (a github3.py IssueComment) carrying our marker, if there is one."""

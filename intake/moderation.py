@@ -42,7 +42,82 @@ NHS_NUMBER = re.compile(r"(?<!\d)(\d{3})[\s-]?(\d{3})[\s-]?(\d{4})(?!\d)")
 POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s?\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
 WORD = re.compile(r"[a-z0-9']+")
 STOP_WORDS = frozenset(
-    ["a", "about", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do", "does", "for", "from", "get", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "like", "make", "more", "most", "my", "no", "not", "of", "on", "or", "our", "out", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "up", "us", "was", "we", "were", "what", "when", "where", "which", "who", "will", "with", "would", "you", "your"]
+    [
+        "a",
+        "about",
+        "all",
+        "also",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "get",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "like",
+        "make",
+        "more",
+        "most",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "out",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
 )
 
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
@@ -239,8 +314,9 @@ class DuplicateIndex:
                 self.waiting.add(key, title, self._vector(Counter(tokens(f"{title} {title} {text}"))))
         return keys
 
-    def closest(self, title: str, text: str, limit: int = 3, others: Sequence[tuple[str, str, str]] = (),
-                threshold: float = 0.0) -> list[tuple[float, str, str]]:
+    def closest(
+        self, title: str, text: str, limit: int = 3, others: Sequence[tuple[str, str, str]] = (), threshold: float = 0.0
+    ) -> list[tuple[float, str, str]]:
         """The most similar (score, key, title) scoring at least `threshold` (above 0 when it is 0): the indexed ideas and `others` (key, title, text) alike."""
         with self._lock:
             query = self.vector_of(title, text)

@@ -90,24 +90,46 @@ def discussion_link(record: Record, catalogue: Catalogue, settings: IntakeSettin
     return Link(f"Back to ‘{challenge.title}’", settings.site_link(f"/challenges/{challenge.slug}/"))
 
 
-def confirmation_page(templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, status_url: str, subscribed: bool = False) -> HTMLResponse:
+def confirmation_page(
+    templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, status_url: str, subscribed: bool = False
+) -> HTMLResponse:
     """The NHS.UK confirmation page: the reference in the green panel, how to follow it, and the way back.
     `subscribed`: the person asked to be emailed about it."""
     return render_page(
-        templates, catalogue, "confirmation.html", 200,
-        reference=record.reference, kind=record.kind, kind_label=KIND_LABELS.get(record.kind, "submission"),
-        gave_email=subscribed, status_url=status_url, back=discussion_link(record, catalogue, settings),
+        templates,
+        catalogue,
+        "confirmation.html",
+        200,
+        reference=record.reference,
+        kind=record.kind,
+        kind_label=KIND_LABELS.get(record.kind, "submission"),
+        gave_email=subscribed,
+        status_url=status_url,
+        back=discussion_link(record, catalogue, settings),
     )
 
 
-def status_page(templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, published_url: str | None, status_action: str) -> HTMLResponse:
+def status_page(
+    templates: Environment, catalogue: Catalogue, settings: IntakeSettings, record: Record, published_url: str | None, status_action: str
+) -> HTMLResponse:
     """Where a submission is, in words and as a tag, and what the person sent while the intake keeps it."""
     label, colour = STATE_TAGS[record.state]
     return render_page(
-        templates, catalogue, "status.html", 200,
-        found=True, reference=record.reference, state=record.state, state_label=label, state_colour=colour,
-        received=record.received_at.date(), reason=record.reason, kind_label=KIND_LABELS.get(record.kind, "submission"),
-        sent=sent_rows(record, catalogue), published_url=published_url, status_action=status_action,
+        templates,
+        catalogue,
+        "status.html",
+        200,
+        found=True,
+        reference=record.reference,
+        state=record.state,
+        state_label=label,
+        state_colour=colour,
+        received=record.received_at.date(),
+        reason=record.reason,
+        kind_label=KIND_LABELS.get(record.kind, "submission"),
+        sent=sent_rows(record, catalogue),
+        published_url=published_url,
+        status_action=status_action,
         back=discussion_link(record, catalogue, settings),
     )
 

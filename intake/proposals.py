@@ -68,7 +68,13 @@ def _credit(fields: dict[str, str]) -> str | None:
 
 def idea_file(record: Record, fields: dict[str, str], submitted: dt.date, taken: Container[str]) -> tuple[str, str]:
     slug = unique_slug(fields["title"], record.reference, taken)
-    data: dict[str, Any] = {"title": fields["title"], "challenge": fields["challenge"], "summary": "", "submitted": submitted, "reference": record.reference}
+    data: dict[str, Any] = {
+        "title": fields["title"],
+        "challenge": fields["challenge"],
+        "summary": "",
+        "submitted": submitted,
+        "reference": record.reference,
+    }
     for key, value in (("attribution", _credit(fields)), ("role", fields.get("role")), ("region", fields.get("region"))):
         if value:
             data[key] = value
@@ -116,8 +122,7 @@ def build_proposal(record: Record, catalogue: Catalogue, pending_paths: PendingP
         path, content = make(record, fields, submitted, taken)
         challenge = fields["challenge"]
         title = f"{'Idea' if record.kind == 'idea' else 'New topic'}: {fields['title']}"
-        rows = (
-            ("Challenge", catalogue.challenges[challenge].title if challenge in catalogue.challenges else challenge), ("Title", fields["title"]))
+        rows = (("Challenge", catalogue.challenges[challenge].title if challenge in catalogue.challenges else challenge), ("Title", fields["title"]))
         if record.kind == "idea":
             rows += (("Role", fields.get("role") or "not given"), ("Region", fields.get("region") or "not given"))
         rows += (("Credit", credit),)

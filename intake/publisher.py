@@ -54,8 +54,9 @@ def holder_id() -> str:
 class PublisherLease:
     """One worker's hold on the publisher lease; `start()` keeps asking for it (and renewing it) from a thread."""
 
-    def __init__(self, store: Store, name: str = LEASE_NAME, seconds: float = LEASE_SECONDS,
-                 renew_every: float = RENEW_SECONDS, holder: str | None = None) -> None:
+    def __init__(
+        self, store: Store, name: str = LEASE_NAME, seconds: float = LEASE_SECONDS, renew_every: float = RENEW_SECONDS, holder: str | None = None
+    ) -> None:
         self.store, self.name, self.seconds, self.renew_every = store, name, seconds, renew_every
         self.holder = holder or holder_id()
         self._held_until = 0.0
@@ -120,4 +121,3 @@ class PublisherLease:
             self._thread.join(timeout=10)
             self._thread = None
         self.release()
-

@@ -29,7 +29,10 @@ from .settings import IntakeSettings
 log = logging.getLogger("consult.intake")
 
 PAGE_TITLES = {
-    "idea": "Share your idea", "comment": "Join the discussion", "topic": "Start a new topic", None: "We could not accept what you sent",
+    "idea": "Share your idea",
+    "comment": "Join the discussion",
+    "topic": "Start a new topic",
+    None: "We could not accept what you sent",
     "unavailable": "Sorry, there is a problem with the service",
 }
 
@@ -64,7 +67,15 @@ def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environmen
     return env
 
 
-def form_page(templates: Environment, catalogue: Catalogue, kind: str | None, status: int, values: dict[str, str], errors: dict[str, str], summary_text: str = "") -> HTMLResponse:
+def form_page(
+    templates: Environment,
+    catalogue: Catalogue,
+    kind: str | None,
+    status: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    summary_text: str = "",
+) -> HTMLResponse:
     """The form again, in the site's theme, with what the person typed and an NHS.UK error summary."""
     ids = FIELD_IDS.get(kind or "", {})
     error_list = [{"text": message, "href": f"#{ids.get(name, name)}"} for name, message in errors.items()]
@@ -74,7 +85,10 @@ def form_page(templates: Environment, catalogue: Catalogue, kind: str | None, st
     target = values.get("target", "")
     challenge_slug = values.get("challenge") or catalogue.target_challenge(target) or ""
     return render_page(
-        templates, catalogue, "intake_error.html", status,
+        templates,
+        catalogue,
+        "intake_error.html",
+        status,
         page_title=PAGE_TITLES.get(kind, PAGE_TITLES[None]),
         summary_title="There is a problem",
         summary_text=summary_text,

@@ -53,7 +53,9 @@ def proposed_path(forge: LocalGitForge, reference: str) -> str:
     paths = forge.proposed_files(reference)
     if len(paths) != 1 or not moderated_kind(paths[0]):
         found = ", ".join(paths) or "none"
-        raise ConsultError(f"submissions/{reference} should propose exactly one idea, topic or comment file, found {found}; check the branch out and fix it with git")
+        raise ConsultError(
+            f"submissions/{reference} should propose exactly one idea, topic or comment file, found {found}; check the branch out and fix it with git"
+        )
     return paths[0]
 
 

@@ -131,7 +131,10 @@ SUPPORT_RATES = {SUPPORT: ("CONSULT_INTAKE_RATE_LIMIT_SUPPORTS", "120/60"), SUPP
 def parse_support_rates(env: Mapping[str, str]) -> dict[str, tuple[int, float]]:
     """Each support limit from its own variable, else its default; off too when CONSULT_INTAKE_RATE_LIMIT is 0."""
     off = parse_rate(env.get("CONSULT_INTAKE_RATE_LIMIT", "30/60"))[0] == 0
-    return {kind: parse_rate(env[name], name) if name in env else parse_rate("0" if off else default, name) for kind, (name, default) in SUPPORT_RATES.items()}
+    return {
+        kind: parse_rate(env[name], name) if name in env else parse_rate("0" if off else default, name)
+        for kind, (name, default) in SUPPORT_RATES.items()
+    }
 
 
 def database_url_from(env: Mapping[str, str]) -> str:
@@ -184,7 +187,9 @@ class IntakeSettings:
     site_dir: Path | None = None
     base_url: str = ""
     """The site's public address (site.yml base_url unless overridden, e.g. by `consult serve`)."""
-    rate_limits: dict[str, tuple[int, float]] = field(default_factory=lambda: {**{kind: (30, 60.0) for kind in RATE_KINDS}, LOOKUP: (120, 60.0), SUPPORT: (120, 60.0), SUPPORTER: (30, 60.0)})
+    rate_limits: dict[str, tuple[int, float]] = field(
+        default_factory=lambda: {**{kind: (30, 60.0) for kind in RATE_KINDS}, LOOKUP: (120, 60.0), SUPPORT: (120, 60.0), SUPPORTER: (30, 60.0)}
+    )
     """Posts allowed per client address and window in seconds, for each kind of post (idea, comment, topic)."""
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     max_bytes: int = 65536

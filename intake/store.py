@@ -349,7 +349,7 @@ class Store:
         now = now_moment.isoformat(timespec="seconds")
         with self.transaction() as conn:
             contacts = conn.execute(
-            "UPDATE submissions SET email = NULL, contact_purged_at = ? WHERE received_at < ? AND email IS NOT NULL", (now, cutoff)
+                "UPDATE submissions SET email = NULL, contact_purged_at = ? WHERE received_at < ? AND email IS NOT NULL", (now, cutoff)
             ).rowcount
             texts = conn.execute(
                 "UPDATE submissions SET fields = NULL, proposal = NULL WHERE received_at < ? AND state IN ('merged', 'closed') AND fields IS NOT NULL",

@@ -1,4 +1,4 @@
-""""I support this idea": POST /supports, GET /supports/{slug} and GET /counts.json.
+""" "I support this idea": POST /supports, GET /supports/{slug} and GET /counts.json.
 
 Counting must be honest without accounts, and staff of one trust often share one
 public address, so the address cannot be the identity. A browser is known by a
@@ -94,7 +94,7 @@ def original_slug(catalogue: Catalogue, slug: str) -> str | None:
     path = [slug]
     while (next_slug := ideas[path[-1]].duplicate_of) and next_slug in ideas:
         if next_slug in path:
-            return min(path[path.index(next_slug):])
+            return min(path[path.index(next_slug) :])
         path.append(next_slug)
     return path[-1]
 
@@ -189,7 +189,11 @@ PROBLEM_TITLES = {404: "We could not find that idea", 409: "This idea no longer 
 
 def problem_page(intake: Intake, status: int, message: str, idea: IdeaInfo | None) -> HTMLResponse:
     """Why a support was not recorded, in the site's frame, with the way back to the idea (or to the ideas)."""
-    back = Link(f"Back to ‘{idea.title}’", intake.settings.site_link(idea.url)) if idea else Link("Back to the ideas", intake.settings.site_link("/ideas/"))
+    back = (
+        Link(f"Back to ‘{idea.title}’", intake.settings.site_link(idea.url))
+        if idea
+        else Link("Back to the ideas", intake.settings.site_link("/ideas/"))
+    )
     title = PROBLEM_TITLES.get(status, "We could not record your support")
     return render_page(intake.templates, intake.catalogue.current, "support_problem.html", status, problem_title=title, message=message, back=back)
 
@@ -233,13 +237,22 @@ def closed_message(catalogue: Catalogue, idea: IdeaInfo) -> str | None:
 async def check_browser_rate(intake: Intake, token: str) -> None:
     wait = await intake.limiters.wait_for(SUPPORTER, token)
     if wait:
-        raise Rejection(429, f"This browser has supported and withdrawn a lot in a short time. Wait {wait_words(wait)}, then try again.", headers={"Retry-After": str(wait)})
+        raise Rejection(
+            429,
+            f"This browser has supported and withdrawn a lot in a short time. Wait {wait_words(wait)}, then try again.",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def set_cookie(response: Response, settings: IntakeSettings, cookie: SupporterCookie, token: str) -> None:
     response.set_cookie(
-        COOKIE, cookie.value(token), max_age=COOKIE_SECONDS, path=settings.mount_path or "/",
-        secure=settings.base_url.startswith("https:"), httponly=True, samesite="lax",
+        COOKIE,
+        cookie.value(token),
+        max_age=COOKIE_SECONDS,
+        path=settings.mount_path or "/",
+        secure=settings.base_url.startswith("https:"),
+        httponly=True,
+        samesite="lax",
     )
 
 
@@ -277,8 +290,12 @@ async def post_support(request: Request) -> Response:
         state = await supports.store.change(change)
     except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was changed and the person is told so
         log.error("Could not store a support: %s", type(exc).__name__)
-        return rejected(intake, request, Rejection(503, "Sorry, we could not record that just now. Nothing was changed. Please try again in a few minutes."), idea)
-    response: Response = state_json(idea.slug, state) if wants_json(request) else RedirectResponse(supports.page_link(intake, request, idea.slug), status_code=303)
+        return rejected(
+            intake, request, Rejection(503, "Sorry, we could not record that just now. Nothing was changed. Please try again in a few minutes."), idea
+        )
+    response: Response = (
+        state_json(idea.slug, state) if wants_json(request) else RedirectResponse(supports.page_link(intake, request, idea.slug), status_code=303)
+    )
     if fresh:
         set_cookie(response, intake.settings, supports.cookie, token)
     return response
@@ -303,9 +320,15 @@ async def support_page(request: Request) -> Response:
         return state_json(idea.slug, state)
     challenge = catalogue.challenges.get(idea.challenge)
     return render_page(
-        intake.templates, catalogue, "support.html", 200,
-        idea=idea, challenge_title=challenge.title if challenge else "", supported=state.supported,
-        count_text=count_sentence(state.count), closed=closed_message(catalogue, idea),
+        intake.templates,
+        catalogue,
+        "support.html",
+        200,
+        idea=idea,
+        challenge_title=challenge.title if challenge else "",
+        supported=state.supported,
+        count_text=count_sentence(state.count),
+        closed=closed_message(catalogue, idea),
         action=intake_link(intake, request, "submit_support"),
         back=Link(f"Back to ‘{idea.title}’", intake.settings.site_link(idea.url)),
     )

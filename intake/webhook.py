@@ -63,8 +63,7 @@ def outcomes(payload: Mapping[str, Any], forge: Any = None) -> dict[str, Proposa
     return forge.pull_outcomes(int(pull["number"]))
 
 
-def github_webhook(on_status: OnStatus, forge: Any = None,
-                   secret: bytes | None = None) -> Callable[[Request], Any]:
+def github_webhook(on_status: OnStatus, forge: Any = None, secret: bytes | None = None) -> Callable[[Request], Any]:
     """The Starlette endpoint; the secret defaults to CONSULT_WEBHOOK_SECRET from the environment."""
     key = secret if secret is not None else os.environ.get(SECRET_ENV, "").encode()
 
@@ -95,8 +94,7 @@ def github_webhook(on_status: OnStatus, forge: Any = None,
     return endpoint
 
 
-def github_webhook_route(on_status: OnStatus, forge: Any = None, secret: bytes | None = None,
-                         path: str = "/webhooks/github") -> Route:
+def github_webhook_route(on_status: OnStatus, forge: Any = None, secret: bytes | None = None, path: str = "/webhooks/github") -> Route:
     return Route(path, github_webhook(on_status, forge, secret), methods=["POST"])
 
 

@@ -197,7 +197,9 @@ class Worker:
             contacts_purged, texts = self.store.purge(dt.timedelta(days=days))
             contacts += contacts_purged
             if contacts or texts:
-                log.info("Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days)
+                log.info(
+                    "Purged contact details of %d submission(s) and the text of %d decided submission(s) older than %d days.", contacts, texts, days
+                )
 
     def publish_due(self) -> None:
         """The lease holder's round: publish what is due, then housekeeping, then emails, each only while still holding it."""
@@ -295,10 +297,17 @@ class WorkerProcess:
     RESTART_MAX = 60.0
     """Longest wait, in seconds, before starting a worker that keeps dying again."""
 
-    def __init__(self, root: Path, on_published: Callable[[], object], tick: Callable[[], object] = lambda: None,
-                 command: list[str] | None = None):
-        self.command = command or [sys.executable, "-c", "from generator.cli import main; main(prog_name='consult')",
-                                   "--root", str(root), "intake", "worker", "--supervised"]
+    def __init__(self, root: Path, on_published: Callable[[], object], tick: Callable[[], object] = lambda: None, command: list[str] | None = None):
+        self.command = command or [
+            sys.executable,
+            "-c",
+            "from generator.cli import main; main(prog_name='consult')",
+            "--root",
+            str(root),
+            "intake",
+            "worker",
+            "--supervised",
+        ]
         self.on_published, self.tick = on_published, tick
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -416,8 +425,7 @@ def make_forge(settings: IntakeSettings, db: Database | None = None) -> Forge:
             db = open_database(settings)
             migrate(db)
         # GitHub's write budget is counted in the store, so a restart or a second process never exceeds it.
-        return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}),
-                               ledger=StoreWriteLedger(db))
+        return forge_from_site(settings.config.model_copy(update={"base_url": settings.base_url}), ledger=StoreWriteLedger(db))
     from .forge.local import LocalGitForge
 
     return LocalGitForge(settings.root, settings.main_branch)

@@ -86,8 +86,7 @@ class Forge(abc.ABC):
     def state(self, reference: str) -> ProposalState:
         """Where the proposal for this reference stands now."""
 
-    def propose_many(self, proposals: list[Proposal],
-                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal], on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         """Propose several; return reference → locator. `on_proposed` hears of each as soon as the forge holds it.
 
         Default: one `propose` after another (an error stops the loop; what was made before it was reported).

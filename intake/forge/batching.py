@@ -46,6 +46,6 @@ def plan(pending: Sequence[Proposal], capacity: int, batch_size: int) -> list[tu
     groups: dict[str, list[Proposal]] = {}
     for p in pending:
         groups.setdefault(p.challenge or NO_CHALLENGE, []).append(p)
-    chunks = [(c, ps[i:i + batch_size]) for c, ps in groups.items() for i in range(0, len(ps), batch_size)]
+    chunks = [(c, ps[i : i + batch_size]) for c, ps in groups.items() for i in range(0, len(ps), batch_size)]
     position = {p.reference: i for i, p in enumerate(pending)}
     return sorted(chunks, key=lambda chunk: position[chunk[1][0].reference])

@@ -61,8 +61,9 @@ class GitHubForge(Forge):
 
     batches = True
 
-    def __init__(self, options: GitHubOptions, clock: Clock | None = None,
-                 env: Mapping[str, str] = os.environ, ledger: WriteLedger | None = None) -> None:
+    def __init__(
+        self, options: GitHubOptions, clock: Clock | None = None, env: Mapping[str, str] = os.environ, ledger: WriteLedger | None = None
+    ) -> None:
         """`ledger`: where writes are counted (default: this process's memory); the intake passes its store's."""
         if "/" not in options.repository:
             raise ForgeConfigError("site.yml: github.repository must be set to owner/name when forge is github.")
@@ -115,8 +116,7 @@ class GitHubForge(Forge):
         change = single_change(proposal, self.options.site_url, self._policy_url())
         return self._retrying(lambda: self._open(change))["html_url"]
 
-    def propose_many(self, proposals: list[Proposal],
-                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal], on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         """The worker's hook: singles while the budget can open them, else one pull request per challenge.
 
         `on_proposed` hears of each pull request as soon as it exists (reference → its address).
@@ -319,8 +319,7 @@ class GitHubForge(Forge):
             return {ref: ProposalState.MERGED for ref in refs}
         pull = self.repo.pull_request(data["number"])
         published = {f.filename for f in pull.files() if f.status in ("added", "modified")}
-        return {ref: ProposalState.MERGED if path in published else ProposalState.CLOSED
-                for ref, path in refs.items()}
+        return {ref: ProposalState.MERGED if path in published else ProposalState.CLOSED for ref, path in refs.items()}
 
 
 def plain_reason(text: str) -> str | None:
@@ -330,7 +329,7 @@ def plain_reason(text: str) -> str | None:
     text = html.unescape(re.sub(r"[*`~]|(?<!\w)_+|_+(?!\w)", "", text))
     text = " ".join(text.split())
     if len(text) > REASON_MAX:
-        text = text[:REASON_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
+        text = text[: REASON_MAX - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
     return text or None
 
 
@@ -341,14 +340,18 @@ def _epoch(stamp: str | None) -> float:
     return dt.datetime.fromisoformat(stamp).timestamp()
 
 
-def forge_from_site(config: Any, clock: Clock | None = None, env: Mapping[str, str] = os.environ,
-                    site_url: str | None = None, ledger: WriteLedger | None = None) -> GitHubForge:
+def forge_from_site(
+    config: Any, clock: Clock | None = None, env: Mapping[str, str] = os.environ, site_url: str | None = None, ledger: WriteLedger | None = None
+) -> GitHubForge:
     """The GitHub forge as site.yml (a generator.config.SiteConfig) describes it."""
     gh, pub = config.github, config.publishing
     options = GitHubOptions(
-        repository=gh.repository, base_branch=gh.base_branch, url=gh.url or None,
+        repository=gh.repository,
+        base_branch=gh.base_branch,
+        url=gh.url or None,
         site_url=(site_url or config.base_url).rstrip("/"),
-        per_minute=pub.content_per_minute, per_hour=pub.content_per_hour, batch_size=pub.batch_size,
+        per_minute=pub.content_per_minute,
+        per_hour=pub.content_per_hour,
+        batch_size=pub.batch_size,
     )
     return GitHubForge(options, clock, env, ledger)
-

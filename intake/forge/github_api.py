@@ -46,12 +46,10 @@ def client(url: str | None, governor: Governor, timeout: tuple[float, float] = T
     return github3.GitHubEnterprise(url, session=session) if url else github3.GitHub(session=session)
 
 
-def login(url: str | None, governor: Governor, env: Mapping[str, str] = os.environ,
-          timeout: tuple[float, float] = TIMEOUT) -> github3.GitHub:
+def login(url: str | None, governor: Governor, env: Mapping[str, str] = os.environ, timeout: tuple[float, float] = TIMEOUT) -> github3.GitHub:
     """A governed client logged in as the App installation (preferred) or with GITHUB_TOKEN."""
     gh = client(url, governor, timeout)
-    app_id, key_file, installation = (env.get(k) for k in
-                                      ("CONSULT_GITHUB_APP_ID", "CONSULT_GITHUB_APP_KEY_FILE", "CONSULT_GITHUB_INSTALLATION_ID"))
+    app_id, key_file, installation = (env.get(k) for k in ("CONSULT_GITHUB_APP_ID", "CONSULT_GITHUB_APP_KEY_FILE", "CONSULT_GITHUB_INSTALLATION_ID"))
     if app_id and key_file and installation:
         gh.login_as_app_installation(Path(key_file).read_bytes(), app_id.strip(), int(installation))
     elif env.get("GITHUB_TOKEN"):

@@ -99,15 +99,16 @@ def _marker(references: dict[str, str]) -> str:
 
 
 def single_change(p: Proposal, base_url: str, policy_url: str) -> Change:
-    body = "\n\n".join([
-        f"A {p.kind} submitted through the site. Merging publishes it; closing rejects it.",
-        _table(p),
-        "### Automated flags\n" + _flag_lines(p.flags, base_url),
-        checklist(policy_url),
-        _marker({p.reference: p.path}),
-    ])
-    return Change(p.branch, p.title, body, f"Add {p.kind} {p.reference}: {p.title}", labels_for([p]),
-                  {p.path: p.content}, {p.reference: p.path})
+    body = "\n\n".join(
+        [
+            f"A {p.kind} submitted through the site. Merging publishes it; closing rejects it.",
+            _table(p),
+            "### Automated flags\n" + _flag_lines(p.flags, base_url),
+            checklist(policy_url),
+            _marker({p.reference: p.path}),
+        ]
+    )
+    return Change(p.branch, p.title, body, f"Add {p.kind} {p.reference}: {p.title}", labels_for([p]), {p.path: p.content}, {p.reference: p.path})
 
 
 def batch_branch(challenge: str, proposals: Sequence[Proposal]) -> str:
@@ -117,11 +118,15 @@ def batch_branch(challenge: str, proposals: Sequence[Proposal]) -> str:
 
 def batch_change(challenge: str, proposals: Sequence[Proposal], base_url: str, policy_url: str) -> Change:
     sections = [
-        (f"{len(proposals)} submissions to **{challenge}**, batched because many arrived at once. "
-         "Each is its own file; merging publishes every file still in the pull request."),
-        ("**To reject one submission**, delete its file in this pull request (Files changed → ⋯ → "
-         "Delete file, or `git rm <file>` on the branch) and merge the rest; closing the pull request "
-         "rejects them all."),
+        (
+            f"{len(proposals)} submissions to **{challenge}**, batched because many arrived at once. "
+            "Each is its own file; merging publishes every file still in the pull request."
+        ),
+        (
+            "**To reject one submission**, delete its file in this pull request (Files changed → ⋯ → "
+            "Delete file, or `git rm <file>` on the branch) and merge the rest; closing the pull request "
+            "rejects them all."
+        ),
         checklist(policy_url),
     ]
     items = [f"### {_cell(p.title)}\n\n{_table(p)}\n\n{_flag_lines(p.flags, base_url)}" for p in proposals]
@@ -129,9 +134,15 @@ def batch_change(challenge: str, proposals: Sequence[Proposal], base_url: str, p
         items = [_compact(p) for p in proposals]
     refs = {p.reference: p.path for p in proposals}
     sections += [*items, _marker(refs)]
-    return Change(batch_branch(challenge, proposals), f"Batch: {len(proposals)} submissions to {challenge}",
-                  "\n\n".join(sections), f"Add {len(proposals)} submissions to {challenge}",
-                  labels_for(proposals), {p.path: p.content for p in proposals}, refs)
+    return Change(
+        batch_branch(challenge, proposals),
+        f"Batch: {len(proposals)} submissions to {challenge}",
+        "\n\n".join(sections),
+        f"Add {len(proposals)} submissions to {challenge}",
+        labels_for(proposals),
+        {p.path: p.content for p in proposals},
+        refs,
+    )
 
 
 def _compact(p: Proposal) -> str:

@@ -81,7 +81,9 @@ class LocalGitForge(Forge):
     def _main_ref(self) -> str:
         ref = f"refs/heads/{self.main_branch}"
         if self.resolve(ref) is None:
-            raise ForgeError(f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)")
+            raise ForgeError(
+                f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)"
+            )
         return ref
 
     # -- the Forge interface ----------------------------------------------------------------
@@ -96,8 +98,7 @@ class LocalGitForge(Forge):
         """Make the branch with one commit adding the file; if it already exists (or was decided), return it unchanged."""
         return self.propose_many([proposal])[proposal.reference]
 
-    def propose_many(self, proposals: list[Proposal],
-                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal], on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         """Propose several at once: one `git fast-import` writes every blob, tree, commit and new branch.
 
         Proposals whose branch exists (or that editors already decided) are left as they are.
@@ -107,12 +108,17 @@ class LocalGitForge(Forge):
         refs = self._all_refs()
         base = refs.get(f"refs/heads/{self.main_branch}")
         if base is None:
-            raise ForgeError(f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)")
+            raise ForgeError(
+                f"the repository {self.root} has no branch '{self.main_branch}' (set CONSULT_MAIN_BRANCH or site.yml github.base_branch)"
+            )
         todo = [p for p in proposals if not any(prefix + p.reference in refs for prefix in (BRANCH_PREFIX, MERGED_PREFIX, REJECTED_PREFIX))]
         if todo:
             result = subprocess.run(
                 ["git", "-C", str(self.root), "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--date-format=now"],
-                input=b"".join(self._import_stream(p, base) for p in todo), capture_output=True, env={**os.environ, **IDENTITY}, check=False,
+                input=b"".join(self._import_stream(p, base) for p in todo),
+                capture_output=True,
+                env={**os.environ, **IDENTITY},
+                check=False,
             )
             if result.returncode != 0:
                 refs = self._all_refs()
@@ -132,20 +138,29 @@ class LocalGitForge(Forge):
         message = self.message(proposal).encode()
         content = proposal.content.encode()
         who = f"{IDENTITY['GIT_COMMITTER_NAME']} <{IDENTITY['GIT_COMMITTER_EMAIL']}> now"
-        return b"".join([
-            f"commit refs/heads/{proposal.branch}\ncommitter {who}\n".encode(),
-            f"data {len(message)}\n".encode(), message, b"\n",
-            f"from {base}\n".encode(),
-            f"M 100644 inline {proposal.path}\n".encode(),
-            f"data {len(content)}\n".encode(), content, b"\n",
-        ])
+        return b"".join(
+            [
+                f"commit refs/heads/{proposal.branch}\ncommitter {who}\n".encode(),
+                f"data {len(message)}\n".encode(),
+                message,
+                b"\n",
+                f"from {base}\n".encode(),
+                f"M 100644 inline {proposal.path}\n".encode(),
+                f"data {len(content)}\n".encode(),
+                content,
+                b"\n",
+            ]
+        )
 
     def state(self, reference: str) -> ProposalState:
         refs = self._refs(reference)
         tip = refs.get(BRANCH_PREFIX + reference)
         if tip is not None:
             main = refs.get(f"refs/heads/{self.main_branch}", "")
-            merged = subprocess.run(["git", "-C", str(self.root), "merge-base", "--is-ancestor", tip, main], capture_output=True, check=False).returncode == 0
+            merged = (
+                subprocess.run(["git", "-C", str(self.root), "merge-base", "--is-ancestor", tip, main], capture_output=True, check=False).returncode
+                == 0
+            )
             return ProposalState.MERGED if merged else ProposalState.OPEN
         if MERGED_PREFIX + reference in refs:
             return ProposalState.MERGED
@@ -178,7 +193,9 @@ class LocalGitForge(Forge):
         """The text of each `commit:path` in one `git cat-file --batch` (None where there is no such file)."""
         if not specs:
             return []
-        result = subprocess.run(["git", "-C", str(self.root), "cat-file", "--batch"], input="\n".join(specs).encode() + b"\n", capture_output=True, check=False)
+        result = subprocess.run(
+            ["git", "-C", str(self.root), "cat-file", "--batch"], input="\n".join(specs).encode() + b"\n", capture_output=True, check=False
+        )
         if result.returncode != 0:
             raise ForgeError(f"git cat-file failed in {self.root}: {result.stderr.decode(errors='replace').strip()}")
         out, at = result.stdout, 0
@@ -191,7 +208,7 @@ class LocalGitForge(Forge):
                 at = end + 1
                 continue
             size = int(header[2])
-            texts.append(out[end + 1:end + 1 + size].decode("utf-8", errors="replace"))
+            texts.append(out[end + 1 : end + 1 + size].decode("utf-8", errors="replace"))
             at = end + 1 + size + 1
         return texts
 
@@ -247,7 +264,11 @@ class LocalGitForge(Forge):
     def _require_open(self, reference: str) -> str:
         state = self.state(reference)
         if state != ProposalState.OPEN:
-            hint = {ProposalState.MERGED: "it has already been accepted", ProposalState.CLOSED: "it has been rejected", ProposalState.MISSING: "no branch submissions/" + reference + " exists; run `consult review list`"}
+            hint = {
+                ProposalState.MERGED: "it has already been accepted",
+                ProposalState.CLOSED: "it has been rejected",
+                ProposalState.MISSING: "no branch submissions/" + reference + " exists; run `consult review list`",
+            }
             raise ForgeError(f"{reference} is not waiting for review: {hint.get(state, state.value)}")
         tip = self.resolve(BRANCH_PREFIX + reference)
         assert tip is not None
@@ -271,10 +292,18 @@ class LocalGitForge(Forge):
         worktree = self._checked_out_at(main_ref)
         if worktree is not None:
             # The main branch is checked out: merge there so its files (which `consult serve` builds) follow.
-            subprocess.run(["git", "-C", str(worktree), "merge", "--no-ff", "--no-edit", "-m", message, tip], capture_output=True, text=True, env={**os.environ, **IDENTITY}, check=False)
+            subprocess.run(
+                ["git", "-C", str(worktree), "merge", "--no-ff", "--no-edit", "-m", message, tip],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **IDENTITY},
+                check=False,
+            )
             if self.state(reference) != ProposalState.MERGED:
                 self.git("-C", str(worktree), "merge", "--abort", check=False)
-                raise ForgeError(f"could not merge submissions/{reference} into {self.main_branch} in {worktree}: commit or stash local changes to the same file, then try again")
+                raise ForgeError(
+                    f"could not merge submissions/{reference} into {self.main_branch} in {worktree}: commit or stash local changes to the same file, then try again"
+                )
         else:
             main = self.resolve(main_ref)
             tree = self.git("merge-tree", "--write-tree", main or "", tip, check=False).split("\n")[0]

@@ -153,12 +153,7 @@ def limit_wait(response: requests.Response, now: float, attempt: int) -> float |
     if response.status_code not in (403, 429):
         return None
     remaining = headers.get("x-ratelimit-remaining")
-    limited = (
-        response.status_code == 429
-        or "retry-after" in headers
-        or remaining == "0"
-        or "rate limit" in response.text.lower()
-    )
+    limited = response.status_code == 429 or "retry-after" in headers or remaining == "0" or "rate limit" in response.text.lower()
     if not limited:
         return None
     if "retry-after" in headers:
@@ -228,10 +223,12 @@ class GovernedSession(GitHubSession):
                 return response
             log.warning(
                 "GitHub refused %s %s with %d (a rate limit); Retry-After: %s, x-ratelimit-remaining: %s. %s",
-                method.upper(), urlsplit(url).path, response.status_code, response.headers.get("retry-after", "none"),
+                method.upper(),
+                urlsplit(url).path,
+                response.status_code,
+                response.headers.get("retry-after", "none"),
                 response.headers.get("x-ratelimit-remaining", "not given"),
-                "Giving up on this request after every wait." if attempt >= self.governor.max_limit_waits
-                else f"Every request waits {wait:.0f} s.",
+                "Giving up on this request after every wait." if attempt >= self.governor.max_limit_waits else f"Every request waits {wait:.0f} s.",
             )
             if attempt >= self.governor.max_limit_waits:
                 return response

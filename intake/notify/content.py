@@ -174,8 +174,7 @@ class BranchReader:
         listing = self.branch.listing(commit)
         names = {path.rsplit("/", 1)[-1] for path in wanted}
         relevant = [
-            path for path in listing
-            if path.startswith(UPDATES) or self.branch.reads_everything or path in wanted or path.rsplit("/", 1)[-1] in names
+            path for path in listing if path.startswith(UPDATES) or self.branch.reads_everything or path in wanted or path.rsplit("/", 1)[-1] in names
         ]
         todo = [path for path in relevant if (path, listing[path]) not in self._parsed]
         for path, text in self.branch.read(commit, todo).items():

@@ -94,8 +94,7 @@ def _digest(*parts: object) -> str:
 class EventDetector:
     """Finds what happened to each subscribed submission and records one message per event."""
 
-    def __init__(self, settings: IntakeSettings, store: Store, forge: Forge, catalogue: CatalogueHolder,
-                 check_interval: float | None = None) -> None:
+    def __init__(self, settings: IntakeSettings, store: Store, forge: Forge, catalogue: CatalogueHolder, check_interval: float | None = None) -> None:
         self.settings, self.store, self.catalogue = settings, store, catalogue
         branch = base_branch_for(forge)
         self.reader = BranchReader(branch) if branch is not None else None
@@ -170,8 +169,13 @@ class EventDetector:
         told.update(status=idea.status, response=idea.response_date)
         for update in self._updates_naming(idea, branch, told):
             change = f"A “you said, we did” update mentions your idea: {update.title}."
-            recorded += self._send(sub, f"{sub.reference}:you-said-we-did:{update.slug}", "idea_update",
-                                   url=f"{self.settings.base_url}/updates/{update.slug}/", change=change)
+            recorded += self._send(
+                sub,
+                f"{sub.reference}:you-said-we-did:{update.slug}",
+                "idea_update",
+                url=f"{self.settings.base_url}/updates/{update.slug}/",
+                change=change,
+            )
             told["updates"] = sorted({*told.get("updates", []), update.slug})
         if told != snapshot:
             save_snapshot(self.store, sub.reference, told)

@@ -55,7 +55,9 @@ def subscriptions(store: Store, decided_only: bool = False) -> list[Subscription
     where = " WHERE s.state IS NULL OR s.state IN ('merged', 'closed')" if decided_only else ""
     with store.db.read() as conn:
         rows = conn.execute(
-            "SELECT n.* FROM notify_subscriptions n LEFT JOIN submissions s ON s.reference = n.reference" + where + " ORDER BY n.created_at, n.reference"
+            "SELECT n.* FROM notify_subscriptions n LEFT JOIN submissions s ON s.reference = n.reference"
+            + where
+            + " ORDER BY n.created_at, n.reference"
         ).fetchall()
     return [
         Subscription(r["reference"], r["kind"], r["email"], dt.datetime.fromisoformat(r["created_at"]), json.loads(r["snapshot"] or "{}"))

@@ -30,9 +30,18 @@ async def unsubscribe_page(request: Request) -> Response:
     valid = bool(re.match(REFERENCE_PATTERN, reference)) and token_is_valid(link_key(intake.settings), reference, given)
     if valid:
         await run_in_threadpool(unsubscribe, intake.store, reference)
-    status_url = f"{intake.settings.mount_path}/status/{reference}" if intake.settings.same_origin else str(request.url_for("status", reference=reference))
-    return render_page(intake.templates, intake.catalogue.current, "unsubscribe.html", 200 if valid else 400,
-                       done=valid, reference=reference if valid else "", status_url=status_url)
+    status_url = (
+        f"{intake.settings.mount_path}/status/{reference}" if intake.settings.same_origin else str(request.url_for("status", reference=reference))
+    )
+    return render_page(
+        intake.templates,
+        intake.catalogue.current,
+        "unsubscribe.html",
+        200 if valid else 400,
+        done=valid,
+        reference=reference if valid else "",
+        status_url=status_url,
+    )
 
 
 def unsubscribe_routes() -> list[Route]:

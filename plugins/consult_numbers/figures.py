@@ -46,6 +46,7 @@ class Figure:
         each = " each" if len(leaders) > 1 else ""
         return f"Bar chart of {self.title.lower()}, {self.total} {unit} in all. The most: {most}, with {top}{each}."
 
+
 def month_label(month: dt.date) -> str:
     return f"{month:%B %Y}"
 
@@ -72,7 +73,10 @@ def by_month(views: SiteViews) -> Figure:
 
 
 def by_status(views: SiteViews) -> Figure:
-    rows = tuple(Row(status.label, views.counts[status.value], f"/ideas/status/{status.value}/" if views.counts[status.value] else None) for status in IdeaStatus)
+    rows = tuple(
+        Row(status.label, views.counts[status.value], f"/ideas/status/{status.value}/" if views.counts[status.value] else None)
+        for status in IdeaStatus
+    )
     return Figure("by-status", "Ideas by status", "Status", rows)
 
 

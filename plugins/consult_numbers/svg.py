@@ -38,9 +38,11 @@ def bar_chart(figure: Figure) -> Markup:
     span = WIDTH - VALUE_SPACE
     title_id, desc_id = f"chart-{figure.key}-title", f"chart-{figure.key}-desc"
     parts = [
-        (f'<svg class="consult-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
-         f'preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="{title_id} {desc_id}" focusable="false" '
-         f'style="max-width: 30rem; display: block" font-size="{FONT_SIZE}" fill="{TEXT_COLOUR}">'),
+        (
+            f'<svg class="consult-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
+            f'preserveAspectRatio="xMinYMin meet" role="img" aria-labelledby="{title_id} {desc_id}" focusable="false" '
+            f'style="max-width: 30rem; display: block" font-size="{FONT_SIZE}" fill="{TEXT_COLOUR}">'
+        ),
         f'<title id="{title_id}">{escape(figure.title)}</title>',
         f'<desc id="{desc_id}">{escape(figure.description)}</desc>',
     ]

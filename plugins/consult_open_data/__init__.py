@@ -37,7 +37,12 @@ class OpenDataGenerator(Generator):
             {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
             {"name": "comments.csv", "format": "CSV", "what": f"{len(chosen.comments)} comments on ideas and discussion topics"},
         ]
-        yield PageSpec(PAGE, "data", {"files": listed, "idea_fields": IDEA_FIELDS, "comment_fields": COMMENT_FIELDS}, signature(shared, "data", PAGE, repr(listed)))
+        yield PageSpec(
+            PAGE,
+            "data",
+            {"files": listed, "idea_fields": IDEA_FIELDS, "comment_fields": COMMENT_FIELDS},
+            signature(shared, "data", PAGE, repr(listed)),
+        )
 
 
 def write_open_data(views: SiteViews, output: Path, code_signature: str, incremental: bool) -> list[str]:
@@ -48,7 +53,8 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
     """
     site = views.site
     inputs = signature(
-        code_signature, site.config.model_dump_json(),
+        code_signature,
+        site.config.model_dump_json(),
         *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
         tuple((slug, idea.supports) for slug, idea in views.ideas.items()),
     )

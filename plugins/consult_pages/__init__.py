@@ -62,10 +62,25 @@ class ConsultPagesGenerator(Generator):
         yield self._spec("/", "home", (everything,))
         yield self._spec("/challenges/", "challenges", (everything,))
         for challenge in views.challenges.values():
-            about = (challenge.entry.digest, challenge.closing, tuple(sorted(challenge.counts.items())), tuple((t.slug, t.title, t.comment_count) for t in challenge.topics), tuple((e.entry.digest, e.start) for e in challenge.events), views.supports_known)
+            about = (
+                challenge.entry.digest,
+                challenge.closing,
+                tuple(sorted(challenge.counts.items())),
+                tuple((t.slug, t.title, t.comment_count) for t in challenge.topics),
+                tuple((e.entry.digest, e.start) for e in challenge.events),
+                views.supports_known,
+            )
             yield from self._listing(challenge.url, "challenge", challenge.ideas, about, challenge=challenge, status_filter=None)
             if views.supports_known:
-                yield from self._listing(f"{challenge.url}by-support/", "challenge", by_support(challenge.ideas), about, challenge=challenge, status_filter=None, by_support=True)
+                yield from self._listing(
+                    f"{challenge.url}by-support/",
+                    "challenge",
+                    by_support(challenge.ideas),
+                    about,
+                    challenge=challenge,
+                    status_filter=None,
+                    by_support=True,
+                )
             for status in challenge.counts:
                 ideas = [i for i in challenge.ideas if i.status == status]
                 if ideas:
@@ -73,7 +88,9 @@ class ConsultPagesGenerator(Generator):
             if challenge.is_open:
                 yield self._spec(f"{challenge.url}new-topic/", "new_topic", (), challenge=challenge)
             for topic in challenge.topics:
-                yield self._spec(topic.url, "topic", (topic.entry.digest, challenge.title, self._thread(topic.comments)), topic=topic, challenge=challenge)
+                yield self._spec(
+                    topic.url, "topic", (topic.entry.digest, challenge.title, self._thread(topic.comments)), topic=topic, challenge=challenge
+                )
         counts = tuple(sorted(views.counts.items()))
         yield from self._listing("/ideas/", "ideas", views.ideas_newest_first, (counts,), status_filter=None)
         for status, count in views.counts.items():
@@ -81,12 +98,26 @@ class ConsultPagesGenerator(Generator):
                 ideas = [i for i in views.ideas_newest_first if i.status == status]
                 yield from self._listing(f"/ideas/status/{status}/", "ideas", ideas, (counts,), status_filter=status)
         for idea in views.ideas.values():
-            parts = (idea.entry.digest, idea.challenge.title, self._thread(idea.comments), tuple((o.url, o.title) for o in idea.related), tuple((u.url, u.title, u.meta.date) for u in idea.updates), idea.supports)
+            parts = (
+                idea.entry.digest,
+                idea.challenge.title,
+                self._thread(idea.comments),
+                tuple((o.url, o.title) for o in idea.related),
+                tuple((u.url, u.title, u.meta.date) for u in idea.updates),
+                idea.supports,
+            )
             yield self._spec(idea.url, "idea", parts, idea=idea, challenge=idea.challenge)
         for duplicate in views.duplicates.values():
             original = duplicate.original
             assert original is not None
-            pointer = (duplicate.entry.digest, duplicate.challenge.title, original.url, original.title, original.challenge.title, original.challenge.is_open)
+            pointer = (
+                duplicate.entry.digest,
+                duplicate.challenge.title,
+                original.url,
+                original.title,
+                original.challenge.title,
+                original.challenge.is_open,
+            )
             yield self._spec(duplicate.url, "duplicate", pointer, idea=duplicate, original=original, challenge=duplicate.challenge)
         yield self._spec("/tags/", "tags", (tuple((tag, len(ideas)) for tag, ideas in views.tags.items()),))
         for tag, ideas in views.tags.items():
@@ -114,7 +145,8 @@ class ConsultPagesGenerator(Generator):
         upcoming, past = views.events_split(self.now)
         return signature(
             tuple(i.card_signature for i in views.ideas_newest_first),
-            tuple((e.entry.digest, e.start) for e in upcoming), tuple(e.entry.digest for e in past),
+            tuple((e.entry.digest, e.start) for e in upcoming),
+            tuple(e.entry.digest for e in past),
             tuple(u.entry.digest for u in views.updates.values()),
             tuple((t.slug, t.comment_count) for t in views.topics.values()),
         )
@@ -131,7 +163,8 @@ class ConsultPagesGenerator(Generator):
             tuple((p.url, p.title) for p in views.footer_pages),
             sorted(self.context.get("asset_files", {}).items()) if isinstance(self.context.get("asset_files"), dict) else "",
             repr(sorted(self.env.globals.get("status_labels", {}).items())),
-            self.env.globals["asset"]("consult.css"), self.env.globals["asset"]("consult.js"),
+            self.env.globals["asset"]("consult.css"),
+            self.env.globals["asset"]("consult.js"),
             context_parts,
         )
 
