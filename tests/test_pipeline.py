@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,14 @@ def test_a_plugin_adds_a_page_and_a_footer_link(with_report_plugin: None, sample
     assert 'href="/report/"' in (out / "index.html").read_text(), "the footer link the generator put in the shared context"
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert result.render_stats is not None and result.render_stats.rendered == 0, "unchanged, so not rendered again"
+
+
+def test_building_leaves_the_process_loggers_alone(sample_repo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Pelican, once imported, would make new loggers drop a message logged twice: the intake's warnings must all reach the log."""
+    build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    logger = logging.getLogger("consult.test.after-a-build")
+    assert type(logger) is logging.Logger and type(logging.getLogger()) is logging.RootLogger
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        logger.warning("Could not send email %s (attempt 1)", "broken")
+        logger.warning("Could not send email %s (attempt 1)", "broken")
+    assert caplog.text.count("Could not send email broken (attempt 1)") == 2
