@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -115,3 +118,12 @@ def test_building_leaves_the_process_loggers_alone(sample_repo: Path, tmp_path: 
         logger.warning("Could not send email %s (attempt 1)", "broken")
         logger.warning("Could not send email %s (attempt 1)", "broken")
     assert caplog.text.count("Could not send email broken (attempt 1)") == 2
+
+
+def test_a_build_prints_only_what_it_built(sample_repo: Path, tmp_path: Path) -> None:
+    """No warning from Pelican's own settings checks (its feeds are off: the feeds plugin writes the site's)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "build", "--output", str(tmp_path / "site")],
+        capture_output=True, text=True, check=True, env={**os.environ, "CONSULT_NOW": BUILD_NOW.isoformat()},
+    )
+    assert done.stderr == "" and done.stdout.startswith("Built ") and done.stdout.count("\n") == 1, done.stdout + done.stderr
