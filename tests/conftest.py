@@ -19,7 +19,7 @@ from tests.postgres import PostgresCluster
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_PARTS = ("site.yml", "challenges", "content")
-BUILD_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+BUILD_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 """A fixed 'now' so upcoming/past events are stable whatever day the tests run."""
 
 
@@ -143,3 +143,19 @@ def make_store(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Stor
 def store(make_store: Callable[..., Store]) -> Store:
     """One store on the test's engine (parametrised over SQLite and PostgreSQL by `database_url`)."""
     return make_store()
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The content files parsed from here on, in this process (the sample site is small enough not to fork)."""
+    from generator import loader
+
+    seen: list[str] = []
+    real = loader.load_entry
+
+    def spy(root: Path, kind: str, path: Path, model: Any) -> Any:
+        seen.append(path.relative_to(root).as_posix())
+        return real(root, kind, path, model)
+
+    monkeypatch.setattr(loader, "load_entry", spy)
+    return seen

@@ -20,7 +20,6 @@ import yaml
 from click.testing import CliRunner
 from jinja2 import FileSystemBytecodeCache
 
-from generator import loader
 from generator.cli import main
 from generator.engine import bytecode_cache
 from generator.freshness import STAMP, cache_file
@@ -79,20 +78,6 @@ def restore_cache(store: Path, checkout: Path) -> None:
 def pages(site: Path) -> list[str]:
     """Every page file the build's manifest lists."""
     return sorted(page_file(url) for url in json.loads((site / MANIFEST).read_text(encoding="utf-8")))
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The content files parsed from here on (the sample site is small enough to be parsed in this process)."""
-    seen: list[str] = []
-    real = loader.load_entry
-
-    def spy(root: Path, kind: str, path: Path, model: Any) -> Any:
-        seen.append(path.relative_to(root).as_posix())
-        return real(root, kind, path, model)
-
-    monkeypatch.setattr(loader, "load_entry", spy)
-    return seen
 
 
 @pytest.mark.slow

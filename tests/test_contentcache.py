@@ -5,27 +5,11 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from generator import loader
 from generator.contentcache import ContentCache
 from generator.loader import load_site, render_markdown
-
-
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The content files parsed from here on."""
-    seen: list[str] = []
-    real = loader.load_entry
-
-    def spy(root: Path, kind: str, path: Path, model: Any) -> Any:
-        seen.append(path.relative_to(root).as_posix())
-        return real(root, kind, path, model)
-
-    monkeypatch.setattr(loader, "load_entry", spy)
-    return seen
 
 
 def saved_cache(repo: Path, path: Path) -> ContentCache:
