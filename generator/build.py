@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from plugins.consult_feeds import write_feeds, write_sitemap
 from plugins.consult_open_data import write_open_data
 from plugins.consult_search import index_search
 
+from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
 from .clock import system_clock
 from .counts import counts_signature
@@ -94,6 +94,21 @@ def sweep(output: Path, started: float, kept: set[str]) -> int:
                 remove_file(output, Path(path))
                 removed += 1
     return removed
+
+
+def filesystem_now(folder: Path) -> float:
+    """The modification time the filesystem gives a file written now.
+
+    Its clock is coarser than `time.time()` and can lag it by a tick, so a file
+    written just after `time.time()` was read may look older; `sweep` compares
+    modification times with this instead.
+    """
+    marker = folder / ".consult-started"
+    marker.touch()
+    try:
+        return marker.stat().st_mtime
+    finally:
+        marker.unlink()
 
 
 def can_build_incrementally(output: Path) -> bool:
@@ -185,7 +200,7 @@ def build(
         views = build_views(site, now, supports)
     output = output.resolve()
     target = prepare_target(output, incremental)
-    started = time.time()
+    started = filesystem_now(target.path)
     try:
         with stage("assets"):
             assets.write(target.path)
@@ -214,7 +229,15 @@ def build(
                 extra(target.path, views)
         if target.in_place:
             with stage("sweep"):
-                kept = {page_file(url) for url in pages.urls} | {MANIFEST, OUTPUTS, STAMP, f"{BUNDLE}/", *kept_data}
+                kept = {page_file(url) for url in pages.urls} | {
+                    MANIFEST,
+                    OUTPUTS,
+                    STAMP,
+                    ASSETS_MANIFEST,
+                    f"{BUNDLE}/",
+                    *assets.contents,
+                    *kept_data,
+                }
                 sweep(target.path, started, kept)
         else:
             with stage("swap"):
