@@ -23,9 +23,12 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from .errors import ConsultError
-from .schema import LONDON
+
+LONDON = ZoneInfo("Europe/London")
+"""The consultation's time zone: dates and closing times are London's."""
 
 ENV_VAR = "CONSULT_NOW"
 _OFFSET = re.compile(r"^([+-])(\d{1,6})d$")

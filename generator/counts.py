@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import BuildError
-from .pagewriter import signature
+from .hashing import signature
 
 TIMEOUT_SECONDS = 15.0
 """How long the build waits for a counts URL to answer."""
@@ -49,6 +47,9 @@ def read_source(source: str, root: Path, timeout: float = TIMEOUT_SECONDS) -> by
 
 
 def _fetch(url: str, timeout: float) -> bytes:
+    import urllib.error  # only for --counts <url>: the "nothing changed?" check stays light
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "consult-build"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -20,14 +20,16 @@ import json
 import os
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .assets import collect
 from .atomic import write_atomic
-from .clock import system_clock
+from .clock import LONDON, system_clock
 from .counts import counts_signature
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
-from .schema import LONDON
-from .views import SiteViews
+
+if TYPE_CHECKING:
+    from .views import SiteViews
 
 STAMP = ".consult-build.json"
 PACKAGES = ("pelican", "jinja2", "nhsuk-frontend-jinja", "markdown-it-py", "nh3", "pagefind")

@@ -10,7 +10,6 @@ build would write.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterable
@@ -29,15 +28,6 @@ OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
-
-
-def signature(*parts: Any) -> str:
-    """A short stable hash of the parts' text form."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(repr(part).encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
 
 
 def page_file(url: str) -> str:

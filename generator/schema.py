@@ -12,15 +12,15 @@ import datetime as dt
 import re
 from enum import Enum
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .clock import LONDON
 
 REFERENCE_PATTERN = r"^TH-[0-9A-HJKMNP-TV-Z]{5}$"
 """Submission references: `TH-` and five Crockford base-32 characters."""
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-LONDON = ZoneInfo("Europe/London")
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=80)]
 Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN)]

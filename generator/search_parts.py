@@ -33,8 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .hashing import signature
 from .pagefind import ENTRY, index_part, part_folder, remove_parts_from, version
-from .pagewriter import page_file, signature
+from .pagewriter import page_file
 
 IDEA_PREFIX = "/ideas/"
 

@@ -17,9 +17,9 @@ from typing import Any, Generic, TypeVar
 from markupsafe import Markup
 
 from .counts import fold, support_sentence
+from .hashing import signature
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
-from .pagewriter import signature
 from .recurrence import describe, occurrence
 from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 

@@ -19,7 +19,8 @@ from pelican.generators import Generator
 
 from generator import engine
 from generator.build import build
-from generator.pagewriter import MANIFEST, PageSpec, signature
+from generator.hashing import signature
+from generator.pagewriter import MANIFEST, PageSpec
 from generator.paths import PROJECT_DIR
 
 from .conftest import BUILD_NOW

@@ -9,7 +9,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import NUMBERS
-from generator.pagewriter import PageSpec, signature
+from generator.hashing import signature
+from generator.pagewriter import PageSpec
 from generator.views import SiteViews
 
 from .figures import all_figures, totals

@@ -14,8 +14,9 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import OPEN_DATA
+from generator.hashing import signature
 from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, Kept, records_file, select, write_files
-from generator.pagewriter import PageSpec, read_outputs, record_output, signature
+from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.views import SiteViews
 
 PAGE = OPEN_DATA["href"]

@@ -15,7 +15,8 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
-from generator.pagewriter import PageSpec, signature
+from generator.hashing import signature
+from generator.pagewriter import PageSpec
 from generator.views import CommentView, IdeaView, PageOf, SiteViews, by_support, paginate
 
 INDEXED_TEMPLATES = frozenset({"challenge", "event", "idea", "page", "topic", "update"})

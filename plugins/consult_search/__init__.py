@@ -17,8 +17,9 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import SEARCH
+from generator.hashing import signature
 from generator.pagefind import BUNDLE, part_folder
-from generator.pagewriter import PageSpec, read_outputs, record_output, signature
+from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.schema import IdeaStatus
 from generator.search_parts import IndexUpdate, part_count, update_index
 from generator.views import SiteViews

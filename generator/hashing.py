@@ -1,0 +1,15 @@
+"""Short stable hashes of values (kept apart so the "nothing changed?" check imports little)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+
+def signature(*parts: Any) -> str:
+    """A short stable hash of the parts' text form."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(repr(part).encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
