@@ -9,7 +9,23 @@ data is written beside the target and renamed over it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+_RECORDING: list[set[str]] = []
+"""The sets `recording_writes` collects written paths into (this process only: forked workers' writes are not seen)."""
+
+
+@contextmanager
+def recording_writes() -> Iterator[set[str]]:
+    """Collect the path of every file `write_atomic` writes in this process while the block runs."""
+    written: set[str] = set()
+    _RECORDING.append(written)
+    try:
+        yield written
+    finally:
+        _RECORDING.remove(written)
 
 
 def write_atomic(path: Path, data: bytes | str) -> Path:
@@ -25,4 +41,6 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    for written in _RECORDING:
+        written.add(os.fspath(path))
     return path

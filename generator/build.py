@@ -25,6 +25,7 @@ from plugins.consult_search import index_search
 
 from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
+from .atomic import recording_writes, write_atomic
 from .clock import system_clock
 from .counts import counts_signature
 from .engine import Engine, bytecode_cache
@@ -74,25 +75,62 @@ def swap_in(built: Path, output: Path) -> None:
         shutil.rmtree(old)
 
 
-def sweep(output: Path, started: float, kept: set[str]) -> int:
-    """After an incremental build: remove files this build neither wrote nor kept (a deleted idea's page, say).
+FILES = ".consult-files"
+"""Every file the build left in the output folder (outside folders kept whole), one a line: what the next incremental build may sweep."""
 
-    `kept` holds file paths relative to output, and folders (ending in /) kept whole.
-    """
-    removed = 0
-    folders = tuple(prefix for prefix in kept if prefix.endswith("/"))
+
+def _folders(kept: set[str]) -> tuple[str, ...]:
+    return tuple(prefix for prefix in kept if prefix.endswith("/"))
+
+
+def present_files(output: Path, kept: set[str]) -> set[str]:
+    """Every file in output (relative paths), not looking inside the folders kept whole."""
+    folders = _folders(kept)
+    found: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(output, topdown=True):
         rel_dir = os.path.relpath(dirpath, output).replace(os.sep, "/")
         prefix = "" if rel_dir == "." else f"{rel_dir}/"
-        dirnames[:] = [d for d in dirnames if f"{prefix}{d}/" not in folders]  # kept whole: not even looked at
-        for name in filenames:
-            rel = f"{prefix}{name}"
-            if rel in kept or rel.startswith(folders):
-                continue
-            path = os.path.join(dirpath, name)
-            if os.stat(path).st_mtime < started:
-                remove_file(output, Path(path))
-                removed += 1
+        dirnames[:] = [d for d in dirnames if f"{prefix}{d}/" not in folders]
+        found.update(f"{prefix}{name}" for name in filenames)
+    return found
+
+
+def owned_files(output: Path, kept: set[str], written: set[str]) -> set[str]:
+    """The files this build wrote or kept (relative to output), outside the folders kept whole."""
+    folders = _folders(kept)
+    base = f"{os.fspath(output)}{os.sep}"
+    relative = {path[len(base) :].replace(os.sep, "/") for path in written if path.startswith(base)}
+    return {rel for rel in kept | relative if not rel.endswith("/") and not rel.startswith(folders)}
+
+
+def read_files(output: Path) -> set[str] | None:
+    """The files the last build left in output (`FILES`), or None when it did not record them."""
+    try:
+        return set((output / FILES).read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return None
+
+
+def record_files(output: Path, files: set[str]) -> None:
+    write_atomic(output / FILES, "".join(f"{rel}\n" for rel in sorted(files)))
+
+
+def sweep(output: Path, started: float, kept: set[str], owned: set[str], previous: set[str] | None) -> int:
+    """After an incremental build: remove the files this build neither wrote nor kept (a deleted idea's page, say).
+
+    `kept` holds file paths relative to output, and folders (ending in /) kept whole; `owned` what this
+    build wrote or kept. With the last build's record of its files (`previous`), only those are looked
+    at; without one, the whole folder is walked and files older than the build's start are removed.
+    """
+    if previous is not None:
+        stale = [output / rel for rel in previous - owned]
+    else:
+        stale = [output / rel for rel in present_files(output, kept) - owned if os.stat(output / rel).st_mtime < started]
+    removed = 0
+    for path in stale:
+        if path.is_file():
+            remove_file(output, path)
+            removed += 1
     return removed
 
 
@@ -201,45 +239,52 @@ def build(
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)
+    previous_files = read_files(target.path) if target.in_place else None
     try:
-        with stage("assets"):
-            assets.write(target.path)
-        with stage("pelican"):
-            engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
-        with stage("render pages"):
-            pages = write_pages(engine, target, timings)
-        with stage("feeds"):
-            write_feeds(views, target.path)
-        with stage("calendar"):
-            write_calendars(views, target.path)
-        with stage("open data"):
-            kept_data = write_open_data(views, target.path, code, target.in_place)
-        with stage("sitemap"):
-            write_sitemap(views, pages.urls, target.path)
-        if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
-            timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-            with stage("search index"):
-                search = index_search(views, pages.indexed, target.path, code, target.in_place)
-            if search.reindexed:
-                timings.peaks["search index"] = search.peak_mib
-        with stage("finalized"):
-            finish_engine(engine)
-        for extra in extra_stages or []:
-            with stage(extra.__name__):
-                extra(target.path, views)
+        with recording_writes() as written:
+            with stage("assets"):
+                assets.write(target.path)
+            with stage("pelican"):
+                engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
+            with stage("render pages"):
+                pages = write_pages(engine, target, timings)
+            with stage("feeds"):
+                write_feeds(views, target.path)
+            with stage("calendar"):
+                write_calendars(views, target.path)
+            with stage("open data"):
+                kept_data = write_open_data(views, target.path, code, target.in_place)
+            with stage("sitemap"):
+                write_sitemap(views, pages.urls, target.path)
+            if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+                timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+                with stage("search index"):
+                    search = index_search(views, pages.indexed, target.path, code, target.in_place)
+                if search.reindexed:
+                    timings.peaks["search index"] = search.peak_mib
+            with stage("finalized"):
+                finish_engine(engine)
+            for extra in extra_stages or []:
+                with stage(extra.__name__):
+                    extra(target.path, views)
+        kept = {page_file(url) for url in pages.urls} | {
+            MANIFEST,
+            OUTPUTS,
+            STAMP,
+            FILES,
+            ASSETS_MANIFEST,
+            f"{BUNDLE}/",
+            *assets.contents,
+            *kept_data,
+        }
+        owned = owned_files(target.path, kept, written)
         if target.in_place:
             with stage("sweep"):
-                kept = {page_file(url) for url in pages.urls} | {
-                    MANIFEST,
-                    OUTPUTS,
-                    STAMP,
-                    ASSETS_MANIFEST,
-                    f"{BUNDLE}/",
-                    *assets.contents,
-                    *kept_data,
-                }
-                sweep(target.path, started, kept)
-        else:
+                sweep(target.path, started, kept, owned, None if extra_stages else previous_files)
+        if extra_stages:  # they write by their own means (the handbook is MkDocs'): what they left is found by a walk
+            owned = present_files(target.path, kept)
+        record_files(target.path, owned)
+        if not target.in_place:
             with stage("swap"):
                 swap_in(target.path, output)
     except BaseException:

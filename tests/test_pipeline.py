@@ -18,7 +18,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator import engine
-from generator.build import build
+from generator.build import FILES, build
 from generator.hashing import signature
 from generator.pagewriter import MANIFEST, PageSpec
 from generator.paths import PROJECT_DIR
@@ -46,6 +46,42 @@ def test_an_incremental_build_sweeps_instead_of_swapping(sample_repo: Path, tmp_
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert list(result.timings.stages)[-1] == "sweep"
     assert result.render_stats is not None and result.render_stats.rendered == 0
+
+
+def test_the_sweep_removes_what_the_last_build_left_from_its_record_of_files(sample_repo: Path, tmp_path: Path) -> None:
+    """The build records the files it leaves (outside the search bundle); the next sweep removes those it no longer makes."""
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW)
+    walked = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
+    assert set((out / FILES).read_text().splitlines()) == walked, "the record lists every file a cold build left"
+
+    event = sorted((sample_repo / "content" / "events").glob("*.md"))[0]
+    ics = [p for p in out.rglob("*.ics") if event.stem in p.as_posix()]
+    assert ics, "each event has its own calendar file"
+    event.unlink()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert not any(p.exists() for p in ics), "a deleted event's calendar file is swept"
+    assert not any(event.stem in line for line in (out / FILES).read_text().splitlines())
+    cold = tmp_path / "cold"
+    build(sample_repo, cold, now=BUILD_NOW)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
+        p.relative_to(cold).as_posix() for p in cold.rglob("*") if p.is_file()
+    )
+
+
+def test_files_an_extra_stage_wrote_are_swept_once_it_no_longer_runs(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+
+    def notes(staging: Path, _views: Any) -> None:
+        (staging / "notes").mkdir(exist_ok=True)
+        (staging / "notes" / "index.html").write_text("<p>Written by an extra stage, by its own means.</p>")
+
+    build(sample_repo, out, now=BUILD_NOW, extra_stages=[notes])
+    assert "notes/index.html" in (out / FILES).read_text().splitlines()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True, extra_stages=[notes])
+    assert (out / "notes" / "index.html").is_file(), "kept while the stage still runs"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert not (out / "notes").exists()
 
 
 def test_a_pelican_plugin_on_finalized_sees_the_whole_site(sample_repo: Path, tmp_path: Path) -> None:
