@@ -6,6 +6,9 @@ exits 2 (Click); a traceback appears only with --debug.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +131,8 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             inputs=inputs,
         )
     cache.save(cache_file(obj.root))
+    global _BUILT
+    _BUILT = True
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""
     click.echo(f"Built {result.pages_written} pages{changed} into {result.output}")
@@ -244,5 +249,28 @@ def _add_intake_commands(group: click.Group) -> None:
 
 _add_intake_commands(main)
 
+_BUILT = False
+"""Set once `consult build` has written the site and its caches: `run` may then end the process at once."""
+
+
+def run() -> None:
+    """The `consult` command (the console script): Click's `main`, then, after a build, an immediate exit.
+
+    Freeing a large build's objects one by one at exit takes about a third of a second at 10,000
+    ideas; once `consult build` has written everything, its output is flushed and the process ends
+    without that (no other command skips Python's normal exit).
+    """
+    try:
+        main()
+    except SystemExit as exiting:
+        if not _BUILT:
+            raise
+        code = exiting.code
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 if __name__ == "__main__":
-    main()
+    run()

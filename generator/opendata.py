@@ -19,7 +19,7 @@ import io
 import json
 import pickle
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -130,15 +130,30 @@ class Selection:
     """(comment, challenge slug, page URL)."""
 
 
+def select_ideas(views: SiteViews, challenge: str | None = None) -> list[IdeaView]:
+    """The ideas to publish, oldest first (by submission, then reference)."""
+    ideas = [i for i in views.ideas.values() if challenge is None or i.entry.meta.challenge == challenge]
+    ideas.sort(key=lambda i: (i.entry.meta.submitted, i.entry.meta.reference))
+    return ideas
+
+
+def comment_items(views: SiteViews, challenge: str | None = None) -> list[tuple[CommentView, str, str]]:
+    """Every published comment as (comment, challenge slug, page URL), thread by thread (unsorted)."""
+    threads = [(idea.comments, idea.entry.meta.challenge, idea.url) for idea in views.ideas.values()]
+    threads += [(topic.comments, topic.entry.meta.challenge, topic.url) for topic in views.topics.values()]
+    return [(c, slug, url) for thread, slug, url in threads if challenge is None or slug == challenge for c in _flatten(thread)]
+
+
+def select_comments(views: SiteViews, challenge: str | None = None) -> list[tuple[CommentView, str, str]]:
+    """The comments to publish, by date then reference."""
+    comments = comment_items(views, challenge)
+    comments.sort(key=lambda item: (item[0].entry.meta.submitted, item[0].entry.meta.reference))
+    return comments
+
+
 def select(views: SiteViews, challenge: str | None = None) -> Selection:
     """Ideas oldest first (by submission, then reference); comments by date then reference."""
-    ideas = [i for i in views.ideas.values() if challenge is None or i.meta.challenge == challenge]
-    ideas.sort(key=lambda i: (i.meta.submitted, i.meta.reference))
-    threads = [(idea.comments, idea.meta.challenge, idea.url) for idea in views.ideas.values()]
-    threads += [(topic.comments, topic.meta.challenge, topic.url) for topic in views.topics.values()]
-    comments = [(c, slug, url) for thread, slug, url in threads if challenge is None or slug == challenge for c in _flatten(thread)]
-    comments.sort(key=lambda item: (item[0].meta.submitted, item[0].meta.reference))
-    return Selection(ideas, comments)
+    return Selection(select_ideas(views, challenge), select_comments(views, challenge))
 
 
 def comment_record(config: SiteConfig, comment: CommentView, challenge: str, page: str) -> dict[str, Any]:
@@ -222,9 +237,10 @@ KEPT_VERSION = 1
 """Stored with the kept records; a change of their layout here invalidates every stored one."""
 
 
-def records_file(root: Path) -> Path:
-    """Where a build keeps finished open-data records between runs (git-ignored, restored by CI with the content cache)."""
-    return root / ".consult" / "cache" / "opendata.pickle"
+def records_file(root: Path, group: str) -> Path:
+    """Where a build keeps the finished open-data records of `group` ("ideas" or "comments") between runs
+    (git-ignored, restored by CI with the content cache)."""
+    return root / ".consult" / "cache" / f"opendata-{group}.pickle"
 
 
 Key = tuple[Any, ...]
@@ -293,26 +309,31 @@ def render_files(
     kept: Kept | None = None,
     made_with: str = "",
     chosen: Selection | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, str]:
     """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
 
     `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
-    `chosen` is `select(views, challenge)` when the caller has it already.
+    `chosen` is `select(views, challenge)` when the caller has it already; `only` limits the files made
+    (ideas.csv, ideas.json, comments.csv) to those named.
     """
     config = views.site.config
     kept = Kept() if kept is None else kept
-    chosen = chosen or select(views, challenge)
-    wanted = dict.fromkeys(formats)
-    ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen.ideas], functools.partial(_finish_idea, config))
-    files = {}
-    for fmt in wanted:
-        if fmt == "json":
+    names = [name for fmt in dict.fromkeys(formats) for name in (("ideas.json",) if fmt == "json" else ("ideas.csv", "comments.csv"))]
+    names = [name for name in names if only is None or name in only]
+    files: dict[str, str] = {}
+    if any(name.startswith("ideas.") for name in names):
+        chosen_ideas = chosen.ideas if chosen else select_ideas(views, challenge)
+        ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen_ideas], functools.partial(_finish_idea, config))
+        if "ideas.json" in names:
             files["ideas.json"] = to_json(config, [item for _, item in ideas])
-        else:
-            comments = kept.finish([(comment_key(config, c, made_with), c) for c in chosen.comments], functools.partial(_finish_comment, config))
+        if "ideas.csv" in names:
             files["ideas.csv"] = to_csv((row for row, _ in ideas), IDEA_FIELDS)
-            files["comments.csv"] = to_csv((row for row, _ in comments), COMMENT_FIELDS)
-    return files
+    if "comments.csv" in names:
+        chosen_comments = chosen.comments if chosen else select_comments(views, challenge)
+        comments = kept.finish([(comment_key(config, c, made_with), c) for c in chosen_comments], functools.partial(_finish_comment, config))
+        files["comments.csv"] = to_csv((row for row, _ in comments), COMMENT_FIELDS)
+    return dict(sorted(files.items(), key=lambda item: names.index(item[0])))
 
 
 def write_files(
@@ -324,7 +345,8 @@ def write_files(
     kept: Kept | None = None,
     made_with: str = "",
     chosen: Selection | None = None,
+    only: Collection[str] | None = None,
 ) -> list[Path]:
-    """Write the files of each format into output/folder; return their paths."""
-    files = render_files(views, formats, challenge, kept, made_with, chosen)
+    """Write the files of each format (only those named in `only`, when given) into output/folder; return their paths."""
+    files = render_files(views, formats, challenge, kept, made_with, chosen, only)
     return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in files.items()]

@@ -52,12 +52,14 @@ def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(samp
     out = tmp_path / "site"
     first = build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert counted == {"ideas": len(first.views.ideas), "comments": len(first.views.site.comments)}, "the first build makes every record"
-    assert records_file(sample_repo).is_file()
+    assert records_file(sample_repo, "ideas").is_file() and records_file(sample_repo, "comments").is_file()
 
+    comments_written = (out / "data" / "comments.csv").stat().st_mtime_ns
     edit_first_idea(sample_repo, "One more line, with <b>markup</b> & an@example.org address.")
     counted.clear()
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert counted == {"ideas": 1}, "only the edited idea's record is made again; every other record is kept"
+    assert (out / "data" / "comments.csv").stat().st_mtime_ns == comments_written, "no comment changed: comments.csv is kept as it was"
 
     cold = tmp_path / "cold"
     build(sample_repo, cold, now=BUILD_NOW)
@@ -86,14 +88,15 @@ def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_
     counted.clear()
     build(sample_repo, tmp_path / "b", now=BUILD_NOW)  # cold (like --clean): nothing is taken from what was kept
     assert dict(counted) == first
-    _, kept = pickle.loads(records_file(sample_repo).read_bytes())
-    assert len(kept) == first["ideas"] + first["comments"]
+    for group in ("ideas", "comments"):
+        _, kept = pickle.loads(records_file(sample_repo, group).read_bytes())
+        assert len(kept) == first[group]
 
 
 def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    records_file(sample_repo).write_bytes(b"not a pickle")
+    records_file(sample_repo, "ideas").write_bytes(b"not a pickle")
     edit_first_idea(sample_repo, "One more line.")
     counted.clear()
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)

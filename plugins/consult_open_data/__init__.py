@@ -15,13 +15,26 @@ from pelican.generators import Generator
 
 from generator.features import OPEN_DATA
 from generator.hashing import signature
-from generator.opendata import COMMENT_FIELDS, IDEA_FIELDS, Kept, records_file, select, write_files
+from generator.opendata import (
+    COMMENT_FIELDS,
+    IDEA_FIELDS,
+    Kept,
+    Selection,
+    comment_items,
+    comment_key,
+    idea_key,
+    records_file,
+    select_comments,
+    select_ideas,
+    write_files,
+)
 from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.views import SiteViews
 
 PAGE = OPEN_DATA["href"]
 NAME = "consult_open_data"
-DATA_FILES = ("ideas.csv", "ideas.json", "comments.csv")
+GROUPS = {"ideas": ("ideas.csv", "ideas.json"), "comments": ("comments.csv",)}
+"""The data files by the records they are made of: each group is kept, or made again, on its own."""
 
 
 class OpenDataGenerator(Generator):
@@ -32,11 +45,11 @@ class OpenDataGenerator(Generator):
         self.context.setdefault("feature_links", []).append(dict(OPEN_DATA))
 
     def page_specs(self, shared: str) -> Iterator[PageSpec]:
-        chosen = select(self.views)
+        ideas, comments = len(self.views.ideas), len(comment_items(self.views))
         listed: list[dict[str, str]] = [
-            {"name": "ideas.csv", "format": "CSV", "what": f"{len(chosen.ideas)} ideas, one a row"},
-            {"name": "ideas.json", "format": "JSON", "what": f"the same {len(chosen.ideas)} ideas, with the licence"},
-            {"name": "comments.csv", "format": "CSV", "what": f"{len(chosen.comments)} comments on ideas and discussion topics"},
+            {"name": "ideas.csv", "format": "CSV", "what": f"{ideas} ideas, one a row"},
+            {"name": "ideas.json", "format": "JSON", "what": f"the same {ideas} ideas, with the licence"},
+            {"name": "comments.csv", "format": "CSV", "what": f"{comments} comments on ideas and discussion topics"},
         ]
         yield PageSpec(
             PAGE,
@@ -47,26 +60,33 @@ class OpenDataGenerator(Generator):
 
 
 def write_open_data(views: SiteViews, output: Path, code_signature: str, incremental: bool) -> list[str]:
-    """Write the data files unless an incremental build finds them made from the same inputs; return the files kept as they were.
+    """Write the data files, group by group (`GROUPS`), unless an incremental build finds a group made from the
+    same records; return the files kept as they were.
 
-    Each idea's and comment's record is kept between builds (`generator.opendata.Kept`), so an
-    incremental build makes only the records whose inputs changed and joins the rest.
+    A group's inputs are the keys of its records (everything each record shows), so an edited idea leaves
+    comments.csv alone. Each record is kept between builds (`generator.opendata.Kept`, one store a group),
+    so a group made again makes only the records whose inputs changed and joins the rest.
     """
     site = views.site
-    inputs = signature(
-        code_signature,
-        site.config.model_dump_json(),
-        *(tuple(e.digest for e in collection.values()) for collection in (site.challenges, site.ideas, site.topics, site.comments)),
-        tuple((slug, idea.supports) for slug, idea in views.ideas.items()),
-    )
-    files = [f"{PAGE.strip('/')}/{name}" for name in DATA_FILES]
-    if incremental and read_outputs(output).get(NAME) == inputs and all((output / f).is_file() for f in files):
-        return files
-    kept = Kept.load(records_file(site.root)) if incremental else Kept()  # a cold build makes every record
-    write_files(views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code_signature, chosen=select(views))
-    kept.save(records_file(site.root))
-    record_output(output, NAME, inputs)
-    return []
+    config = site.config
+    settings = config.model_dump_json()
+    recorded = read_outputs(output) if incremental else {}
+    inputs = {
+        "ideas": signature(code_signature, settings, [idea_key(config, idea, code_signature) for idea in views.ideas.values()]),
+        "comments": signature(code_signature, settings, [comment_key(config, item, code_signature) for item in comment_items(views)]),
+    }
+    kept_files: list[str] = []
+    for group, names in GROUPS.items():
+        files = [f"{PAGE.strip('/')}/{name}" for name in names]
+        if recorded.get(f"{NAME}:{group}") == inputs[group] and all((output / f).is_file() for f in files):
+            kept_files += files
+            continue
+        kept = Kept.load(records_file(site.root, group)) if incremental else Kept()  # a cold build makes every record
+        chosen = Selection(select_ideas(views), []) if group == "ideas" else Selection([], select_comments(views))
+        write_files(views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code_signature, chosen=chosen, only=names)
+        kept.save(records_file(site.root, group))
+        record_output(output, f"{NAME}:{group}", inputs[group])
+    return kept_files
 
 
 def get_generators(_pelican: Any) -> type[Generator]:
