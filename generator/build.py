@@ -15,13 +15,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from plugins.consult_calendar import write_calendars
 from plugins.consult_feeds import write_feeds, write_sitemap
 from plugins.consult_open_data import write_open_data
-from plugins.consult_search import index_search
+from plugins.consult_search import index_search, previous_parts, record_search
 
 from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
@@ -38,6 +39,7 @@ from .pagefind import BUNDLE
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
 from .progress import QUIET, BuildProgress
 from .schema import LONDON
+from .search_parts import IndexUpdate
 from .timing import Timings
 from .validate import validate
 from .views import SiteViews, build_views
@@ -241,13 +243,18 @@ def build(
     started = filesystem_now(target.path)
     previous_files = read_files(target.path) if target.in_place else None
     try:
-        with recording_writes() as written:
+        with recording_writes() as written, ThreadPoolExecutor(max_workers=1) as background:
             with stage("assets"):
                 assets.write(target.path)
             with stage("pelican"):
                 engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
             with stage("render pages"):
                 pages = write_pages(engine, target, timings)
+            indexing: Future[IndexUpdate] | None = None
+            if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+                timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+                # Pagefind reads only the written pages: it runs beside the next stages, and "search index" waits for it
+                indexing = background.submit(index_search, views, pages.indexed, target.path, code, previous_parts(target.path, target.in_place))
             with stage("feeds"):
                 write_feeds(views, target.path)
             with stage("calendar"):
@@ -256,10 +263,10 @@ def build(
                 kept_data = write_open_data(views, target.path, code, target.in_place)
             with stage("sitemap"):
                 write_sitemap(views, pages.urls, target.path)
-            if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
-                timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+            if indexing is not None:
                 with stage("search index"):
-                    search = index_search(views, pages.indexed, target.path, code, target.in_place)
+                    search = indexing.result()
+                    record_search(target.path, search)
                 if search.reindexed:
                     timings.peaks["search index"] = search.peak_mib
             with stage("finalized"):

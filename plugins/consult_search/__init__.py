@@ -66,12 +66,23 @@ class SearchGenerator(Generator):
         yield PageSpec(PAGE, "search", values, signature(shared, "search", PAGE, repr(values)))
 
 
-def index_search(views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, incremental: bool) -> IndexUpdate:
-    """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed."""
-    previous = read_outputs(output).get(NAME, "").split() if incremental else []
-    update = update_index(output, indexed, previous, parts_of(views), code_signature)
+def previous_parts(output: Path, incremental: bool) -> list[str]:
+    """The part signatures of the index the output holds (none for a cold build)."""
+    return read_outputs(output).get(NAME, "").split() if incremental else []
+
+
+def index_search(views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str]) -> IndexUpdate:
+    """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed.
+
+    `previous` is `previous_parts(output, incremental)`, read before; the pipeline runs this beside the
+    stages after rendering (it reads only the written pages), then calls `record_search`.
+    """
+    return update_index(output, indexed, previous, parts_of(views), code_signature)
+
+
+def record_search(output: Path, update: IndexUpdate) -> None:
+    """Remember the parts' signatures for the next build."""
     record_output(output, NAME, " ".join(update.signatures))
-    return update
 
 
 def get_generators(_pelican: Any) -> type[Generator]:
