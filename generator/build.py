@@ -33,7 +33,7 @@ from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine
 from .engine import start as start_engine
 from .errors import BuildError, ContentError
-from .freshness import STAMP, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
+from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagefind import BUNDLE
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
@@ -171,9 +171,12 @@ def prepare_target(output: Path, incremental: bool) -> Target:
     return Target(Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent)), False)
 
 
-def load_content(root: Path, cache: ContentCache | None) -> Site:
-    """Read every content file (the cache's parsed files reused) and validate; raise ContentError listing every problem."""
-    site, problems = load_site(root, cache)
+def load_content(root: Path, cache: ContentCache | None, states: FileStates | None = None) -> Site:
+    """Read every content file (the cache's parsed files reused); raise ContentError listing every problem.
+
+    `states`: the files' sizes and modification times as the fingerprint saw them (not looked at again).
+    """
+    site, problems = load_site(root, cache, states)
     if problems:
         raise ContentError(problems)
     return site
@@ -207,6 +210,7 @@ def build(
     progress: BuildProgress = QUIET,
     supports: dict[str, int] | None = None,
     inputs: str | None = None,
+    file_states: FileStates | None = None,
 ) -> BuildResult:
     """Build the site at root into output: the whole pipeline, stage by stage, in order.
 
@@ -216,7 +220,8 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
-    `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`).
+    `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
+    `file_states` what it saw of the content files (its `states`).
     Each stage is timed (`consult build --timings`); docs/architecture.md
     describes them and where an extension goes.
     """
@@ -227,9 +232,11 @@ def build(
     with stage("fingerprint"):
         code = code_signature()
         assets = collect()
-        inputs = inputs or fingerprint(root, base_url, code + counts_signature(supports), assets.files)
+        if inputs is None:
+            file_states = {}
+            inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files, file_states)
     with stage("load"):
-        site = load_content(root, content_cache if incremental else None)
+        site = load_content(root, content_cache if incremental else None, file_states)
     with stage("validate"):
         validate_content(site)
     with stage("markdown"):

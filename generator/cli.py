@@ -100,12 +100,13 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .clock import system_clock
     from .counts import load_counts
-    from .freshness import cache_file, input_fingerprint, up_to_date
+    from .freshness import FileStates, cache_file, input_fingerprint, up_to_date
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
     supports = load_counts(counts_source, obj.root) if counts_source else None
-    inputs = input_fingerprint(obj.root, base_url, supports)  # once: the build records the same one
+    states: FileStates = {}
+    inputs = input_fingerprint(obj.root, base_url, supports, states)  # once: the build records the same one, and loads with states
     if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports, inputs):
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
@@ -129,6 +130,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             progress=progress,
             supports=supports,
             inputs=inputs,
+            file_states=states,
         )
     cache.save(cache_file(obj.root))
     global _BUILT

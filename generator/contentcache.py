@@ -68,6 +68,11 @@ class Record:
     the build adds the rendered Markdown to the entry after parsing."""
 
 
+def _size_and_mtime(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
 def file_digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -125,14 +130,17 @@ class ContentCache:
         self._restated: set[str] = set()
         self._removed: set[str] = set()
 
-    def get(self, key: str, path: str) -> tuple[Parsed | None, FileState]:
-        """(parse result or None, the file's state now) for the file at path, known to the cache as key."""
-        stat = os.stat(path)
+    def get(self, key: str, path: str, seen: tuple[int, int] | None = None) -> tuple[Parsed | None, FileState]:
+        """(parse result or None, the file's state now) for the file at path, known to the cache as key.
+
+        `seen` is the file's (size, modification time) when the caller looked already (the build's fingerprint).
+        """
+        size, mtime_ns = seen or _size_and_mtime(path)
         record = self.entries.get(key)
-        if record and record.state.mtime_ns == stat.st_mtime_ns and record.state.size == stat.st_size:
+        if record and record.state.mtime_ns == mtime_ns and record.state.size == size:
             return record.parsed, record.state
         with open(path, "rb") as handle:
-            state = FileState(stat.st_mtime_ns, stat.st_size, file_digest(handle.read()))
+            state = FileState(mtime_ns, size, file_digest(handle.read()))
         if record and record.state.digest == state.digest:
             record.state = state
             self._restated.add(key)

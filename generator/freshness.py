@@ -46,8 +46,15 @@ def _versions() -> str:
     return ",".join(versions)
 
 
-def _file_lines(folder: str, relative: str, lines: list[str]) -> None:
-    """A line per file below folder (path from the root, size, modification time), in name order, depth first."""
+INPUT_FOLDERS = ("challenges", "content")
+"""The folders holding the build's content files (every folder of `loader.CONTENT_DIRS` is one of these or inside one)."""
+
+FileStates = dict[str, tuple[int, int]]
+"""A content file's path (as os.scandir gives it below `os.path.join(root, folder)`) → (size, modification time in ns)."""
+
+
+def _file_lines(folder: str, relative: str, lines: list[str], states: FileStates) -> None:
+    """A line per file below folder (path from the root, size, modification time), in name order, depth first; each file's state into states."""
     try:
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
@@ -57,22 +64,29 @@ def _file_lines(folder: str, relative: str, lines: list[str]) -> None:
         path = f"{relative}/{entry.name}"
         try:
             if entry.is_dir(follow_symlinks=False):
-                _file_lines(entry.path, path, lines)
+                _file_lines(entry.path, path, lines, states)
                 continue
             stat = entry.stat()
         except OSError:
             continue
         lines.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+        states[entry.path] = (stat.st_size, stat.st_mtime_ns)
 
 
-def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str]) -> str:
-    """A hash of every input of a build, from file metadata (no file is read; each is looked at once, with os.scandir)."""
+def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str], states: FileStates | None = None) -> str:
+    """A hash of every input of a build, from file metadata (no file is read; each is looked at once, with os.scandir).
+
+    `states`, when given, receives each content file's size and modification time, so loading the
+    content need not look at the files' metadata again.
+    """
+    states = {} if states is None else states
     lines = [f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n"]
     config = root / "site.yml"
     if config.is_file():
         stat = config.stat()
         lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
-    _file_lines(str(root / "content"), "content", lines)
+    for folder in INPUT_FOLDERS:
+        _file_lines(os.path.join(root, folder), folder, lines, states)
     return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
@@ -122,9 +136,9 @@ def code_signature() -> str:
     return digest.hexdigest()
 
 
-def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None) -> str:
-    """The fingerprint of everything a build of root reads: take it once, before the build reads anything."""
-    return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files)
+def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None, states: FileStates | None = None) -> str:
+    """The fingerprint of everything a build of root reads: take it once, before the build reads anything (`states` as for `fingerprint`)."""
+    return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files, states)
 
 
 def up_to_date(

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -228,8 +229,10 @@ def _parse(root: Path, item: tuple[str, Path]) -> tuple[Entry[Any] | None, list[
     return load_entry(root, kind, path, CONTENT_DIRS[kind][1])
 
 
-def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list[Problem]]:
+def load_site(root: Path, cache: ContentCache | None = None, states: Mapping[str, tuple[int, int]] | None = None) -> tuple[Site, list[Problem]]:
     """Read everything under root; return the site and every problem found.
+
+    `states` holds the files' (size, modification time) when the build's fingerprint looked at them already.
 
     Files whose bytes the cache already holds are not parsed again (see
     `contentcache`); the others are parsed over both cores when there are many.
@@ -241,7 +244,7 @@ def load_site(root: Path, cache: ContentCache | None = None) -> tuple[Site, list
         base = os.path.join(root, folder)
         for path in _content_files(base, depth):
             key = folder + path[len(base) :].replace(os.sep, "/")  # relative to root, the same whether root was given relative or absolute
-            cached, state = cache.get(key, path) if cache else (None, None)
+            cached, state = cache.get(key, path, states.get(path) if states else None) if cache else (None, None)
             found.append((kind, key, path, state, cached))
     missing = [(kind, Path(path)) for kind, _key, path, _state, cached in found if cached is None]
     parsed = iter(parallel_map(functools.partial(_parse, root), missing))

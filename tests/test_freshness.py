@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from generator.build import build, up_to_date
 from generator.cli import main
-from generator import pagewriter
+from generator import contentcache, pagewriter
 from generator.freshness import STAMP
 from generator.schema import LONDON
 
@@ -57,6 +57,19 @@ def test_any_change_to_an_input_means_a_rebuild(sample_repo: Path, tmp_path: Pat
     new.unlink()
     (sample_repo / "site.yml").write_text((sample_repo / "site.yml").read_text() + "\n")
     assert not up_to_date(sample_repo, out, now=BUILD_NOW), "an edited site.yml"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+
+    challenge = sample_repo / "challenges" / "feeling-empowered.md"
+    challenge.write_text(challenge.read_text().replace("title:", "title: Renamed", 1))
+    assert not up_to_date(sample_repo, out, now=BUILD_NOW), "an edited challenge (challenges/ is outside content/)"
+
+
+def test_every_content_folder_is_fingerprinted() -> None:
+    from generator.freshness import INPUT_FOLDERS
+    from generator.loader import CONTENT_DIRS
+
+    for folder, _model, _depth in CONTENT_DIRS.values():
+        assert folder.split("/")[0] in INPUT_FOLDERS, f"{folder} is read by the build but not part of its fingerprint"
 
 
 def test_the_output_expires_at_midnight_and_when_an_event_ends(sample_repo: Path, tmp_path: Path) -> None:
@@ -121,6 +134,14 @@ def test_consult_build_walks_the_content_once(sample_repo: Path, monkeypatch: py
     result = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
     assert result.exit_code == 0, result.output
     assert len(walks) == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
+    idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
+    idea.write_text(idea.read_text() + "\nOne more line.\n")
+    looked: list[str] = []
+    size_and_mtime = contentcache._size_and_mtime
+    monkeypatch.setattr(contentcache, "_size_and_mtime", lambda path: looked.append(path) or size_and_mtime(path))
+    edited = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
+    assert edited.exit_code == 0, edited.output
+    assert looked == [], "loading the content reuses what the fingerprint saw of each file"
     assert "up to date" in CliRunner().invoke(main, ["--root", str(sample_repo), "build"]).output
 
 
