@@ -12,7 +12,9 @@ the HTML it becomes shows exactly the text, and nothing in it is live.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from io import StringIO
 
@@ -121,11 +123,16 @@ def earliest(views: SiteViews) -> dt.date:
     return min(opens, default=dt.date(2000, 1, 1))
 
 
+def newest(ideas: Iterable[IdeaView]) -> list[IdeaView]:
+    """The FEED_LIMIT ideas a feed can show (ordered as `render_feed` orders entries): only these are made into entries."""
+    return heapq.nlargest(FEED_LIMIT, ideas, key=lambda idea: (idea.date, idea.url))
+
+
 def all_feeds(views: SiteViews) -> dict[str, str]:
     """Every feed of the site: site path → Atom document."""
     config = views.site.config
     fallback = earliest(views)
-    ideas = [idea_entry(i) for i in views.ideas.values()]
+    ideas = [idea_entry(i) for i in newest(views.ideas.values())]
     updates = [update_entry(u) for u in views.updates.values()]
     feeds = {
         site_feed_path(): render_feed(config, config.title, site_feed_path(), "/", ideas + updates, fallback),
@@ -133,7 +140,7 @@ def all_feeds(views: SiteViews) -> dict[str, str]:
     }
     for challenge in views.challenges.values():
         path = challenge_feed_path(challenge)
-        entries = [idea_entry(i) for i in challenge.ideas]
+        entries = [idea_entry(i) for i in newest(challenge.ideas)]
         feeds[path] = render_feed(config, f"{challenge.title} – {config.title}", path, challenge.url, entries, challenge.meta.opens)
     return feeds
 

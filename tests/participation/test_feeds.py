@@ -81,3 +81,30 @@ def test_robots_points_to_the_sitemap(site_dir: Path) -> None:
     assert "User-agent: *" in robots
     assert f"Sitemap: {BASE}/sitemap.xml" in robots.splitlines()
     assert "Disallow: /intake/" in robots.splitlines(), "the intake's pages show what people sent before moderation"
+
+
+def test_a_feed_of_many_ideas_holds_the_newest_fifty_as_if_every_idea_were_an_entry(tmp_path: Path) -> None:
+    """Only the ideas a feed can show are made into entries: the documents equal those made from every idea."""
+    import sys
+
+    from generator.build import check
+    from generator.views import build_views
+    from plugins.consult_feeds import atom
+
+    from ..conftest import BUILD_NOW, PROJECT
+
+    sys.path.insert(0, str(PROJECT / "benchmarks"))
+    from corpus import make_corpus
+
+    views = build_views(check(make_corpus(tmp_path / "corpus", ideas=300, seed=5)), BUILD_NOW)
+    assert max(len(c.ideas) for c in views.challenges.values()) > atom.FEED_LIMIT
+    config, fallback = views.site.config, atom.earliest(views)
+    every = [atom.idea_entry(i) for i in views.ideas.values()]
+    updates = [atom.update_entry(u) for u in views.updates.values()]
+    feeds = atom.all_feeds(views)
+    site = atom.site_feed_path()
+    assert feeds[site] == atom.render_feed(config, config.title, site, "/", every + updates, fallback)
+    for challenge in views.challenges.values():
+        path = atom.challenge_feed_path(challenge)
+        entries = [atom.idea_entry(i) for i in challenge.ideas]
+        assert feeds[path] == atom.render_feed(config, f"{challenge.title} – {config.title}", path, challenge.url, entries, challenge.meta.opens)
