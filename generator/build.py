@@ -37,6 +37,7 @@ from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signatur
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagefind import BUNDLE
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
+from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .schema import LONDON
 from .search_parts import IndexUpdate
@@ -188,6 +189,28 @@ def validate_content(site: Site) -> None:
         raise ContentError(problems)
 
 
+@dataclass
+class OtherFiles:
+    """What the stages beside rendering did: the files they kept as they were, the files they wrote, their times."""
+
+    kept: list[str]
+    written: set[str]
+    stages: dict[str, float]
+
+
+def write_other_files(views: SiteViews, target: Target, code: str) -> OtherFiles:
+    """The feeds, calendar and open data stages: files that are not pages, so they can be written beside the rendering."""
+    timings = Timings()
+    with recording_writes() as written:
+        with timings.stage("feeds"):
+            write_feeds(views, target.path)
+        with timings.stage("calendar"):
+            write_calendars(views, target.path)
+        with timings.stage("open data"):
+            kept = write_open_data(views, target.path, code, target.in_place)
+    return OtherFiles(kept, written, timings.stages)
+
+
 def write_pages(engine: Engine, target: Target, timings: Timings) -> RenderStats:
     """Render every page the plugins describe whose signature changed (all of them in a cold build)."""
     specs = list(engine.page_specs())
@@ -255,19 +278,23 @@ def build(
                 assets.write(target.path)
             with stage("pelican"):
                 engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
-            with stage("render pages"):
-                pages = write_pages(engine, target, timings)
-            indexing: Future[IndexUpdate] | None = None
-            if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+
+            def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
+                with stage("render pages"):
+                    rendered = write_pages(engine, target, timings)
+                if not (search_index or not target.in_place or not (target.path / BUNDLE).is_dir()):
+                    return rendered, None
                 timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-                # Pagefind reads only the written pages: it runs beside the next stages, and "search index" waits for it
-                indexing = background.submit(index_search, views, pages.indexed, target.path, code, previous_parts(target.path, target.in_place))
-            with stage("feeds"):
-                write_feeds(views, target.path)
-            with stage("calendar"):
-                write_calendars(views, target.path)
-            with stage("open data"):
-                kept_data = write_open_data(views, target.path, code, target.in_place)
+                # Pagefind reads only the written pages: it starts now, and "search index" waits for it
+                return rendered, background.submit(
+                    index_search, views, rendered.indexed, target.path, code, previous_parts(target.path, target.in_place)
+                )
+
+            # feeds, calendar and open data need no page: written in a forked process while the pages render
+            (pages, indexing), other = beside(render_then_index, lambda: write_other_files(views, target, code))
+            written |= other.written
+            timings.stages.update(other.stages)
+            kept_data = other.kept
             with stage("sitemap"):
                 write_sitemap(views, pages.urls, target.path)
             if indexing is not None:
@@ -307,6 +334,7 @@ def build(
         raise
     timings.note_build_peak()
     write_stamp(output, inputs, valid_until(views, now))
+    timings.stop()
     return BuildResult(output, views, timings, len(pages.urls), pages, PageRenderer(engine.env, template_context(engine.context)))
 
 

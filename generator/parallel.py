@@ -126,6 +126,34 @@ def run_shares(share: Callable[[int], R], count: int, waiting: Callable[[], None
     return results
 
 
+S = TypeVar("S")
+
+
+def beside(here: Callable[[], R], there: Callable[[], S]) -> tuple[R, S]:
+    """(here(), there()): `there` in a forked process while `here` runs in this one, which may still fork workers of its own.
+
+    Where forking is not possible both run here, `here` first. A failure of either is raised here.
+    """
+    if not can_fork():
+        return here(), there()
+    fork = multiprocessing.get_context("fork")
+    receiver, sender = fork.Pipe(duplex=False)
+    process = fork.Process(target=_child, args=(lambda _worker: there(), 1, sender), daemon=True)
+    process.start()
+    sender.close()
+    finished = False
+    try:
+        result = here()
+        other: S = _receive(receiver, process, lambda: None)
+        finished = True
+    finally:
+        if not finished:
+            process.terminate()
+        process.join()
+        receiver.close()
+    return result, other
+
+
 def parallel_map(func: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:
     """[func(item) for item in items], in up to four processes when there are many items."""
     count = workers() if len(items) >= min_items else 1

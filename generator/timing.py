@@ -20,6 +20,12 @@ class Timings:
     """Peak resident memory in MiB: `build` (this process and its render workers), `search index` (Pagefind)."""
     progress: BuildProgress = field(default=QUIET, repr=False)
     _open: list[str] = field(default_factory=list, repr=False)
+    started: float = field(default_factory=time.perf_counter, repr=False)
+    ended: float | None = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        """The build is over: `total` is the time from start to here."""
+        self.ended = time.perf_counter()
 
     def note_build_peak(self, children: bool = True) -> None:
         """Record the peak memory of this process and (unless Pagefind is among them) the children it has waited for."""
@@ -49,7 +55,9 @@ class Timings:
         self.stages[part] = self.stages.get(part, 0.0) + seconds
 
     def lines(self) -> list[str]:
-        total = sum(self.stages.values())
+        """A line per stage, then the build's elapsed time: some stages run side by side (feeds, calendar and
+        open data beside render pages, Pagefind beside them), so the stages add up to more than the total."""
+        total = (self.ended or time.perf_counter()) - self.started
         rows = [f"{name:<14} {seconds:8.3f} s" for name, seconds in self.stages.items()]
         rows.append(f"{'total':<14} {total:8.3f} s")
         return rows + [f"peak memory, {name}: {mib:,.0f} MiB" for name, mib in self.peaks.items()]

@@ -29,18 +29,34 @@ def edit_first_idea(repo: Path, line: str) -> None:
     idea.write_text(idea.read_text(encoding="utf-8").rstrip() + f"\n\n{line}\n", encoding="utf-8")
 
 
+class Made:
+    """How many idea and comment records the build makes, counted in a file: the open-data stage runs in a forked process."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def note(self, kind: str) -> None:
+        with self.log.open("a", encoding="utf-8") as handle:
+            handle.write(f"{kind}\n")
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.log.read_text(encoding="utf-8").split()) if self.log.exists() else Counter()
+
+    def clear(self) -> None:
+        self.log.unlink(missing_ok=True)
+
+
 @pytest.fixture
-def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many idea and comment records the build makes (the sample is small: they are made in this process)."""
-    made: Counter[str] = Counter()
+def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Made:
+    made = Made(tmp_path / "made.log")
     idea_record, comment_record = opendata.idea_record, opendata.comment_record
 
     def count_idea(*args: Any) -> dict[str, Any]:
-        made["ideas"] += 1
+        made.note("ideas")
         return idea_record(*args)
 
     def count_comment(*args: Any) -> dict[str, Any]:
-        made["comments"] += 1
+        made.note("comments")
         return comment_record(*args)
 
     monkeypatch.setattr(opendata, "idea_record", count_idea)
@@ -48,17 +64,17 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return made
 
 
-def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     out = tmp_path / "site"
     first = build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted == {"ideas": len(first.views.ideas), "comments": len(first.views.site.comments)}, "the first build makes every record"
+    assert counted.counts() == {"ideas": len(first.views.ideas), "comments": len(first.views.site.comments)}, "the first build makes every record"
     assert records_file(sample_repo, "ideas").is_file() and records_file(sample_repo, "comments").is_file()
 
     comments_written = (out / "data" / "comments.csv").stat().st_mtime_ns
     edit_first_idea(sample_repo, "One more line, with <b>markup</b> & an@example.org address.")
     counted.clear()
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted == {"ideas": 1}, "only the edited idea's record is made again; every other record is kept"
+    assert counted.counts() == {"ideas": 1}, "only the edited idea's record is made again; every other record is kept"
     assert (out / "data" / "comments.csv").stat().st_mtime_ns == comments_written, "no comment changed: comments.csv is kept as it was"
 
     cold = tmp_path / "cold"
@@ -68,7 +84,7 @@ def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(samp
     assert "an@example.org" not in (out / "data" / "ideas.json").read_text(encoding="utf-8")
 
 
-def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     comment = next(p for p in sorted((sample_repo / "content" / "comments").rglob("*.md")) if re.search(r'^target: "?idea:', p.read_text(encoding="utf-8"), re.MULTILINE))
@@ -76,31 +92,31 @@ def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, 
     new.write_text(comment.read_text(encoding="utf-8").replace(f"reference: {comment.stem}", "reference: TH-ZZZZZ"), encoding="utf-8")
     counted.clear()
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted == {"ideas": 1, "comments": 1}, "the new comment, and the idea whose comment count it changed"
+    assert counted.counts() == {"ideas": 1, "comments": 1}, "the new comment, and the idea whose comment count it changed"
     cold = tmp_path / "cold"
     build(sample_repo, cold, now=BUILD_NOW)
     assert data_files(out) == data_files(cold)
 
 
-def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     build(sample_repo, tmp_path / "a", now=BUILD_NOW, incremental=True)
-    first = dict(counted)
+    first = dict(counted.counts())
     counted.clear()
     build(sample_repo, tmp_path / "b", now=BUILD_NOW)  # cold (like --clean): nothing is taken from what was kept
-    assert dict(counted) == first
+    assert dict(counted.counts()) == first
     for group in ("ideas", "comments"):
         _, kept = pickle.loads(records_file(sample_repo, group).read_bytes())
         assert len(kept) == first[group]
 
 
-def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Path, counted: Counter[str]) -> None:
+def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     records_file(sample_repo, "ideas").write_bytes(b"not a pickle")
     edit_first_idea(sample_repo, "One more line.")
     counted.clear()
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted["ideas"] == len(result.views.ideas)
+    assert counted.counts()["ideas"] == len(result.views.ideas)
     build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
     assert data_files(out) == data_files(tmp_path / "cold")
     assert Kept.load(tmp_path / "missing.pickle").records == {}
