@@ -31,11 +31,11 @@ class View(Generic[T]):
     entry: Entry[Any]
     url: str
 
-    @property
+    @cached_property  # read hundreds of thousands of times a build: after the first, a plain attribute
     def meta(self) -> Any:
         return self.entry.meta
 
-    @property
+    @cached_property
     def slug(self) -> str:
         return self.entry.slug
 
@@ -77,9 +77,9 @@ class IdeaView(View[Idea]):
     def support_line(self) -> str:
         return "" if self.supports is None else support_sentence(self.supports)
 
-    @property
+    @cached_property
     def status(self) -> str:
-        return self.meta.status.value
+        return str(self.meta.status.value)
 
     @property
     def comment_count(self) -> int:
