@@ -7,7 +7,6 @@ file's modification time is new), restore `.consult/cache/`,
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ from jinja2 import FileSystemBytecodeCache
 from generator.cli import main
 from generator.engine import bytecode_cache
 from generator.freshness import STAMP, cache_file
-from generator.pagewriter import MANIFEST, page_file
+from generator.pagewriter import page_file, read_manifest
 
 from .conftest import BUILD_NOW, PROJECT, copy_sample
 from .test_incremental import tree
@@ -77,7 +76,7 @@ def restore_cache(store: Path, checkout: Path) -> None:
 
 def pages(site: Path) -> list[str]:
     """Every page file the build's manifest lists."""
-    return sorted(page_file(url) for url in json.loads((site / MANIFEST).read_text(encoding="utf-8")))
+    return sorted(page_file(url) for url in read_manifest(site).pages)
 
 
 @pytest.mark.slow
