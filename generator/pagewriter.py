@@ -28,6 +28,7 @@ from jinja2 import Environment
 
 from . import reads
 from .atomic import write_atomic
+from .contentcache import long_lived
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
 from .reads import Recorder, Renumber, Replay, Tables, Token
@@ -334,10 +335,11 @@ def render_pages(
     """
     specs = list(specs)
     context = template_context(context)
-    previous = read_manifest(output) if incremental else Manifest()
-    if previous.made_with != made_with:
-        previous = Manifest(made_with)
-    todo = pages_to_render(env, context, specs, output, previous, views)
+    with long_lived():  # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
+        previous = read_manifest(output) if incremental else Manifest()
+        if previous.made_with != made_with:
+            previous = Manifest(made_with)
+        todo = pages_to_render(env, context, specs, output, previous, views)
     stats = RenderStats(total=len(specs), rendered=len(todo))
     processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1
     progress.stage("render pages", total=len(todo))
@@ -356,8 +358,11 @@ def render_pages(
             stats.removed += 1
     pages = {url: record for url, record in previous.pages.items() if url in current}
     pages.update(records)
-    manifest = Manifest(made_with, recorder.tables, pages, previous.compacted)
-    manifest.compact()
+    if previous.pages:
+        manifest = Manifest(made_with, recorder.tables, pages, previous.compacted)
+        manifest.compact()
+    else:  # every read and piece is this build's, each used by a page: nothing to drop
+        manifest = Manifest(made_with, recorder.tables, pages, sum(recorder.tables.sizes))
     stats.indexed = {url: record.digest for url, record in manifest.pages.items() if record.indexed}
     stats.urls = [s.url for s in specs]
     write_atomic(output / MANIFEST, manifest.dump())

@@ -461,7 +461,12 @@ class Replay:
                 now: Token = _UNKNOWN if obj is missing else (obj.entry.digest or _UNKNOWN)
             elif obj is not missing and access[:1] == ".":
                 try:
-                    now = token(getattr(obj, access[1:]))  # what Jinja's getattr finds first
+                    value = getattr(obj, access[1:])  # what Jinja's getattr finds first
+                    kind = type(value)
+                    if (kind is str and len(value) <= SHORT) or kind is int or value is None:  # most reads: their own token
+                        now = value
+                    else:
+                        now = token(value)
                 except (AttributeError, UnknownValue):
                     now = self._evaluate(identity, access)
             else:

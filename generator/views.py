@@ -279,16 +279,23 @@ class SiteViews:
     read_identity = "views"
 
     def by_identity(self) -> dict[str, Any]:
-        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`."""
+        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`.
+
+        Sets each view's `read_identity` on the way (the same text), as replaying reads asks for it again.
+        """
         found: dict[str, Any] = {"views": self}
         collections: list[Iterable[View[Any]]] = [self.challenges.values(), self.events.values(), self.pages.values(), self.updates.values()]
         discussed: list[IdeaView | TopicView] = [*self.ideas.values(), *self.duplicates.values(), *self.topics.values()]
         comments: list[CommentView] = [c for view in discussed for c in view.comments]
+        views: list[View[Any]] = []
         while comments:
-            found.update(("CommentView:" + c.entry.slug, c) for c in comments)
+            views += comments
             comments = [reply for c in comments for reply in c.replies]
         for collection in [*collections, discussed]:
-            found.update((f"{type(view).__name__}:{view.entry.slug}", view) for view in collection)
+            views += collection
+        for view in views:
+            identity = view.__dict__["read_identity"] = f"{type(view).__name__}:{view.entry.slug}"  # what the cached property gives
+            found[identity] = view
         return found
 
 
