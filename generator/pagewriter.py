@@ -86,7 +86,7 @@ INDEX_MARK = b"data-pagefind-body"
 
 @dataclass(frozen=True)
 class PageRecord:
-    """What the manifest keeps of a page: a hash of its file, whether it is indexed, and what it read (see `reads.Reads`)."""
+    """What the manifest keeps of a page: whether it is in the search index (then a hash of its file), and what it read (see `reads.Reads`)."""
 
     digest: str
     indexed: bool
@@ -99,9 +99,9 @@ class PageRecord:
 
 
 def page_record(data: bytes, seen: reads.Reads) -> PageRecord:
-    return PageRecord(
-        hashlib.blake2b(data, digest_size=16).hexdigest(), INDEX_MARK in data, tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots
-    )
+    indexed = INDEX_MARK in data
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest() if indexed else ""  # only the search index's parts use it
+    return PageRecord(digest, indexed, tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots)
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -181,9 +181,22 @@ def _reused(env: Environment, key: reads.PieceKey, render: Callable[[], Any]) ->
     return hit[0]
 
 
+_TOKENS: weakref.WeakKeyDictionary[Environment, dict[int, tuple[Any, reads.Token]]] = weakref.WeakKeyDictionary()
+"""Per environment: the token of each value a fragment was called with, by identity (every page passes the same lists)."""
+
+
+def _token(env: Environment, value: Any) -> reads.Token:
+    tokens = _TOKENS.setdefault(env, {})
+    known = tokens.get(id(value))
+    if known is None or known[0] is not value:
+        known = tokens[id(value)] = (value, reads.token(value))
+    return known[1]
+
+
 def forget(env: Environment) -> None:
     """Drop what `fragment` and `memo` keep for env (before rendering with changed views, or recording, in the same environment)."""
     _REUSED.pop(env, None)
+    _TOKENS.pop(env, None)
 
 
 @pass_environment
@@ -194,7 +207,7 @@ def fragment(env: Environment, name: str, **values: Any) -> Markup:
     markup, rendered once per build instead of once per page. The key is the
     values themselves (views by identity: within a build a view does not change).
     """
-    key = ("fragment", name, *(part for item in sorted(values.items()) for part in (item[0], reads.token(item[1]))))
+    key = ("fragment", name, *(part for item in sorted(values.items()) for part in (item[0], _token(env, item[1]))))
     return _reused(env, key, lambda: env.get_template(f"fragments/{name}.html").render(**values))
 
 
