@@ -98,6 +98,25 @@ _CONTENT: dict[int, tuple[Any, str]] = {}
 """id → (value, hash of the text it was parsed from), for `content_addressed` values."""
 
 
+_MODELS: dict[int, tuple[Any, str]] = {}
+"""id → (front matter, identity), for `known_models`."""
+
+
+def known_models(values: Iterable[tuple[Any, str]]) -> None:
+    """Know each content file's front matter by an identity (`model_identity`): its fields read by a template are reads of their own.
+
+    A card that shows an idea's summary then depends on the summary, not on the whole file.
+    Replaces the values given by an earlier call, so a long `consult serve` holds only one build's.
+    """
+    _MODELS.clear()
+    _MODELS.update((id(value), (value, identity)) for value, identity in values)
+
+
+def model_identity(value: Any) -> str | None:
+    known = _MODELS.get(id(value))
+    return known[1] if known is not None and known[0] is value else None
+
+
 def content_addressed(values: Iterable[tuple[Any, str]]) -> None:
     """Fingerprint each value (a content file's front matter) by the hash of the text it comes from, not field by field.
 
@@ -128,6 +147,9 @@ def token(value: Any) -> Token:
         if all(type(item) in IDENTIFIED for item in value):
             return (b"[@" if kind is list else b"(@") + "\x1f".join(item.read_identity for item in value).encode()
     if isinstance(value, BaseModel):
+        identity = model_identity(value)
+        if identity is not None:
+            return b"@" + identity.encode()
         parsed = _CONTENT.get(id(value))
         if parsed is not None and parsed[0] is value:
             return b"#" + parsed[1].encode()
@@ -318,6 +340,15 @@ class Recorder:
                 number = self._pair((key[0], sys.intern("." + name)), token(value))
             self.known[key] = number
         stack[-1].pairs.add(number)
+
+    def model_attribute(self, identity: str, name: str, value: Any) -> None:
+        """Record that a template read the field `name` of a known front matter (`model_identity`) and found value."""
+        if self.stack:
+            key = (identity, name)
+            number = self.known.get(key)
+            if number is None:
+                number = self.known[key] = self._pair((identity, sys.intern("." + name)), token(value))
+            self.stack[-1].pairs.add(number)
 
     def item(self, obj: Any, access: str, value: Any) -> None:
         """Record that a template read `obj[…]` (access as `item_access` gives it) of a view and found value."""

@@ -82,10 +82,12 @@ class ConsultEnvironment(Environment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         value = Environment.getattr(self, obj, attribute)
-        if type(obj) in IDENTIFIED:
-            recorder = reads.ACTIVE
-            if recorder is not None:
+        recorder = reads.ACTIVE
+        if recorder is not None:
+            if type(obj) in IDENTIFIED:
                 recorder.attribute(obj, attribute, value)
+            elif (identity := reads.model_identity(obj)) is not None:
+                recorder.model_attribute(identity, attribute, value)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from .counts import fold, support_sentence
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
-from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified
+from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified, known_models
 from .recurrence import describe, occurrence
 from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
@@ -44,7 +44,6 @@ class View(Generic[T]):
         return f"{type(self).__name__}:{self.entry.slug}"
 
     @cached_property  # read hundreds of thousands of times a build: after the first, a plain attribute
-    @from_entry
     def meta(self) -> Any:
         return self.entry.meta
 
@@ -53,7 +52,6 @@ class View(Generic[T]):
         return self.entry.slug
 
     @property
-    @from_entry
     def title(self) -> str:
         return self.entry.meta.title
 
@@ -74,7 +72,6 @@ class CommentView(View[Comment]):
     replies: list[CommentView] = field(default_factory=list)
 
     @property
-    @from_entry
     def title(self) -> str:
         return f"Comment {self.meta.reference}"
 
@@ -95,7 +92,6 @@ class IdeaView(View[Idea]):
         return "" if self.supports is None else support_sentence(self.supports)
 
     @cached_property
-    @from_entry
     def status(self) -> str:
         return str(self.meta.status.value)
 
@@ -109,7 +105,6 @@ class IdeaView(View[Idea]):
         return render(self.meta.response.text) if self.meta.response else Markup("")
 
     @property
-    @from_entry
     def date(self) -> dt.date:
         return self.meta.published or self.meta.submitted
 
@@ -296,7 +291,13 @@ class SiteViews:
         for view in views:
             identity = view.__dict__["read_identity"] = f"{type(view).__name__}:{view.entry.slug}"  # what the cached property gives
             found[identity] = view
+            found[model_key(view.entry)] = view.entry.meta
         return found
+
+
+def model_key(entry: Entry[Any]) -> str:
+    """The identity a content file's front matter is known by (`reads.known_models`): its kind and slug."""
+    return f"{entry.kind}/{entry.slug}"
 
 
 def _comment_threads(site: Site) -> dict[str, list[CommentView]]:
@@ -352,6 +353,7 @@ def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[st
     """
     entries: list[dict[str, Entry[Any]]] = [site.challenges, site.ideas, site.events, site.pages, site.topics, site.comments, site.updates]
     content_addressed((e.meta, e.digest) for collection in entries for e in collection.values())
+    known_models((e.meta, model_key(e)) for collection in entries for e in collection.values())
     originals = {slug: e.meta.duplicate_of or slug for slug, e in site.ideas.items()}
     folded = fold(supports, originals) if supports is not None else None
     today = now.astimezone(LONDON).date() if now is not None else None
