@@ -217,8 +217,8 @@ def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> by
 
 def _render_recorded(env: Environment, context: dict[str, Any], spec: PageSpec) -> tuple[bytes, PageRecord]:
     """Render a page while the active recorder notes what it reads."""
-    assert reads.ACTIVE is not None
-    with reads.ACTIVE.page(roots(spec)) as seen:
+    assert reads.ACTIVE.recorder is not None
+    with reads.ACTIVE.recorder.page(roots(spec)) as seen:
         data = _render_one(env, context, spec)
     return data, page_record(data, seen)
 
@@ -266,7 +266,7 @@ def _render_parallel(
     env: Environment, context: dict[str, Any], todo: list[PageSpec], output: Path, processes: int, progress: BuildProgress
 ) -> tuple[float, Rendered]:
     """Render todo in `processes` shares (this process and forks); return the seconds spent writing (per process) and the records."""
-    recorder = reads.ACTIVE
+    recorder = reads.ACTIVE.recorder
     assert recorder is not None
     done = Counter() if progress.enabled else None
 

@@ -32,6 +32,7 @@ import enum
 import hashlib
 import json
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
@@ -434,18 +435,23 @@ class Recorder:
         return renumber
 
 
-ACTIVE: Recorder | None = None
-"""The recorder of the pages being rendered in this process, if any (read by the theme's environment)."""
+class _Active(threading.local):
+    """The recorder of the pages being rendered, per thread (`consult serve` may build in two threads at once)."""
+
+    recorder: Recorder | None = None
+
+
+ACTIVE = _Active()
+"""`ACTIVE.recorder`: the recorder of the pages this thread renders, if any (read by the theme's environment)."""
 
 
 @contextmanager
 def recording(recorder: Recorder) -> Iterator[Recorder]:
-    global ACTIVE
-    ACTIVE = recorder
+    ACTIVE.recorder = recorder
     try:
         yield recorder
     finally:
-        ACTIVE = None
+        ACTIVE.recorder = None
 
 
 def item_access(key: Any) -> str | None:

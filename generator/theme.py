@@ -57,7 +57,7 @@ class ReadingContext(Context):
             return self.vars[key]
         parent = self.parent
         value = parent.get(key, missing)
-        recorder = reads.ACTIVE
+        recorder = reads.ACTIVE.recorder
         if recorder is not None and "page_url" in parent:  # a page's context, not a macro's or fragment's
             recorder.root(key, value)
         return value
@@ -82,7 +82,7 @@ class ConsultEnvironment(Environment):
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
         value = Environment.getattr(self, obj, attribute)
-        recorder = reads.ACTIVE
+        recorder = reads.ACTIVE.recorder
         if recorder is not None:
             if type(obj) in IDENTIFIED:
                 recorder.attribute(obj, attribute, value)
@@ -93,7 +93,7 @@ class ConsultEnvironment(Environment):
     def getitem(self, obj: Any, argument: Any) -> Any:
         value = Environment.getitem(self, obj, argument)
         if type(obj) in IDENTIFIED:
-            recorder = reads.ACTIVE
+            recorder = reads.ACTIVE.recorder
             if recorder is not None:
                 recorder.item(obj, reads.item_access(argument) or reads.UNREPLAYABLE, value)
         return value
@@ -169,7 +169,7 @@ _REUSED: weakref.WeakKeyDictionary[Environment, dict[reads.PieceKey, tuple[Marku
 def _reused(env: Environment, key: reads.PieceKey, render: Callable[[], Any]) -> Markup:
     """The markup `render()` gives, rendered once per environment and key; its reads count on every page that uses it (as one piece)."""
     cache = _REUSED.setdefault(env, {})
-    recorder = reads.ACTIVE
+    recorder = reads.ACTIVE.recorder
     hit = cache.get(key)
     if hit is None or (recorder is not None and hit[1] is None):
         if recorder is None:
