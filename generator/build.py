@@ -39,6 +39,7 @@ from .pagefind import BUNDLE
 from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
 from .parallel import beside
 from .progress import QUIET, BuildProgress
+from .reads import globals_signature
 from .schema import LONDON
 from .search_parts import IndexUpdate
 from .timing import Timings
@@ -212,11 +213,10 @@ def write_other_files(views: SiteViews, target: Target, code: str) -> OtherFiles
 
 
 def write_pages(engine: Engine, target: Target, timings: Timings) -> RenderStats:
-    """Render every page the plugins describe whose signature changed (all of them in a cold build)."""
-    specs = list(engine.page_specs())
-    stats = render_pages(engine.env, engine.context, specs, target.path, incremental=target.in_place, progress=timings.progress)
-    stats.indexed = {spec.url: spec.signature for spec in specs if spec.indexed}
-    stats.urls = [spec.url for spec in specs]
+    """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build)."""
+    made_with = globals_signature(engine.env, engine.context["code_signature"])
+    views: SiteViews = engine.context["views"]
+    stats = render_pages(engine.env, engine.context, engine.page_specs(), target.path, target.in_place, views, made_with, progress=timings.progress)
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 

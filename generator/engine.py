@@ -112,16 +112,15 @@ class Engine:
         raise LookupError(f"no {kind.__name__} among the registered plugins' generators")
 
     def page_specs(self) -> Iterator[PageSpec]:
-        """Every page the plugins offer: each generator with a `page_specs(shared)` method adds its own.
+        """Every page the plugins offer: each generator with a `page_specs()` method adds its own.
 
-        `shared` is the signature of what every page shows (settings, navigation,
-        footer, theme and code), worked out by the pages plugin once the context is complete.
+        A spec holds only the page's URL, template and own values: what the page
+        shows is found while it renders (generator/reads.py), for every plugin alike.
         """
-        shared: str = self.generators[0].global_signature
         for generator in self.generators:
             specs = getattr(generator, "page_specs", None)
             if specs is not None:
-                yield from specs(shared)
+                yield from specs()
 
 
 def _generator_classes(pelican: Any) -> Iterable[type]:

@@ -1,34 +1,48 @@
 """Render pages from specs: skip the unchanged, use both cores, write only what changed.
 
-Each page is described by a `PageSpec` whose `signature` hashes everything the
-page shows. The manifest kept in the output folder (`.consult-manifest.json`)
-maps each page's URL to the signature it was last rendered with, so a warm
-build renders nothing and one edit re-renders only the pages that show it.
-Rendering is deterministic, so skipped pages are byte-identical to what a cold
-build would write.
+Each page is described by a `PageSpec` (URL, template, its own values). While
+a page renders, what its templates read is recorded (see generator/reads.py),
+and the manifest kept in the output folder (`.consult-manifest.pickle`) holds,
+per page, the reads it made and the pieces it includes, a hash of the file
+written and whether it is in the search index. The next build replays the
+reads against the new views: a page is rendered again only if one of them
+gives a different value, or if the code, theme or templates' globals changed.
+Rendering is a deterministic function of what it read, so a skipped page is
+byte-identical to what a cold build would write.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import pickle
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
+from . import reads
 from .atomic import write_atomic
+from .contentcache import long_lived
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
+from .reads import Recorder, Renumber, Replay, Tables, Token
+from .theme import forget
 
-MANIFEST = ".consult-manifest.json"
+if TYPE_CHECKING:
+    from .views import SiteViews
+
+MANIFEST = ".consult-manifest.pickle"
 OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
+FORMAT = 3
 
 
 def page_file(url: str) -> str:
@@ -45,9 +59,7 @@ class PageSpec:
     """`/ideas/x/` (written as ideas/x/index.html) or `/404.html`."""
     template: str
     values: dict[str, Any] = field(hash=False, compare=False)
-    signature: str = ""
-    indexed: bool = field(default=False, compare=False)
-    """Whether the page is in the search index (has `data-pagefind-body`)."""
+    """The page's own values (what it reads of them is found while it renders)."""
 
     @property
     def file(self) -> str:
@@ -63,16 +75,125 @@ class RenderStats:
     write_seconds: float = 0.0
     """Of the time rendering took, how much went on writing files (per process, when several wrote at once)."""
     indexed: dict[str, str] = field(default_factory=dict)
-    """URL → signature of every page in the search index."""
+    """URL → hash of the file of every page in the search index."""
     urls: list[str] = field(default_factory=list)
     """Every page of the site, in the order the plugins describe them."""
 
 
-def read_manifest(output: Path) -> dict[str, str]:
+INDEX_MARK = b"data-pagefind-body"
+"""What makes a page part of the search index: the templates decide, the written page tells."""
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """What the manifest keeps of a page: whether it is in the search index (then a hash of its file), and what it read (see `reads.Reads`)."""
+
+    digest: str
+    indexed: bool
+    pairs: tuple[int, ...]
+    pieces: tuple[int, ...]
+    roots: dict[str, Token]
+
+    def renumbered(self, renumber: Renumber) -> PageRecord:
+        return PageRecord(self.digest, self.indexed, renumber.pairs(self.pairs), renumber.pieces(self.pieces), self.roots)
+
+
+def page_record(data: bytes, seen: reads.Reads) -> PageRecord:
+    indexed = INDEX_MARK in data
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest() if indexed else ""  # only the search index's parts use it
+    return PageRecord(digest, indexed, tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Loads only plain values (dicts, lists, tuples, text, bytes, numbers): a manifest names no class, so a file that does is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"the manifest names {module}.{name}; it holds plain values only")
+
+
+@dataclass
+class Manifest:
+    """The pages of the last build with what they read (numbered in `tables`), made with code and globals `made_with`.
+
+    Kept as a pickle of plain values only (read back with `_PlainUnpickler`, which
+    refuses anything else): at 10,000 ideas it loads several times quicker than CBOR.
+    """
+
+    made_with: str = ""
+    tables: Tables = field(default_factory=Tables.empty)
+    pages: dict[str, PageRecord] = field(default_factory=dict)
+    compacted: int = 0
+    """How many reads and pieces the tables held when they were last compacted (unused ones are dropped when they have doubled)."""
+
+    def dump(self) -> bytes:
+        tables = self.tables
+        pages = {url: (r.digest, r.indexed, r.pairs, r.pieces, r.roots) for url, r in sorted(self.pages.items())}
+        data = (FORMAT, self.made_with, self.compacted, tables.pairs, tables.tokens, tables.piece_pairs, tables.piece_pieces, pages)
+        return pickle.dumps(data, protocol=5)
+
+    @classmethod
+    def load(cls, data: bytes) -> Manifest:
+        loaded = _PlainUnpickler(io.BytesIO(data)).load()
+        if not isinstance(loaded, tuple) or len(loaded) != 8 or loaded[0] != FORMAT:
+            return cls()
+        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, pages = loaded
+        if len(pairs) != 2 * len(tokens) or len(piece_pairs) != len(piece_pieces):
+            return cls()
+        records = {url: PageRecord(*record) for url, record in pages.items()}
+        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces), records, compacted)
+
+    def reads_of(self, url: str) -> frozenset[tuple[str, str, Token]]:
+        """A page's reads spelled out (identity, access, token), its pieces' included: the same whatever the numbering."""
+        record = self.pages[url]
+        tables = self.tables
+        pairs, pieces, todo = set(record.pairs), set(), list(record.pieces)
+        while todo:
+            number = todo.pop()
+            if number not in pieces:
+                pieces.add(number)
+                pairs.update(tables.piece_pairs[number])
+                todo.extend(tables.piece_pieces[number])
+        own = {(reads.ROOT + name, "", value) for name, value in record.roots.items()}
+        return frozenset({(tables.pairs[2 * n], tables.pairs[2 * n + 1], tables.tokens[n]) for n in pairs} | own)
+
+    def compact(self) -> None:
+        """Renumber the reads and pieces still used, dropping the others, once the tables have doubled since the last time."""
+        tables = self.tables
+        if sum(tables.sizes) <= 2 * self.compacted:
+            return
+        used_pieces: set[int] = set()
+        todo = [n for record in self.pages.values() for n in record.pieces]
+        while todo:
+            number = todo.pop()
+            if number not in used_pieces:
+                used_pieces.add(number)
+                todo.extend(tables.piece_pieces[number])
+        pieces = sorted(used_pieces)
+        pairs = sorted({n for record in self.pages.values() for n in record.pairs} | {n for p in pieces for n in tables.piece_pairs[p]})
+        renumber = Renumber((0, 0), {old: new for new, old in enumerate(pairs)}, {old: new for new, old in enumerate(pieces)})
+        self.tables = Tables(
+            [part for n in pairs for part in (tables.pairs[2 * n], tables.pairs[2 * n + 1])],
+            [tables.tokens[n] for n in pairs],
+            [renumber.pairs(tables.piece_pairs[n]) for n in pieces],
+            [renumber.pieces(tables.piece_pieces[n]) for n in pieces],
+        )
+        self.pages = {url: record.renumbered(renumber) for url, record in self.pages.items()}
+        self.compacted = sum(self.tables.sizes)
+
+
+def read_manifest(output: Path) -> Manifest:
     try:
-        return json.loads((output / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        return Manifest.load((output / MANIFEST).read_bytes())
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ):  # none yet, or another version's: a cold build
+        return Manifest()
 
 
 def remove_file(output: Path, path: Path) -> None:
@@ -84,9 +205,22 @@ def remove_file(output: Path, path: Path) -> None:
         folder = folder.parent
 
 
+def roots(spec: PageSpec) -> dict[str, Any]:
+    """What a page's context holds beyond the context every page shares."""
+    return {"page_url": spec.url, **spec.values}
+
+
 def _render_one(env: Environment, context: dict[str, Any], spec: PageSpec) -> bytes:
     template = env.get_template(f"{spec.template}.html")
-    return template.render({**context, "page_url": spec.url, **spec.values}).encode("utf-8")
+    return template.render({**context, **roots(spec)}).encode("utf-8")
+
+
+def _render_recorded(env: Environment, context: dict[str, Any], spec: PageSpec) -> tuple[bytes, PageRecord]:
+    """Render a page while the active recorder notes what it reads."""
+    assert reads.ACTIVE.recorder is not None
+    with reads.ACTIVE.recorder.page(roots(spec)) as seen:
+        data = _render_one(env, context, spec)
+    return data, page_record(data, seen)
 
 
 def template_context(context: dict[str, Any]) -> dict[str, Any]:
@@ -102,62 +236,136 @@ class PageRenderer:
     context: dict[str, Any]
 
     def write(self, spec: PageSpec, output: Path) -> None:
+        forget(self.env)  # the page's views may have changed since the build: reuse no markup made from them
         write_atomic(output / spec.file, _render_one(self.env, self.context, spec))
+
+
+Rendered = list[tuple[str, PageRecord]]
+"""Pages' URLs and records, as a render share hands them back."""
 
 
 def _render_share(
     env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, done: Counter | None, progress: BuildProgress
-) -> float:
-    """Render and write one worker's share of the pages; return the seconds spent writing."""
+) -> tuple[float, Rendered]:
+    """Render and write one worker's share of the pages; return the seconds spent writing and the pages' records."""
     writing = 0.0
+    records: Rendered = []
     for spec in specs:
-        data = _render_one(env, context, spec)
+        data, record = _render_recorded(env, context, spec)
+        records.append((spec.url, record))
         start = time.perf_counter()
         write_atomic(output / spec.file, data)
         writing += time.perf_counter() - start
         if done is not None:
             done.add()
             progress.set_done(done.value)
-    return writing
+    return writing, records
+
+
+def _render_parallel(
+    env: Environment, context: dict[str, Any], todo: list[PageSpec], output: Path, processes: int, progress: BuildProgress
+) -> tuple[float, Rendered]:
+    """Render todo in `processes` shares (this process and forks); return the seconds spent writing (per process) and the records."""
+    recorder = reads.ACTIVE.recorder
+    assert recorder is not None
+    done = Counter() if progress.enabled else None
+
+    base = recorder.tables.sizes
+
+    def share(worker: int) -> tuple[float, Rendered, tuple[Tables, dict[int, reads.PieceKey]] | None]:
+        writing, records = _render_share(env, context, todo[worker::processes], output, done, progress if worker == 0 else QUIET)
+        return writing, records, (recorder.tables.tail(base), recorder.piece_keys(base[1])) if worker else None
+
+    shares = run_shares(share, processes, waiting=lambda: progress.set_done(done.value) if done else None)  # only share 0 moves the bar
+    writing, records = 0.0, []
+    for seconds, share_records, added in shares:
+        writing += seconds
+        if added is None:
+            records += share_records
+        else:  # a forked worker's reads and pieces, numbered from `base` in its copy of the tables
+            renumber = recorder.merge(*added, base)
+            records += [(url, record.renumbered(renumber)) for url, record in share_records]
+    return writing / len(shares), records  # the processes wrote side by side
+
+
+def _render_here(env: Environment, context: dict[str, Any], todo: list[PageSpec], output: Path, progress: BuildProgress) -> tuple[float, Rendered]:
+    """Render todo in this process, all in memory first (a failure writes nothing); return the seconds spent writing and the records."""
+    rendered = []
+    for spec in todo:
+        rendered.append((spec, *_render_recorded(env, context, spec)))
+        progress.set_done(len(rendered))
+    start = time.perf_counter()
+    for spec, data, _ in rendered:
+        write_atomic(output / spec.file, data)
+    return time.perf_counter() - start, [(spec.url, record) for spec, _, record in rendered]
+
+
+def pages_to_render(
+    env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, previous: Manifest, views: SiteViews
+) -> list[PageSpec]:
+    """The specs whose page is new, missing, or whose recorded reads give a different value now."""
+    if not previous.pages:
+        return specs
+    replay = Replay(env, previous.tables, views.by_identity(), context)
+    base = f"{os.fspath(output)}{os.sep}"
+    todo = []
+    for spec in specs:
+        record = previous.pages.get(spec.url)
+        if (
+            record is None or not replay.unchanged(record.pairs, record.pieces, record.roots, roots(spec)) or not os.path.exists(base + spec.file)
+        ):  # str paths: 16,000 Paths cost 0.1 s
+            todo.append(spec)
+    return todo
 
 
 def render_pages(
-    env: Environment, context: dict[str, Any], specs: Iterable[PageSpec], output: Path, incremental: bool, progress: BuildProgress = QUIET
+    env: Environment,
+    context: dict[str, Any],
+    specs: Iterable[PageSpec],
+    output: Path,
+    incremental: bool,
+    views: SiteViews,
+    made_with: str,
+    progress: BuildProgress = QUIET,
 ) -> RenderStats:
-    """Render every spec whose signature changed (all of them unless incremental) into output."""
+    """Render every page whose recorded reads changed (all of them unless incremental) into output.
+
+    `made_with` is the signature of the code, theme and templates' globals (`reads.globals_signature`):
+    when it differs from the last build's, every page is rendered.
+    """
     specs = list(specs)
     context = template_context(context)
-    previous = read_manifest(output) if incremental else {}
-    base = f"{os.fspath(output)}{os.sep}"
-    todo = [s for s in specs if previous.get(s.url) != s.signature or not os.path.exists(base + s.file)]  # str paths: 16,000 Paths cost 0.1 s
+    with long_lived():  # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
+        previous = read_manifest(output) if incremental else Manifest()
+        if previous.made_with != made_with:
+            previous = Manifest(made_with)
+        todo = pages_to_render(env, context, specs, output, previous, views)
     stats = RenderStats(total=len(specs), rendered=len(todo))
     processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1
     progress.stage("render pages", total=len(todo))
-    if processes > 1:
-        done = Counter() if progress.enabled else None
-
-        def share(worker: int) -> float:  # only this process's share moves the bar; the others count
-            return _render_share(env, context, todo[worker::processes], output, done, progress if worker == 0 else QUIET)
-
-        writing = run_shares(share, processes, waiting=lambda: progress.set_done(done.value) if done else None)
-        stats.write_seconds = sum(writing) / len(writing)  # the processes wrote side by side
-        stats.processes = processes
-    else:
-        rendered = []  # all in memory first: a failure writes nothing
-        for spec in todo:
-            rendered.append((spec, _render_one(env, context, spec)))
-            progress.set_done(len(rendered))
-        start = time.perf_counter()
-        for spec, data in rendered:
-            write_atomic(output / spec.file, data)
-        stats.write_seconds = time.perf_counter() - start
-    current = {s.url: s.signature for s in specs}
-    for url in set(previous) - set(current):
+    forget(env)
+    with reads.recording(Recorder(context, previous.tables)) as recorder:
+        if processes > 1:
+            stats.write_seconds, records = _render_parallel(env, context, todo, output, processes, progress)
+            stats.processes = processes
+        else:
+            stats.write_seconds, records = _render_here(env, context, todo, output, progress)
+    current = {s.url for s in specs}
+    for url in set(previous.pages) - current:
         stale = output / page_file(url)
         if stale.exists():
             remove_file(output, stale)
             stats.removed += 1
-    write_atomic(output / MANIFEST, json.dumps(current, sort_keys=True, indent=0).encode())
+    pages = {url: record for url, record in previous.pages.items() if url in current}
+    pages.update(records)
+    if previous.pages:
+        manifest = Manifest(made_with, recorder.tables, pages, previous.compacted)
+        manifest.compact()
+    else:  # every read and piece is this build's, each used by a page: nothing to drop
+        manifest = Manifest(made_with, recorder.tables, pages, sum(recorder.tables.sizes))
+    stats.indexed = {url: record.digest for url, record in manifest.pages.items() if record.indexed}
+    stats.urls = [s.url for s in specs]
+    write_atomic(output / MANIFEST, manifest.dump())
     return stats
 
 

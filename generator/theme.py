@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, pass_environment, select_autoescape
+from jinja2.runtime import Context
+from jinja2.utils import missing
 from markupsafe import Markup, escape
 
+from . import reads
 from .assets import Assets
 from .clock import system_clock
 from .config import SiteConfig
 from .markdown import render as render_markdown
 from .paths import TEMPLATES_DIR
+from .reads import IDENTIFIED
 from .schema import IDEA_STATUS_LABELS, IdeaStatus
 
 STATUS_TAG_COLOURS = {
@@ -44,8 +49,22 @@ JINJA_OPTIONS: dict[str, Any] = {
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+class ReadingContext(Context):
+    """A template context that reports the names a page reads from its own context to the active `reads.Recorder`."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        if key in self.vars:  # set by the template itself
+            return self.vars[key]
+        parent = self.parent
+        value = parent.get(key, missing)
+        recorder = reads.ACTIVE.recorder
+        if recorder is not None and "page_url" in parent:  # a page's context, not a macro's or fragment's
+            recorder.root(key, value)
+        return value
+
+
 class ConsultEnvironment(Environment):
-    """Jinja's Environment with two lookups made cheaper for the NHS.UK macros' heavy use of them.
+    """Jinja's Environment with lookups made cheaper, and reported while a page's reads are recorded (see generator/reads.py).
 
     Same results as Jinja's own: the macros read `params.x` on plain dicts
     hundreds of times a page, and Jinja first tries (and fails) an attribute
@@ -54,13 +73,30 @@ class ConsultEnvironment(Environment):
     once a template is loaded, so a template's globals can be a flat dict.
     """
 
+    context_class = ReadingContext
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
                 return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
+        value = Environment.getattr(self, obj, attribute)
+        recorder = reads.ACTIVE.recorder
+        if recorder is not None:
+            if type(obj) in IDENTIFIED:
+                recorder.attribute(obj, attribute, value)
+            elif (identity := reads.model_identity(obj)) is not None:
+                recorder.model_attribute(identity, attribute, value)
+        return value
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        value = Environment.getitem(self, obj, argument)
+        if type(obj) in IDENTIFIED:
+            recorder = reads.ACTIVE.recorder
+            if recorder is not None:
+                recorder.item(obj, reads.item_access(argument) or reads.UNREPLAYABLE, value)
+        return value
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
@@ -85,25 +121,39 @@ def event_time(value: dt.datetime) -> str:
     return f"{value.day} {value:%B %Y}, {value:%-I:%M%p}".replace("AM", "am").replace("PM", "pm")
 
 
+@dataclass(frozen=True)
+class SiteLink:
+    """`url(path)` in templates: a root-relative link that also works when the site lives under a sub-path."""
+
+    prefix: str
+
+    def __call__(self, path: str = "/") -> str:
+        return f"{self.prefix}{path}" if path.startswith("/") else path
+
+
+@dataclass(frozen=True)
+class AssetLink:
+    """`asset(name)` in templates: the link to an asset's content-hashed file."""
+
+    prefix: str
+    files: Mapping[str, str]
+
+    def __call__(self, name: str) -> str:
+        return f"{self.prefix}/{self.files[name]}"
+
+
 def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) -> dict[str, Any]:
+    """The templates' globals. Values, not closures, so `reads.globals_signature` sees everything they depend on."""
     prefix = base_path(config.base_url)
-
-    def url(path: str = "/") -> str:
-        """A root-relative link that also works when the site lives under a sub-path."""
-        return f"{prefix}{path}" if path.startswith("/") else path
-
-    def asset(name: str) -> str:
-        return f"{prefix}/{assets.files[name]}"
-
+    url = SiteLink(prefix)
     intake = config.intake_url.rstrip("/")
     return {
         "fragment": fragment,
         "memo": memo,
-        "freeze": freeze,
         "stamped_card": stamped_card,
         "site": config,
         "url": url,
-        "asset": asset,
+        "asset": AssetLink(prefix, dict(assets.files)),
         "intake_url": url(intake) if intake.startswith("/") else intake,
         "build_date": build_date,
         "status_labels": {s.value: label for s, label in IDEA_STATUS_LABELS.items()},
@@ -112,48 +162,67 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
     }
 
 
-_FRAGMENTS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]] = weakref.WeakKeyDictionary()
+_REUSED: weakref.WeakKeyDictionary[Environment, dict[reads.PieceKey, tuple[Markup, int | None]]] = weakref.WeakKeyDictionary()
+"""Per environment (one per build): the markup of each fragment or memoised macro call, with its piece number if its reads were recorded."""
+
+
+def _reused(env: Environment, key: reads.PieceKey, render: Callable[[], Any]) -> Markup:
+    """The markup `render()` gives, rendered once per environment and key; its reads count on every page that uses it (as one piece)."""
+    cache = _REUSED.setdefault(env, {})
+    recorder = reads.ACTIVE.recorder
+    hit = cache.get(key)
+    if hit is None or (recorder is not None and hit[1] is None):
+        if recorder is None:
+            hit = cache[key] = (Markup(render()), None)
+        else:
+            with recorder.piece(key):
+                markup = Markup(render())
+            hit = cache[key] = (markup, recorder.pieces.get(key))
+    elif recorder is not None and hit[1] is not None:
+        recorder.include(hit[1])
+    return hit[0]
+
+
+_TOKENS: weakref.WeakKeyDictionary[Environment, dict[int, tuple[Any, reads.Token]]] = weakref.WeakKeyDictionary()
+"""Per environment: the token of each value a fragment was called with, by identity (every page passes the same lists)."""
+
+
+def _token(env: Environment, value: Any) -> reads.Token:
+    tokens = _TOKENS.setdefault(env, {})
+    known = tokens.get(id(value))
+    if known is None or known[0] is not value:
+        known = tokens[id(value)] = (value, reads.token(value))
+    return known[1]
+
+
+def forget(env: Environment) -> None:
+    """Drop what `fragment` and `memo` keep for env (before rendering with changed views, or recording, in the same environment)."""
+    _REUSED.pop(env, None)
+    _TOKENS.pop(env, None)
 
 
 @pass_environment
-def fragment(env: Environment, name: str, key: tuple[Any, ...] = (), **values: Any) -> Markup:
-    """Render `fragments/<name>.html` once per environment and key, then reuse it.
+def fragment(env: Environment, name: str, **values: Any) -> Markup:
+    """Render `fragments/<name>.html` with values once per build, then reuse it.
 
     For the parts every page repeats (header, footer, empty forms): the same
-    markup, rendered once per build instead of once per page.
+    markup, rendered once per build instead of once per page. The key is the
+    values themselves (views by identity: within a build a view does not change).
     """
-    cache = _FRAGMENTS.setdefault(env, {})
-    cache_key = (name, key)
-    if cache_key not in cache:
-        cache[cache_key] = Markup(env.get_template(f"fragments/{name}.html").render(**values))
-    return cache[cache_key]
-
-
-_MEMO: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], Markup]] = weakref.WeakKeyDictionary()
+    key = ("fragment", name, *(part for item in sorted(values.items()) for part in (item[0], _token(env, item[1]))))
+    return _reused(env, key, lambda: env.get_template(f"fragments/{name}.html").render(**values))
 
 
 @pass_environment
-def memo(env: Environment, template: str, macro: str, key: tuple[Any, ...], *args: Any) -> Markup:
-    """Call `macro` of `template` once per environment and key, then reuse its markup.
+def memo(env: Environment, template: str, macro: str, *args: Any) -> Markup:
+    """Call `macro` of `template` with args once per build, then reuse its markup.
 
     For markup repeated across many pages, such as an idea's card on every
-    listing it appears in. `key` must capture everything the macro shows.
+    listing it appears in. Keyed by the arguments (views by identity), so
+    nothing has to list what the macro shows.
     """
-    cache = _MEMO.setdefault(env, {})
-    cache_key = (template, macro, key)
-    markup = cache.get(cache_key)
-    if markup is None:
-        markup = cache[cache_key] = Markup(getattr(env.get_template(template).module, macro)(*args))
-    return markup
-
-
-def freeze(value: Any) -> Any:
-    """A hashable copy of nested dicts and lists, to key `memo` with a macro's parameters."""
-    if isinstance(value, dict):
-        return tuple(sorted((key, freeze(item)) for key, item in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(item) for item in value)
-    return value
+    key = ("memo", template, macro, *(reads.token(arg) for arg in args))
+    return _reused(env, key, lambda: getattr(env.get_template(template).module, macro)(*args))
 
 
 _STAMPS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()

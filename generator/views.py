@@ -17,9 +17,9 @@ from typing import Any, Generic, TypeVar
 from markupsafe import Markup
 
 from .counts import fold, support_sentence
-from .hashing import signature
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
+from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified, known_models
 from .recurrence import describe, occurrence
 from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
@@ -28,8 +28,20 @@ T = TypeVar("T")
 
 @dataclass
 class View(Generic[T]):
+    """A content entry arranged for templates. Known to `generator.reads` by kind and key: what a page reads of it is recorded."""
+
     entry: Entry[Any]
     url: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        IDENTIFIED.add(cls)
+        FROM_ENTRY[cls] = entry_attributes(cls)
+
+    @cached_property
+    def read_identity(self) -> str:
+        """Kind and slug (unique within a kind: the loader refuses a slug used twice)."""
+        return f"{type(self).__name__}:{self.entry.slug}"
 
     @cached_property  # read hundreds of thousands of times a build: after the first, a plain attribute
     def meta(self) -> Any:
@@ -44,11 +56,13 @@ class View(Generic[T]):
         return self.entry.meta.title
 
     @cached_property
+    @from_entry
     def html(self) -> Markup:
         """The body as safe HTML: rendered by the build's Markdown stage (or now, for a single page)."""
         return Markup(self.entry.html) if self.entry.html else render(self.entry.body)
 
     @cached_property
+    @from_entry
     def text(self) -> str:
         return plain_text_of(self.html)
 
@@ -86,26 +100,13 @@ class IdeaView(View[Idea]):
         return sum(1 + len(c.replies) for c in self.comments)
 
     @cached_property
+    @from_entry
     def response_html(self) -> Markup:
         return render(self.meta.response.text) if self.meta.response else Markup("")
 
     @property
     def date(self) -> dt.date:
         return self.meta.published or self.meta.submitted
-
-    @cached_property
-    def card_signature(self) -> str:
-        """Everything an idea's card in a listing shows (the body only when there is no summary)."""
-        return signature(
-            self.slug,
-            self.title,
-            self.meta.summary,
-            self.status,
-            self.date,
-            self.comment_count,
-            self.challenge.title if self.challenge else "",
-            "" if self.meta.summary else self.entry.digest,
-        )
 
 
 @dataclass
@@ -231,6 +232,7 @@ def paginate(items: list[T], per_page: int, base_url: str) -> list[PageOf[T]]:
     return [PageOf(items[i * per_page : (i + 1) * per_page], i + 1, count, base_url) for i in range(count)]
 
 
+@identified
 @dataclass
 class SiteViews:
     site: Site
@@ -268,6 +270,34 @@ class SiteViews:
     @cached_property
     def footer_pages(self) -> list[PageView]:
         return sorted(self.pages.values(), key=lambda p: (p.meta.order, p.slug))
+
+    read_identity = "views"
+
+    def by_identity(self) -> dict[str, Any]:
+        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`.
+
+        Sets each view's `read_identity` on the way (the same text), as replaying reads asks for it again.
+        """
+        found: dict[str, Any] = {"views": self}
+        collections: list[Iterable[View[Any]]] = [self.challenges.values(), self.events.values(), self.pages.values(), self.updates.values()]
+        discussed: list[IdeaView | TopicView] = [*self.ideas.values(), *self.duplicates.values(), *self.topics.values()]
+        comments: list[CommentView] = [c for view in discussed for c in view.comments]
+        views: list[View[Any]] = []
+        while comments:
+            views += comments
+            comments = [reply for c in comments for reply in c.replies]
+        for collection in [*collections, discussed]:
+            views += collection
+        for view in views:
+            identity = view.__dict__["read_identity"] = f"{type(view).__name__}:{view.entry.slug}"  # what the cached property gives
+            found[identity] = view
+            found[model_key(view.entry)] = view.entry.meta
+        return found
+
+
+def model_key(entry: Entry[Any]) -> str:
+    """The identity a content file's front matter is known by (`reads.known_models`): its kind and slug."""
+    return f"{entry.kind}/{entry.slug}"
 
 
 def _comment_threads(site: Site) -> dict[str, list[CommentView]]:
@@ -321,6 +351,9 @@ def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[st
     `supports`, the counts per idea slug (`consult build --counts`), are folded into the
     originals of duplicates; without them no idea has a count.
     """
+    entries: list[dict[str, Entry[Any]]] = [site.challenges, site.ideas, site.events, site.pages, site.topics, site.comments, site.updates]
+    content_addressed((e.meta, e.digest) for collection in entries for e in collection.values())
+    known_models((e.meta, model_key(e)) for collection in entries for e in collection.values())
     originals = {slug: e.meta.duplicate_of or slug for slug, e in site.ideas.items()}
     folded = fold(supports, originals) if supports is not None else None
     today = now.astimezone(LONDON).date() if now is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -19,8 +18,7 @@ from pelican.generators import Generator
 
 from generator import engine
 from generator.build import FILES, build
-from generator.hashing import signature
-from generator.pagewriter import MANIFEST, PageSpec
+from generator.pagewriter import PageSpec, read_manifest
 from generator.paths import PROJECT_DIR
 
 from .conftest import BUILD_NOW
@@ -107,9 +105,9 @@ class ReportGenerator(Generator):
         self.views = self.context["views"]
         self.context.setdefault("feature_links", []).append({"href": "/report/", "text": "Report"})
 
-    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+    def page_specs(self) -> Iterator[PageSpec]:
         message = f"{len(self.views.ideas)} ideas so far"
-        yield PageSpec("/report/", "404", {"report": message}, signature(shared, "404", "/report/", message))
+        yield PageSpec("/report/", "404", {"report": message})
 
 
 def report_plugin() -> ModuleType:
@@ -139,7 +137,7 @@ def test_a_plugin_adds_a_page_and_a_footer_link(with_report_plugin: None, sample
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW)
     assert (out / "report" / "index.html").is_file()
-    assert "/report/" in json.loads((out / MANIFEST).read_text())
+    assert "/report/" in read_manifest(out).pages
     assert "/report/</loc>" in (out / "sitemap.xml").read_text()
     assert 'href="/report/"' in (out / "index.html").read_text(), "the footer link the generator put in the shared context"
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
@@ -161,6 +159,9 @@ def test_a_build_prints_only_what_it_built(sample_repo: Path, tmp_path: Path) ->
     """No warning from Pelican's own settings checks (its feeds are off: the feeds plugin writes the site's)."""
     done = subprocess.run(
         [sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "build", "--output", str(tmp_path / "site")],
-        capture_output=True, text=True, check=True, env={**os.environ, "CONSULT_NOW": BUILD_NOW.isoformat()},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CONSULT_NOW": BUILD_NOW.isoformat()},
     )
     assert done.stderr == "" and done.stdout.startswith("Built ") and done.stdout.count("\n") == 1, done.stdout + done.stderr

@@ -21,7 +21,7 @@ from generator.build import BuildResult, build, check
 from generator.cli import main
 from generator.counts import CountsError, fold, load_counts, parse_counts, support_sentence
 from generator.errors import ContentError
-from generator.pagewriter import MANIFEST, page_file
+from generator.pagewriter import page_file, read_manifest
 
 from .conftest import BUILD_NOW, copy_sample
 from .test_incremental import assert_same_as_cold
@@ -319,8 +319,7 @@ def test_duplicate_of_is_validated(tmp_path: Path) -> None:
 
 def written_pages(out: Path, since: dict[str, int]) -> set[str]:
     """URLs of the manifest's pages whose files were written after `since` (file → mtime) was taken."""
-    manifest = json.loads((out / MANIFEST).read_text())
-    return {url for url in manifest if (out / page_file(url)).stat().st_mtime_ns != since.get(page_file(url))}
+    return {url for url in read_manifest(out).pages if (out / page_file(url)).stat().st_mtime_ns != since.get(page_file(url))}
 
 
 def mtimes(out: Path) -> dict[str, int]:

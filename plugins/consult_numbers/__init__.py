@@ -9,7 +9,6 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import NUMBERS
-from generator.hashing import signature
 from generator.pagewriter import PageSpec
 from generator.views import SiteViews
 
@@ -26,11 +25,11 @@ class NumbersGenerator(Generator):
         self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(NUMBERS))
 
-    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+    def page_specs(self) -> Iterator[PageSpec]:
         figures = [(figure, bar_chart(figure)) for figure in all_figures(self.views)]
         latest = max((idea.date for idea in self.views.ideas.values()), default=None)
         values = {"figures": figures, "totals": totals(self.views), "latest": latest}
-        yield PageSpec(PAGE, "numbers", values, signature(shared, "numbers", PAGE, repr(values)))
+        yield PageSpec(PAGE, "numbers", values)
 
 
 def get_generators(_pelican: Any) -> type[Generator]:

@@ -44,19 +44,14 @@ class OpenDataGenerator(Generator):
         self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(OPEN_DATA))
 
-    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+    def page_specs(self) -> Iterator[PageSpec]:
         ideas, comments = len(self.views.ideas), len(comment_items(self.views))
         listed: list[dict[str, str]] = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{ideas} ideas, one a row"},
             {"name": "ideas.json", "format": "JSON", "what": f"the same {ideas} ideas, with the licence"},
             {"name": "comments.csv", "format": "CSV", "what": f"{comments} comments on ideas and discussion topics"},
         ]
-        yield PageSpec(
-            PAGE,
-            "data",
-            {"files": listed, "idea_fields": IDEA_FIELDS, "comment_fields": COMMENT_FIELDS},
-            signature(shared, "data", PAGE, repr(listed)),
-        )
+        yield PageSpec(PAGE, "data", {"files": listed, "idea_fields": IDEA_FIELDS, "comment_fields": COMMENT_FIELDS})
 
 
 def write_open_data(views: SiteViews, output: Path, code_signature: str, incremental: bool) -> list[str]:

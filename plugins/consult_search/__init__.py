@@ -17,7 +17,6 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.features import SEARCH
-from generator.hashing import signature
 from generator.pagefind import BUNDLE, part_folder
 from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.schema import IdeaStatus
@@ -59,11 +58,11 @@ class SearchGenerator(Generator):
         self.views: SiteViews = self.context["views"]
         self.context.setdefault("feature_links", []).append(dict(SEARCH))
 
-    def page_specs(self, shared: str) -> Iterator[PageSpec]:
+    def page_specs(self) -> Iterator[PageSpec]:
         options = search_options(self.views)
         parts = [f"/{part_folder(n)}/" for n in range(1, parts_of(self.views))]
         values = {"search": options, "pagefind_url": f"/{BUNDLE}/pagefind.js", "pagefind_parts": parts}
-        yield PageSpec(PAGE, "search", values, signature(shared, "search", PAGE, repr(values)))
+        yield PageSpec(PAGE, "search", values)
 
 
 def previous_parts(output: Path, incremental: bool) -> list[str]:

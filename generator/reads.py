@@ -1,0 +1,541 @@
+"""What each page's templates read while rendering, and whether they would read the same now.
+
+A page's dependencies are found, not listed. While a page renders, the theme's
+Jinja environment (`theme.ConsultEnvironment`) reports every attribute or item
+it reads from a view, and every name it reads from the page's own context, to
+the active `Recorder`. A read is known by its identity and access:
+
+- identity: a view's kind and key (`IdeaView:better-rotas`), `views` for the
+  site's views, or `root:<name>` for a name of the context every page shares;
+- access: `.attribute`, `[item]` (JSON), `:[slice]` or `` for the root name itself;
+
+and kept with a token of the value it found: short text, whole numbers and
+None as they are, views by identity (their own attributes are reads of their
+own), a content file's front matter by the hash of the file's text, anything
+else by a short hash (`fingerprint`). Within a build a read's value is the same
+on every page, so each read is tokenised once and numbered.
+
+A page's record holds the numbers of its own reads, the names it read from its
+own context (with their tokens), and the pieces it includes: a fragment or a
+memoised macro call (an idea's card) is rendered once per build, and its reads
+are kept once, as a piece the pages that show it refer to. On the next build,
+`Replay` evaluates each recorded read and each piece once against the new views;
+a page whose reads all give the same token would render byte for byte the same,
+since rendering is a deterministic function of what it read, of the code and
+theme, and of the environment's globals (`globals_signature`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, is_dataclass
+from types import BuiltinFunctionType, FunctionType, MethodType
+from typing import Any
+
+from jinja2 import Environment, Undefined
+from jinja2.runtime import Macro
+from jinja2.utils import missing
+from markupsafe import Markup
+from pydantic import BaseModel
+
+Pair = tuple[str, str]
+"""(identity, access): what was read."""
+Token = str | bytes | int | None
+"""What the value read was: equal tokens, equal values as a template shows them."""
+PieceKey = tuple[Any, ...]
+"""("fragment" or "memo", names, tokens of the arguments): a piece of markup reused across pages."""
+
+IDENTIFIED: set[type] = set()
+"""Classes whose instances are known by `read_identity` (the views): their attributes are reads of their own."""
+
+FROM_ENTRY: dict[type, frozenset[str]] = {}
+"""Per view class, the attributes whose value comes from the view's content file alone (`from_entry`)."""
+
+ROOT = "root:"
+MISSING = "missing"
+SHORT = 80
+"""Text up to this long is its own token; longer text is hashed."""
+
+
+class UnknownValue(TypeError):
+    """A template read a value the fingerprint cannot describe, so the page could not be kept safely."""
+
+
+def from_entry(func: Any) -> Any:
+    """Mark a view's property (the function under it) as a function of the view's content file alone.
+
+    A read of it is then tokenised by the hash of that file's text (`entry.digest`), so replaying it
+    computes nothing. Parsing and rendering are deterministic and covered by the code signature.
+    """
+    func.from_entry = True
+    return func
+
+
+def entry_attributes(cls: type) -> frozenset[str]:
+    """The attributes of cls marked with `from_entry` (properties and cached properties alike)."""
+    found: dict[str, bool] = {}
+    for klass in cls.__mro__:
+        for name, attribute in vars(klass).items():
+            if name not in found:
+                func = getattr(attribute, "fget", None) or getattr(attribute, "func", None)
+                found[name] = bool(getattr(func, "from_entry", False))
+    return frozenset(name for name, marked in found.items() if marked)
+
+
+def identified(cls: type) -> type:
+    """Class decorator: instances are fingerprinted by their `read_identity`, their attributes recorded when read."""
+    IDENTIFIED.add(cls)
+    return cls
+
+
+_CONTENT: dict[int, tuple[Any, str]] = {}
+"""id → (value, hash of the text it was parsed from), for `content_addressed` values."""
+
+
+_MODELS: dict[int, tuple[Any, str]] = {}
+"""id → (front matter, identity), for `known_models`."""
+
+
+def known_models(values: Iterable[tuple[Any, str]]) -> None:
+    """Know each content file's front matter by an identity (`model_identity`): its fields read by a template are reads of their own.
+
+    A card that shows an idea's summary then depends on the summary, not on the whole file.
+    Replaces the values given by an earlier call, so a long `consult serve` holds only one build's.
+    """
+    _MODELS.clear()
+    _MODELS.update((id(value), (value, identity)) for value, identity in values)
+
+
+def model_identity(value: Any) -> str | None:
+    known = _MODELS.get(id(value))
+    return known[1] if known is not None and known[0] is value else None
+
+
+def content_addressed(values: Iterable[tuple[Any, str]]) -> None:
+    """Fingerprint each value (a content file's front matter) by the hash of the text it comes from, not field by field.
+
+    Parsing is deterministic, so equal text gives equal values (the code signature covers the parser).
+    Replaces the values given by an earlier call, so a long `consult serve` holds only one build's.
+    """
+    _CONTENT.clear()
+    _CONTENT.update((id(value), (value, digest)) for value, digest in values if digest)
+
+
+def token(value: Any) -> Token:
+    """The token of a value read (see the module's docstring): str, int and None as they are, everything else as bytes."""
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= SHORT else b"s" + hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    if kind is int or value is None:
+        return value
+    if kind is Markup:
+        data = value.encode("utf-8", "surrogatepass")
+        return b"m" + data if len(data) <= SHORT else b"M" + hashlib.blake2b(data, digest_size=16).digest()
+    if kind in IDENTIFIED:
+        return b"@" + value.read_identity.encode()
+    if kind is bool:
+        return b"T" if value else b"F"
+    if kind is list or kind is tuple:
+        if not value:
+            return b"[]" if kind is list else b"()"
+        if all(type(item) in IDENTIFIED for item in value):
+            return (b"[@" if kind is list else b"(@") + "\x1f".join(item.read_identity for item in value).encode()
+    if isinstance(value, BaseModel):
+        identity = model_identity(value)
+        if identity is not None:
+            return b"@" + identity.encode()
+        parsed = _CONTENT.get(id(value))
+        if parsed is not None and parsed[0] is value:
+            return b"#" + parsed[1].encode()
+    elif is_dataclass(value) and not isinstance(value, type):  # a page of a listing, say: its fields' tokens, hashed together
+        parts = (kind.__qualname__, *(token(getattr(value, f.name)) for f in fields(value)))
+        return b"d" + hashlib.blake2b(repr(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return b"h" + fingerprint(value).encode()
+
+
+def fingerprint(value: Any) -> str:
+    """A short stable hash of a value, views by identity (see the module's docstring)."""
+    kind = type(value)
+    if kind is str or kind is Markup:  # one hash, no walk
+        return hashlib.blake2b((b"s" if kind is str else b"m") + value.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    digest = hashlib.blake2b(digest_size=8)
+    _describe(value, digest)
+    return digest.hexdigest()
+
+
+def _describe(value: Any, digest: Any) -> None:
+    kind = type(value)
+    if kind in IDENTIFIED:
+        digest.update(b"@" + value.read_identity.encode())
+    elif value is None or kind is bool or kind is int or kind is float:
+        digest.update(repr(value).encode())
+    elif kind is str:
+        digest.update(b"s" + value.encode("utf-8", "surrogatepass") + b"\x1f")
+    elif kind is Markup:
+        digest.update(b"m" + value.encode("utf-8", "surrogatepass") + b"\x1f")
+    elif kind is list or kind is tuple:
+        digest.update(b"[" if kind is list else b"(")
+        for item in value:
+            _describe(item, digest)
+            digest.update(b",")
+        digest.update(b"]")
+    elif kind is dict:
+        digest.update(b"{")
+        for key, item in value.items():  # in order: a template iterating a dict shows it in this order
+            _describe(key, digest)
+            digest.update(b":")
+            _describe(item, digest)
+            digest.update(b",")
+        digest.update(b"}")
+    elif isinstance(value, enum.Enum):
+        digest.update(f"{kind.__qualname__}.{value.name}".encode())
+    elif isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        digest.update(repr(value).encode())  # a datetime's repr includes its zone
+    elif isinstance(value, str):
+        digest.update(kind.__qualname__.encode() + b":" + value.encode("utf-8", "surrogatepass") + b"\x1f")
+    elif isinstance(value, BaseModel):
+        parsed = _CONTENT.get(id(value))
+        if parsed is not None and parsed[0] is value:
+            digest.update(b"#" + parsed[1].encode())
+            return
+        digest.update(kind.__qualname__.encode() + b"<")
+        _describe(dict(value), digest)
+        _describe(value.__pydantic_extra__ or {}, digest)
+    elif is_dataclass(value) and not isinstance(value, type):
+        digest.update(kind.__qualname__.encode() + b"<")
+        _describe({f.name: getattr(value, f.name) for f in fields(value)}, digest)
+    elif isinstance(value, (set, frozenset)):
+        digest.update(b"set")
+        _describe(sorted(value, key=fingerprint), digest)
+    elif isinstance(value, Undefined):
+        digest.update(b"undefined")
+    elif value is missing:
+        digest.update(MISSING.encode())
+    elif isinstance(value, MethodType) and type(value.__self__) in IDENTIFIED:
+        owner: Any = value.__self__
+        raise UnknownValue(
+            f"a template reads the method {value.__name__} of {owner.read_identity}: what it returns depends on more than the read; make it a property of the view"
+        )
+    elif isinstance(value, (FunctionType, BuiltinFunctionType, MethodType, Macro, type)):
+        digest.update(b"code:" + getattr(value, "__qualname__", getattr(value, "name", "")).encode())  # the code signature covers code
+        if isinstance(value, MethodType):
+            _describe(value.__self__, digest)
+    else:
+        raise UnknownValue(
+            f"a template reads a {kind.__module__}.{kind.__qualname__}, which generator/reads.py cannot fingerprint; add a case for it to _describe"
+        )
+
+
+def globals_signature(env: Environment, code: str) -> str:
+    """The code and theme signature with everything the templates reach without a recorded read: the environment's globals."""
+    return f"{code}-{fingerprint(dict(sorted(env.globals.items())))}"
+
+
+@dataclass
+class Reads:
+    """What a page or a piece read: its reads by number, the pieces it includes by number, and (a page) the names of its own context."""
+
+    pairs: set[int]
+    pieces: set[int]
+    roots: dict[str, Token]
+
+
+ENTRY = "#"
+"""The access of a view's `from_entry` attributes, all read as one: the view's content file."""
+
+
+@dataclass
+class Tables:
+    """The reads and pieces of a site, numbered: what the manifest keeps besides each page's record.
+
+    Only ever appended to during a build (a read made again in this build takes a new
+    number; the pages kept from the last build keep theirs), and compacted now and then.
+    """
+
+    pairs: list[str]
+    """Identity and access of each read, one after the other (read n at 2n and 2n + 1)."""
+    tokens: list[Token]
+    piece_pairs: list[tuple[int, ...]]
+    piece_pieces: list[tuple[int, ...]]
+
+    @classmethod
+    def empty(cls) -> Tables:
+        return cls([], [], [], [])
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.tokens), len(self.piece_pairs)
+
+    def tail(self, base: tuple[int, int]) -> Tables:
+        """What was added beyond `base`, the numbers below it left empty (a worker's additions, for `Recorder.merge`)."""
+        pairs, pieces = base
+        return Tables(
+            [""] * (2 * pairs) + self.pairs[2 * pairs :],
+            [None] * pairs + self.tokens[pairs:],
+            [()] * pieces + self.piece_pairs[pieces:],
+            [()] * pieces + self.piece_pieces[pieces:],
+        )
+
+
+@dataclass(frozen=True)
+class Renumber:
+    """Numbers below `base` stay, the others are mapped (a worker's additions merged, or every number when compacting)."""
+
+    base: tuple[int, int]
+    pair_map: dict[int, int]
+    piece_map: dict[int, int]
+
+    def pairs(self, numbers: Iterable[int]) -> tuple[int, ...]:
+        base, mapped = self.base[0], self.pair_map
+        return tuple(sorted(n if n < base else mapped[n] for n in numbers))
+
+    def pieces(self, numbers: Iterable[int]) -> tuple[int, ...]:
+        base, mapped = self.base[1], self.piece_map
+        return tuple(sorted(n if n < base else mapped[n] for n in numbers))
+
+
+class Recorder:
+    """Numbers the reads and pieces of the pages rendered in this build (see the module's docstring).
+
+    It appends to the last build's tables: a read is tokenised once per build,
+    the first time a page reads it, and a piece recorded once per build.
+    """
+
+    def __init__(self, shared: Mapping[str, Any], tables: Tables | None = None) -> None:
+        self.shared = shared
+        self.tables = tables or Tables.empty()
+        self.known: dict[Pair, int] = {}
+        """Reads tokenised in this build."""
+        self.pieces: dict[PieceKey, int] = {}
+        """Pieces recorded in this build."""
+        self.base = self.tables.sizes
+        self.roots: Mapping[str, Any] = {}
+        self.stack: list[Reads] = []
+
+    def _pair(self, pair: Pair, value_token: Token) -> int:
+        number = self.known[pair] = len(self.tables.tokens)
+        self.tables.pairs += pair
+        self.tables.tokens.append(value_token)
+        return number
+
+    def attribute(self, obj: Any, name: str, value: Any) -> None:
+        """Record that a template read the attribute `name` of a view (a `read_identity` object) and found value."""
+        stack = self.stack
+        if not stack:
+            return
+        key = (obj.read_identity, name)  # attribute names and item accesses ("[…", ":…") never collide
+        number = self.known.get(key)
+        if number is None:
+            if name in FROM_ENTRY.get(type(obj), ()) and obj.entry.digest:
+                number = self.known.get((key[0], ENTRY))
+                if number is None:
+                    number = self._pair((key[0], ENTRY), obj.entry.digest)
+            else:
+                number = self._pair((key[0], sys.intern("." + name)), token(value))
+            self.known[key] = number
+        stack[-1].pairs.add(number)
+
+    def model_attribute(self, identity: str, name: str, value: Any) -> None:
+        """Record that a template read the field `name` of a known front matter (`model_identity`) and found value."""
+        if self.stack:
+            key = (identity, name)
+            number = self.known.get(key)
+            if number is None:
+                number = self.known[key] = self._pair((identity, sys.intern("." + name)), token(value))
+            self.stack[-1].pairs.add(number)
+
+    def item(self, obj: Any, access: str, value: Any) -> None:
+        """Record that a template read `obj[…]` (access as `item_access` gives it) of a view and found value."""
+        if self.stack:
+            key = (obj.read_identity, access)
+            number = self.known.get(key)
+            if number is None:
+                number = self._pair(key, token(value))
+            self.stack[-1].pairs.add(number)
+
+    def root(self, name: str, value: Any) -> None:
+        """Record that the page's template read `name` from the page's context (or found it missing)."""
+        if not self.stack:
+            return
+        roots, shared = self.roots, self.shared
+        if name in roots:
+            seen = self.stack[0].roots
+            if value is roots[name] and name not in seen:
+                seen[name] = token(value)
+            return  # else set by the template itself, from values it read
+        if name in shared:
+            if value is not shared[name]:
+                return  # set by the template itself
+        elif value is not missing:
+            return  # a global, covered by `globals_signature`
+        pair = (ROOT + name, "")
+        number = self.known.get(pair)
+        if number is None:
+            number = self._pair(pair, token(value))
+        self.stack[-1].pairs.add(number)
+
+    @contextmanager
+    def page(self, roots: Mapping[str, Any]) -> Iterator[Reads]:
+        """Record the reads of one page, whose own context values (beyond the shared context) are roots."""
+        self.roots, self.stack = roots, [Reads(set(), set(), {})]
+        try:
+            yield self.stack[0]
+        finally:
+            self.roots, self.stack = {}, []
+
+    @contextmanager
+    def piece(self, key: PieceKey) -> Iterator[None]:
+        """Record the reads of a piece reused across pages (a fragment, a memoised macro), and include it in the enclosing page or piece."""
+        if not self.stack:
+            yield
+            return
+        reads = Reads(set(), set(), {})
+        self.stack.append(reads)
+        try:
+            yield
+        finally:
+            self.stack.pop()
+        number = self.pieces[key] = len(self.tables.piece_pairs)
+        self.tables.piece_pairs.append(tuple(sorted(reads.pairs)))
+        self.tables.piece_pieces.append(tuple(sorted(reads.pieces)))
+        self.include(number)
+
+    def include(self, number: int) -> None:
+        """Count a piece in the page or piece being rendered."""
+        if self.stack:
+            self.stack[-1].pieces.add(number)
+
+    def piece_keys(self, base: int) -> dict[int, PieceKey]:
+        """The keys of the pieces numbered from base on (a worker's, for `merge`)."""
+        return {number: key for key, number in self.pieces.items() if number >= base}
+
+    def merge(self, added: Tables, keys: Mapping[int, PieceKey], base: tuple[int, int]) -> Renumber:
+        """Merge a worker's additions (its tables forked from these at `base`), each read and piece once; return how to renumber its records."""
+        tables = self.tables
+        renumber = Renumber(base, {}, {})
+        for number in range(base[0], len(added.tokens)):
+            pair = (added.pairs[2 * number], added.pairs[2 * number + 1])
+            mine = self.known.get(pair)
+            renumber.pair_map[number] = self._pair(pair, added.tokens[number]) if mine is None else mine
+        for number in range(base[1], len(added.piece_pairs)):  # a piece includes only pieces made before it: mapped already
+            key = keys[number]
+            mine = self.pieces.get(key)
+            if mine is None:
+                mine = self.pieces[key] = len(tables.piece_pairs)
+                tables.piece_pairs.append(renumber.pairs(added.piece_pairs[number]))
+                tables.piece_pieces.append(renumber.pieces(added.piece_pieces[number]))
+            renumber.piece_map[number] = mine
+        return renumber
+
+
+class _Active(threading.local):
+    """The recorder of the pages being rendered, per thread (`consult serve` may build in two threads at once)."""
+
+    recorder: Recorder | None = None
+
+
+ACTIVE = _Active()
+"""`ACTIVE.recorder`: the recorder of the pages this thread renders, if any (read by the theme's environment)."""
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    ACTIVE.recorder = recorder
+    try:
+        yield recorder
+    finally:
+        ACTIVE.recorder = None
+
+
+def item_access(key: Any) -> str | None:
+    """The access text of `obj[key]`, or None for a key that cannot be replayed (the read then never replays equal)."""
+    if type(key) is str or type(key) is int:
+        return "[" + json.dumps(key)
+    if type(key) is slice and all(v is None or type(v) is int for v in (key.start, key.stop, key.step)):
+        return ":" + json.dumps([key.start, key.stop, key.step])
+    return None
+
+
+UNREPLAYABLE = "?"
+_UNKNOWN = b"\x00unknown"
+"""The token of a read that cannot be replayed: equal to no recorded token."""
+
+
+class Replay:
+    """Evaluates the last build's reads against this build's views, each once, and finds the pieces that changed.
+
+    `objects` maps identities to this build's objects (every view, and `views`);
+    `shared` is the context every page is rendered with. Every read is evaluated
+    up front (nearly all are used by some kept page), so a page's check is two set
+    operations on the few reads and pieces that changed.
+    """
+
+    def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
+        self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
+        self.changed_pairs = self._changed_pairs()
+        self.changed_pieces = self._changed_pieces()
+
+    def unchanged(self, pairs: Sequence[int], pieces: Sequence[int], roots: Mapping[str, Token], values: Mapping[str, Any]) -> bool:
+        """Whether every read of a page gives the same token now; values are the page's own context values."""
+        for name, recorded in roots.items():
+            if (token(values[name]) if name in values else token(missing)) != recorded:
+                return False
+        return self.changed_pairs.isdisjoint(pairs) and self.changed_pieces.isdisjoint(pieces)
+
+    def _changed_pairs(self) -> set[int]:
+        tables, objects = self.tables, self.objects
+        changed = set()
+        for number, (identity, access, recorded) in enumerate(zip(tables.pairs[0::2], tables.pairs[1::2], tables.tokens, strict=True)):
+            obj = objects.get(identity, missing)
+            if access == ENTRY:
+                now: Token = _UNKNOWN if obj is missing else (obj.entry.digest or _UNKNOWN)
+            elif obj is not missing and access[:1] == ".":
+                try:
+                    value = getattr(obj, access[1:])  # what Jinja's getattr finds first
+                    kind = type(value)
+                    if (kind is str and len(value) <= SHORT) or kind is int or value is None:  # most reads: their own token
+                        now = value
+                    else:
+                        now = token(value)
+                except (AttributeError, UnknownValue):
+                    now = self._evaluate(identity, access)
+            else:
+                now = self._evaluate(identity, access)
+            if now != recorded:
+                changed.add(number)
+        return changed
+
+    def _changed_pieces(self) -> set[int]:
+        """Pieces with a changed read, or including a changed piece (a piece includes only pieces numbered before it)."""
+        tables, pairs = self.tables, self.changed_pairs
+        changed: set[int] = set()
+        for number, (own, included) in enumerate(zip(tables.piece_pairs, tables.piece_pieces, strict=True)):
+            if not pairs.isdisjoint(own) or not changed.isdisjoint(included):
+                changed.add(number)
+        return changed
+
+    def _evaluate(self, identity: str, access: str) -> Token:
+        obj = self.objects.get(identity, missing)
+        if obj is missing:
+            if identity.startswith(ROOT):
+                return token(self.shared.get(identity[len(ROOT) :], missing))
+            return _UNKNOWN
+        if access == UNREPLAYABLE:
+            return _UNKNOWN
+        try:
+            if not access:
+                return token(obj)
+            if access[0] == ".":
+                return token(self.env.getattr(obj, access[1:]))
+            if access[0] == "[":
+                return token(self.env.getitem(obj, json.loads(access[1:])))
+            return token(self.env.getitem(obj, slice(*json.loads(access[1:]))))
+        except UnknownValue:
+            return _UNKNOWN
