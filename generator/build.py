@@ -11,6 +11,7 @@ shows the stages and where an extension goes.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
 from .atomic import recording_writes, write_atomic
 from .clock import system_clock
+from .contentcache import collector_paused
 from .counts import counts_signature
 from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine
@@ -234,6 +236,7 @@ def build(
     supports: dict[str, int] | None = None,
     inputs: str | None = None,
     file_states: FileStates | None = None,
+    one_shot: bool = False,
 ) -> BuildResult:
     """Build the site at root into output: the whole pipeline, stage by stage, in order.
 
@@ -244,7 +247,9 @@ def build(
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
     `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
-    `file_states` what it saw of the content files (its `states`).
+    `file_states` what it saw of the content files (its `states`). `one_shot`: the process ends after
+    this build (`consult build`), so what it arranges is kept out of the cycle collector's reach
+    (never under `consult serve`, whose views are replaced on every rebuild).
     Each stage is timed (`consult build --timings`); docs/architecture.md
     describes them and where an extension goes.
     """
@@ -267,7 +272,10 @@ def build(
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
     with stage("views"):
-        views = build_views(site, now, supports)
+        with collector_paused():
+            views = build_views(site, now, supports)
+        if one_shot:
+            gc.freeze()  # the views live as long as the process: later collections need not walk them
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)

@@ -131,6 +131,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             supports=supports,
             inputs=inputs,
             file_states=states,
+            one_shot=_ONE_SHOT,
         )
     cache.save(cache_file(obj.root))
     global _BUILT
@@ -253,6 +254,8 @@ _add_intake_commands(main)
 
 _BUILT = False
 """Set once `consult build` has written the site and its caches: `run` may then end the process at once."""
+_ONE_SHOT = False
+"""Set by `run`: this process is the `consult` command, which ends after one build (not a test calling `main`)."""
 
 
 def run() -> None:
@@ -262,6 +265,8 @@ def run() -> None:
     ideas; once `consult build` has written everything, its output is flushed and the process ends
     without that (no other command skips Python's normal exit).
     """
+    global _ONE_SHOT
+    _ONE_SHOT = True
     try:
         main()
     except SystemExit as exiting:

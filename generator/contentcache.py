@@ -78,6 +78,18 @@ def file_digest(data: bytes) -> bytes:
 
 
 @contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while a block makes many objects that stay (it would walk them again and again, freeing none)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def long_lived() -> Iterator[None]:
     """Create objects that live as long as the process, without the cycle collector's cost.
 

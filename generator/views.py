@@ -32,24 +32,22 @@ class View(Generic[T]):
 
     entry: Entry[Any]
     url: str
+    # Set from the entry when the view is made: read hundreds of thousands of times a build, and a
+    # cached_property's first read takes a lock (half the time views took at 50,000 ideas).
+    meta: Any = field(init=False, repr=False, compare=False)
+    slug: str = field(init=False, repr=False, compare=False)
+    read_identity: str = field(init=False, repr=False, compare=False)
+    """Kind and slug (unique within a kind: the loader refuses a slug used twice)."""
+
+    def __post_init__(self) -> None:
+        self.meta = self.entry.meta
+        self.slug = self.entry.slug
+        self.read_identity = f"{type(self).__name__}:{self.entry.slug}"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         IDENTIFIED.add(cls)
         FROM_ENTRY[cls] = entry_attributes(cls)
-
-    @cached_property
-    def read_identity(self) -> str:
-        """Kind and slug (unique within a kind: the loader refuses a slug used twice)."""
-        return f"{type(self).__name__}:{self.entry.slug}"
-
-    @cached_property  # read hundreds of thousands of times a build: after the first, a plain attribute
-    def meta(self) -> Any:
-        return self.entry.meta
-
-    @cached_property
-    def slug(self) -> str:
-        return self.entry.slug
 
     @property
     def title(self) -> str:
@@ -86,14 +84,15 @@ class IdeaView(View[Idea]):
     """How many people support the idea ("me too"), its duplicates' supports included; None when the build had no counts."""
     original: IdeaView | None = None
     """For a duplicate (`duplicate_of`): the idea it repeats. A duplicate is in no listing, only at its own URL."""
+    status: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.status = str(self.meta.status.value)
 
     @property
     def support_line(self) -> str:
         return "" if self.supports is None else support_sentence(self.supports)
-
-    @cached_property
-    def status(self) -> str:
-        return str(self.meta.status.value)
 
     @property
     def comment_count(self) -> int:
@@ -274,10 +273,7 @@ class SiteViews:
     read_identity = "views"
 
     def by_identity(self) -> dict[str, Any]:
-        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`.
-
-        Sets each view's `read_identity` on the way (the same text), as replaying reads asks for it again.
-        """
+        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`."""
         found: dict[str, Any] = {"views": self}
         collections: list[Iterable[View[Any]]] = [self.challenges.values(), self.events.values(), self.pages.values(), self.updates.values()]
         discussed: list[IdeaView | TopicView] = [*self.ideas.values(), *self.duplicates.values(), *self.topics.values()]
@@ -289,8 +285,7 @@ class SiteViews:
         for collection in [*collections, discussed]:
             views += collection
         for view in views:
-            identity = view.__dict__["read_identity"] = f"{type(view).__name__}:{view.entry.slug}"  # what the cached property gives
-            found[identity] = view
+            found[view.read_identity] = view
             found[model_key(view.entry)] = view.entry.meta
         return found
 
@@ -339,8 +334,8 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
             for other in newest[(meta.challenge, tag)]:
                 if other != me:
                     scores[other] = scores.get(other, 0) + 1
-        best = sorted(scores, key=lambda other: (-scores[other], other))[:limit]
-        idea.related = [ranked[other] for other in best]
+        best = sorted((-count, other) for other, count in scores.items())[:limit]  # most shared tags, then newest
+        idea.related = [ranked[other] for _, other in best]
 
 
 def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[str, int] | None = None) -> SiteViews:
