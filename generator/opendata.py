@@ -151,11 +151,6 @@ def select_comments(views: SiteViews, challenge: str | None = None) -> list[tupl
     return comments
 
 
-def select(views: SiteViews, challenge: str | None = None) -> Selection:
-    """Ideas oldest first (by submission, then reference); comments by date then reference."""
-    return Selection(select_ideas(views, challenge), select_comments(views, challenge))
-
-
 def comment_record(config: SiteConfig, comment: CommentView, challenge: str, page: str) -> dict[str, Any]:
     kind, _, slug = comment.meta.target.partition(":")
     return {
@@ -314,7 +309,7 @@ def render_files(
     """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
 
     `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
-    `chosen` is `select(views, challenge)` when the caller has it already; `only` limits the files made
+    `chosen` holds the ideas (`select_ideas`) and comments (`select_comments`) when the caller has them already; `only` limits the files made
     (ideas.csv, ideas.json, comments.csv) to those named.
     """
     config = views.site.config
