@@ -15,7 +15,7 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +82,15 @@ def swap_in(built: Path, output: Path) -> None:
 
 
 FILES = ".consult-files"
-"""Every file the build left in the output folder (outside folders kept whole), one a line: what the next incremental build may sweep."""
+"""Every file the build left in the output folder (outside folders kept whole), one a line, and each folder an extra
+stage kept whole (ending in /): what the next incremental build may sweep."""
+
+ExtraStage = Callable[[Path, SiteViews], str | None]
+"""A stage run after the others, writing into the output folder by its own means (the handbook is MkDocs').
+
+It returns the folder it owns whole (relative to the output, ending in /): the build keeps it without looking
+inside, and removes it once the stage no longer runs. A stage returning None has its files found by a walk.
+"""
 
 
 def _folders(kept: set[str]) -> tuple[str, ...]:
@@ -126,15 +134,20 @@ def sweep(output: Path, started: float, kept: set[str], owned: set[str], previou
 
     `kept` holds file paths relative to output, and folders (ending in /) kept whole; `owned` what this
     build wrote or kept. With the last build's record of its files (`previous`), only those are looked
-    at; without one, the whole folder is walked and files older than the build's start are removed.
+    at (a folder it records, which an extra stage kept whole, is removed once nothing keeps it); without
+    one, the whole folder is walked and files older than the build's start are removed.
     """
     if previous is not None:
-        stale = [output / rel for rel in previous - owned]
+        folders = _folders(kept)
+        stale = [output / rel for rel in previous - owned - kept if not rel.startswith(folders)]
     else:
         stale = [output / rel for rel in present_files(output, kept) - owned if os.stat(output / rel).st_mtime < started]
     removed = 0
     for path in stale:
-        if path.is_file():
+        if path.is_dir() and not path.is_symlink():  # a folder an extra stage kept whole, and no longer does
+            shutil.rmtree(path)
+            removed += 1
+        elif path.is_file():
             remove_file(output, path)
             removed += 1
     return removed
@@ -228,7 +241,7 @@ def build(
     output: Path,
     base_url: str | None = None,
     now: dt.datetime | None = None,
-    extra_stages: list[Callable[[Path, SiteViews], None]] | None = None,
+    extra_stages: Sequence[ExtraStage] | None = None,
     incremental: bool = False,
     search_index: bool = True,
     content_cache: ContentCache | None = None,
@@ -313,9 +326,15 @@ def build(
                     timings.peaks["search index"] = search.peak_mib
             with stage("finalized"):
                 finish_engine(engine)
+            stage_folders: set[str] = set()
+            walk = False
             for extra in extra_stages or []:
                 with stage(extra.__name__):
-                    extra(target.path, views)
+                    folder = extra(target.path, views)
+                if folder is None:
+                    walk = True
+                else:
+                    stage_folders.add(folder.rstrip("/") + "/")
         kept = {page_file(url) for url in pages.urls} | {
             MANIFEST,
             OUTPUTS,
@@ -325,14 +344,15 @@ def build(
             f"{BUNDLE}/",
             *assets.contents,
             *kept_data,
+            *stage_folders,
         }
         owned = owned_files(target.path, kept, written)
         if target.in_place:
             with stage("sweep"):
-                sweep(target.path, started, kept, owned, None if extra_stages else previous_files)
-        if extra_stages:  # they write by their own means (the handbook is MkDocs'): what they left is found by a walk
+                sweep(target.path, started, kept, owned, None if walk else previous_files)
+        if walk:  # a stage wrote by its own means and did not say where: what it left is found by a walk
             owned = present_files(target.path, kept)
-        record_files(target.path, owned)
+        record_files(target.path, owned | stage_folders)
         if not target.in_place:
             with stage("swap"):
                 swap_in(target.path, output)

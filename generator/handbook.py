@@ -4,19 +4,34 @@ Kept out of the plain `consult build` (MkDocs takes seconds; `consult serve`
 rebuilds on every save): `consult build --with-handbook` adds it as a
 post-render stage, and `consult handbook` builds it alone (`make run` builds
 it once into `.consult/handbook/`, which `consult serve` mounts).
+
+The stage runs MkDocs only when the handbook's inputs changed since it last
+built into that folder (`handbook_signature`, kept in the folder as a hidden
+file, which GitHub Pages' upload leaves out): the publishing workflow passes
+`--with-handbook` on every run, and most runs only bring new content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
+from .atomic import write_atomic
 from .errors import BuildError
 from .views import SiteViews
 
 HANDBOOK_PATH = "handbook"
 """Where the handbook is published on the site, and where its sources live in the repository."""
+
+BUILT_FROM = ".consult-handbook"
+"""In the built handbook's folder: the `handbook_signature` it was built from."""
+
+PACKAGES = ("mkdocs", "mkdocs-material", "pymdown-extensions", "Markdown", "Pygments")
+"""Installed packages whose version can change the built handbook."""
 
 
 def config_file(root: Path) -> Path:
@@ -41,10 +56,44 @@ def build_handbook(root: Path, output: Path) -> Path:
     return output
 
 
-def handbook_stage(root: Path) -> Callable[[Path, SiteViews], None]:
-    """A build stage that writes the handbook into the site's /handbook/ folder."""
+def handbook_signature(root: Path, code: str) -> str:
+    """A hash of everything the built handbook comes from: every file below handbook/ (by its bytes, so a fresh
+    checkout's new modification times do not count), the code (its hook writes the content reference from the
+    schemas) and the packages that build it."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(code.encode())
+    for name in PACKAGES:
+        try:
+            digest.update(f"\0{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name}=-".encode())
+    sources = root / HANDBOOK_PATH
+    for folder, dirnames, filenames in os.walk(sources):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            path = Path(folder, name)
+            digest.update(f"\0{path.relative_to(sources).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
-    def handbook(staging: Path, _views: SiteViews) -> None:
-        build_handbook(root, staging / HANDBOOK_PATH)
+
+def handbook_stage(root: Path) -> Callable[[Path, SiteViews], str]:
+    """A build stage that writes the handbook into the site's /handbook/ folder, unless it is there already built from the same inputs."""
+
+    def handbook(site: Path, _views: SiteViews) -> str:
+        from .freshness import code_signature
+
+        folder = site / HANDBOOK_PATH
+        stamp = folder / BUILT_FROM
+        signature = handbook_signature(root, code_signature())
+        try:
+            if (folder / "index.html").is_file() and stamp.read_text(encoding="utf-8") == signature:
+                return f"{HANDBOOK_PATH}/"
+        except OSError:
+            pass  # never built here
+        stamp.unlink(missing_ok=True)  # a build that fails half way leaves no stamp claiming it is whole
+        build_handbook(root, folder)
+        write_atomic(stamp, signature)
+        return f"{HANDBOOK_PATH}/"
 
     return handbook

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import build
+from generator import handbook as handbook_module
+from generator.build import FILES, build
 from generator.config import SiteConfig
 from generator.errors import BuildError
 from generator.handbook import build_handbook, handbook_stage
@@ -68,6 +69,63 @@ def test_site_build_can_publish_the_handbook_under_handbook(tmp_path: Path) -> N
     result = build(root, tmp_path / "_site", now=BUILD_NOW, extra_stages=[handbook_stage(root)])
     assert (result.output / "handbook" / "index.html").is_file()
     assert (result.output / "index.html").is_file()
+
+
+def test_the_handbook_is_built_again_only_when_its_inputs_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The publishing workflow builds with the handbook on every run: MkDocs runs only when the handbook changed,
+    the build keeps its folder whole without walking it, and removes it once the handbook is no longer built."""
+    root = copy_sample(tmp_path / "repo")
+    shutil.copytree(PROJECT / "handbook", root / "handbook")
+    out = tmp_path / "_site"
+    runs: list[Path] = []
+    real_build = handbook_module.build_handbook
+
+    def counted(source: Path, output: Path) -> Path:
+        runs.append(output)
+        return real_build(source, output)
+
+    monkeypatch.setattr(handbook_module, "build_handbook", counted)
+    build(root, out, now=BUILD_NOW, extra_stages=[handbook_stage(root)])
+    assert len(runs) == 1
+    assert "handbook/" in (out / FILES).read_text().splitlines(), "recorded as a folder kept whole, not file by file"
+    assert not any(line.startswith("handbook/") and line != "handbook/" for line in (out / FILES).read_text().splitlines())
+    page = out / "handbook" / "editors" / "summary" / "index.html"
+    before = page.read_bytes()
+
+    build(root, out, now=BUILD_NOW, incremental=True, extra_stages=[handbook_stage(root)])
+    assert len(runs) == 1, "nothing in the handbook changed: MkDocs did not run"
+    assert page.read_bytes() == before and (out / "handbook" / "index.html").is_file(), "and the handbook is kept"
+
+    source = root / "handbook" / "docs" / "editors" / "summary.md"
+    source.write_text(source.read_text() + "\nA sentence added for this test.\n")
+    build(root, out, now=BUILD_NOW, incremental=True, extra_stages=[handbook_stage(root)])
+    assert len(runs) == 2, "a handbook page changed: MkDocs ran again"
+    assert "A sentence added for this test." in page.read_text()
+
+    (out / "handbook" / "index.html").unlink()  # a folder someone tidied by hand is built again
+    build(root, out, now=BUILD_NOW, incremental=True, extra_stages=[handbook_stage(root)])
+    assert len(runs) == 3 and (out / "handbook" / "index.html").is_file()
+
+    build(root, out, now=BUILD_NOW, incremental=True)
+    assert not (out / "handbook").exists(), "built without the handbook: its folder is removed"
+    assert "handbook/" not in (out / FILES).read_text().splitlines()
+
+
+def test_a_handbook_build_that_fails_leaves_no_stamp_claiming_it_is_whole(tmp_path: Path) -> None:
+    root = copy_sample(tmp_path / "repo")
+    shutil.copytree(PROJECT / "handbook", root / "handbook")
+    out = tmp_path / "_site"
+    build(root, out, now=BUILD_NOW, extra_stages=[handbook_stage(root)])
+    source = root / "handbook" / "docs" / "editors" / "summary.md"
+    original = source.read_text()
+    source.write_text(original + "\nSee [the missing page](missing.md).\n")
+    with pytest.raises(BuildError, match="did not build"):
+        build(root, out, now=BUILD_NOW, incremental=True, extra_stages=[handbook_stage(root)])
+    page = out / "handbook" / "editors" / "summary" / "index.html"
+    assert "the missing page" in page.read_text(), "MkDocs wrote the pages before it refused the link"
+    source.write_text(original)  # the mistake undone: the signature is the first build's again
+    build(root, out, now=BUILD_NOW, incremental=True, extra_stages=[handbook_stage(root)])
+    assert "the missing page" not in page.read_text(), "built again, not taken as whole"
 
 
 @pytest.mark.browser
