@@ -10,9 +10,10 @@ the active `Recorder`. A read is known by its identity and access:
 - access: `.attribute`, `[item]` (JSON), `:[slice]` or `` for the root name itself;
 
 and kept with a token of the value it found: short text, whole numbers and
-None as they are, views by identity (their own attributes are reads of their
-own), a content file's front matter by the hash of the file's text, anything
-else by a short hash (`fingerprint`). Within a build a read's value is the same
+None as they are, dates as ISO text, lists of text by their JSON (hashed when
+long), views by identity (their own attributes are reads of their own), a
+content file's front matter by the hash of the file's text, anything else by a
+short hash (`fingerprint`). Within a build a read's value is the same
 on every page, so each read is tokenised once and numbered.
 
 A page's record holds the numbers of its own reads, the names it read from its
@@ -142,11 +143,17 @@ def token(value: Any) -> Token:
         return b"@" + value.read_identity.encode()
     if kind is bool:
         return b"T" if value else b"F"
+    if kind is dt.date:  # a date (not a datetime, whose zone counts): as ISO text
+        return b"D" + value.isoformat().encode()
     if kind is list or kind is tuple:
         if not value:
             return b"[]" if kind is list else b"()"
         if all(type(item) in IDENTIFIED for item in value):
             return (b"[@" if kind is list else b"(@") + "\x1f".join(item.read_identity for item in value).encode()
+        if all(type(item) is str for item in value):  # tags, say: their JSON, which tells the items apart
+            data = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            prefix = b"[s" if kind is list else b"(s"
+            return prefix + data if len(data) <= SHORT else prefix + b"#" + hashlib.blake2b(data, digest_size=16).digest()
     if isinstance(value, BaseModel):
         identity = model_identity(value)
         if identity is not None:

@@ -138,3 +138,23 @@ def test_every_view_is_found_by_the_identity_its_reads_are_kept_under(sample_rep
     for view in [*views.ideas.values(), *views.challenges.values(), *views.topics.values(), *comments, views]:
         assert found[view.read_identity] is view
     assert len({id(view) for view in found.values()}) == len(found)
+
+
+def test_tokens_tell_apart_what_a_template_would_show_differently() -> None:
+    """Equal tokens must mean values a template shows the same: dates, and lists of text, have tokens of their own."""
+    import datetime as dt
+
+    from generator.reads import SHORT, token
+
+    assert token(dt.date(2026, 3, 1)) == token(dt.date(2026, 3, 1))
+    assert token(dt.date(2026, 3, 1)) != token(dt.date(2026, 3, 2))
+    assert token(dt.date(2026, 3, 1)) != token("2026-03-01"), "a date is not its text"
+    assert token(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)) != token(dt.date(2026, 3, 1))
+    assert token(["rotas", "parking"]) == token(["rotas", "parking"])
+    assert token(["rotas", "parking"]) != token(["parking", "rotas"]), "order shows"
+    assert token(["rotas,parking"]) != token(["rotas", "parking"])
+    assert token(["a\x1fb"]) != token(["a", "b"])
+    assert token(["rotas"]) != token(("rotas",)), "a list is not a tuple"
+    long = ["x" * SHORT, "y" * SHORT]
+    assert token(long) == token(list(long)) and token(long) != token(["x" * SHORT, "y" * (SHORT - 1)])
+    assert len(str(token(long))) < SHORT, "long lists are hashed"
