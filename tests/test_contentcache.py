@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +66,41 @@ def test_a_deleted_file_leaves_the_cache(sample_repo: Path, tmp_path: Path) -> N
     assert key not in ContentCache.load(store).entries
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM files WHERE path = ?", (key,)).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM states WHERE path = ?", (key,)).fetchone() == (0,)
+
+
+def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
+    sample_repo: Path, tmp_path: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a fresh checkout each file is read and hashed once; the new sizes and times are saved, so the next load reads none."""
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    with sqlite3.connect(store) as db:
+        rows_before = dict(db.execute("SELECT path, parsed FROM files"))
+    files = sorted(sample_repo.rglob("*.md"))
+    for path in files:
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    parsed.clear()
+    load_site(sample_repo, cache)
+    assert parsed == []
+    cache.save(store)
+    with sqlite3.connect(store) as db:
+        assert dict(db.execute("SELECT path, parsed FROM files")) == rows_before
+        states = {path: (mtime_ns, size) for path, mtime_ns, size in db.execute("SELECT path, mtime_ns, size FROM states")}
+    assert set(states) == set(rows_before)
+    assert {mtime for mtime, _size in states.values()} == {1_700_000_000_000_000_000}
+    reloaded = ContentCache.load(store)
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def watching_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watching_open)
+    load_site(sample_repo, reloaded)
+    monkeypatch.undo()
+    assert not [name for name in opened if name.endswith(".md")], "every file's state was known: none was read"
 
 
 def test_records_made_by_other_code_are_not_used(sample_repo: Path, tmp_path: Path, parsed: list[str]) -> None:

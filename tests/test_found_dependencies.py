@@ -149,7 +149,7 @@ def test_tokens_tell_apart_what_a_template_would_show_differently() -> None:
     assert token(dt.date(2026, 3, 1)) == token(dt.date(2026, 3, 1))
     assert token(dt.date(2026, 3, 1)) != token(dt.date(2026, 3, 2))
     assert token(dt.date(2026, 3, 1)) != token("2026-03-01"), "a date is not its text"
-    assert token(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)) != token(dt.date(2026, 3, 1))
+    assert token(dt.datetime(2026, 3, 1, tzinfo=dt.UTC)) != token(dt.date(2026, 3, 1))
     assert token(["rotas", "parking"]) == token(["rotas", "parking"])
     assert token(["rotas", "parking"]) != token(["parking", "rotas"]), "order shows"
     assert token(["rotas,parking"]) != token(["rotas", "parking"])
