@@ -1,5 +1,5 @@
 """The build pipeline, top to bottom in `build()`: fingerprint → load → validate → markdown → views →
-assets → Pelican's context → render pages → feeds → calendar → open data → sitemap → search index →
+assets → Pelican's context → render pages → manifest → feeds → calendar → open data → sitemap → search index →
 Pelican's `finalized` → swap in (or sweep, when built in place).
 
 Each stage is a named, timed call taking and returning typed values. A cold
@@ -38,7 +38,7 @@ from .errors import BuildError, ContentError
 from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
 from .pagefind import BUNDLE
-from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
+from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context, write_manifest
 from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .reads import globals_signature
@@ -303,13 +303,17 @@ def build(
             def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
                 with stage("render pages"):
                     rendered = write_pages(engine, target, timings)
-                if not (search_index or not target.in_place or not (target.path / BUNDLE).is_dir()):
-                    return rendered, None
-                timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-                # Pagefind reads only the written pages: it starts now, and "search index" waits for it
-                return rendered, background.submit(
-                    index_search, views, rendered.indexed, target.path, code, previous_parts(target.path, target.in_place)
-                )
+                indexing = None
+                if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+                    timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
+                    # Pagefind reads only the written pages: it starts now, and "search index" waits for it
+                    indexing = background.submit(
+                        index_search, views, rendered.indexed, target.path, code, previous_parts(target.path, target.in_place)
+                    )
+                if rendered.manifest is not None:
+                    with stage("manifest"):  # while Pagefind works
+                        write_manifest(target.path, rendered.manifest)
+                return rendered, indexing
 
             # feeds, calendar and open data need no page: written in a forked process while the pages render
             (pages, indexing), other = beside(render_then_index, lambda: write_other_files(views, target, code))
