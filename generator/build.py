@@ -277,7 +277,7 @@ def build(
             file_states = {}
             inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files, file_states)
     with stage("load"):
-        site = load_content(root, content_cache if incremental else None, file_states)
+        site = load_content(root, content_cache, file_states)  # a clean build is given an empty cache: it parses everything, and keeps it
     with stage("validate"):
         validate_content(site)
     with stage("markdown"):

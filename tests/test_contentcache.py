@@ -129,3 +129,28 @@ def test_a_missing_or_unreadable_store_is_an_empty_cache(sample_repo: Path, tmp_
     load_site(sample_repo, cache)
     cache.save(store)
     assert ContentCache.load(store).entries.keys() == cache.entries.keys()
+
+
+def test_a_clean_build_parses_everything_and_keeps_it_for_the_next_build(sample_repo: Path, parsed: list[str]) -> None:
+    """`consult build --clean` reuses nothing, and leaves a whole cache (it once saved an empty one over the last)."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+    from generator.freshness import cache_file
+
+    def consult_build(*options: str) -> None:
+        result = CliRunner().invoke(main, ["--root", str(sample_repo), "build", *options], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+    consult_build()
+    files = len(parsed)
+    assert files > 50
+    parsed.clear()
+    consult_build("--clean")
+    assert len(parsed) == files, "a clean build parses every file again"
+    assert len(ContentCache.load(cache_file(sample_repo)).entries) == files
+    idea = min((sample_repo / "content" / "ideas").glob("*/*.md"))
+    idea.write_text(idea.read_text(encoding="utf-8").replace('title: "', 'title: "Changed: ', 1), encoding="utf-8")
+    parsed.clear()
+    consult_build()
+    assert parsed == [idea.relative_to(sample_repo).as_posix()], "the next build parses only the changed file"
