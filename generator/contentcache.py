@@ -29,11 +29,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import Problem
+from .hashing import package_versions
 
 if TYPE_CHECKING:
     from .loader import Entry
@@ -120,11 +120,7 @@ def cache_version() -> str:
 
     digest = hashlib.blake2b(digest_size=8)
     digest.update(f"{VERSION}\0{sys.version_info[:2]}\0".encode())
-    for name in PACKAGES:
-        try:
-            digest.update(f"{name}={metadata.version(name)}\0".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=-\0".encode())
+    digest.update(f"{package_versions(PACKAGES)}\0".encode())
     for module in (schema, config, frontmatter, markdown, loader):
         digest.update(Path(module.__file__ or "").read_bytes())
     digest.update(Path(__file__).read_bytes())
@@ -216,8 +212,7 @@ class ContentCache:
     def _save_changes(self, path: Path) -> None:
         with closing(sqlite3.connect(path)) as db, db:
             db.executemany("INSERT OR REPLACE INTO files (path, digest, parsed) VALUES (?, ?, ?)", self._rows(self._changed))
-            db.executemany("INSERT OR REPLACE INTO states (mtime_ns, size, path) VALUES (?, ?, ?)", self._states(self._changed))
-            db.executemany("UPDATE states SET mtime_ns = ?, size = ? WHERE path = ?", self._states(self._restated - self._changed))
+            db.executemany("INSERT OR REPLACE INTO states (mtime_ns, size, path) VALUES (?, ?, ?)", self._states(self._changed | self._restated))
             removed = [(key,) for key in sorted(self._removed)]
             db.executemany("DELETE FROM files WHERE path = ?", removed)
             db.executemany("DELETE FROM states WHERE path = ?", removed)

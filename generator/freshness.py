@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from .assets import collect
 from .atomic import write_atomic
 from .clock import LONDON, system_clock
 from .counts import counts_signature
+from .hashing import package_versions
 from .paths import COMPILED_CSS, PLUGINS_DIR, PROJECT_DIR, THEME_DIR
 
 if TYPE_CHECKING:
@@ -34,16 +34,6 @@ if TYPE_CHECKING:
 STAMP = ".consult-build.json"
 PACKAGES = ("pelican", "jinja2", "nhsuk-frontend-jinja", "markdown-it-py", "nh3", "pagefind")
 """Installed packages whose version can change the output."""
-
-
-def _versions() -> str:
-    versions = []
-    for name in PACKAGES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=-")
-    return ",".join(versions)
 
 
 INPUT_FOLDERS = ("challenges", "content")
@@ -80,7 +70,7 @@ def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[s
     content need not look at the files' metadata again.
     """
     states = {} if states is None else states
-    lines = [f"{code}\0{base_url or ''}\0{_versions()}\0{sorted(asset_files.items())}\n"]
+    lines = [f"{code}\0{base_url or ''}\0{package_versions(PACKAGES)}\0{sorted(asset_files.items())}\n"]
     config = root / "site.yml"
     if config.is_file():
         stat = config.stat()

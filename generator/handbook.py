@@ -17,11 +17,11 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 from .atomic import write_atomic
 from .errors import BuildError
+from .hashing import package_versions
 from .views import SiteViews
 
 HANDBOOK_PATH = "handbook"
@@ -62,11 +62,7 @@ def handbook_signature(root: Path, code: str) -> str:
     schemas) and the packages that build it."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(code.encode())
-    for name in PACKAGES:
-        try:
-            digest.update(f"\0{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"\0{name}=-".encode())
+    digest.update(f"\0{package_versions(PACKAGES)}".encode())
     sources = root / HANDBOOK_PATH
     for folder, dirnames, filenames in os.walk(sources):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
