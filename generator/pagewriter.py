@@ -42,7 +42,7 @@ OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
-FORMAT = 3
+FORMAT = 4
 
 
 def page_file(url: str) -> str:
@@ -130,19 +130,29 @@ class Manifest:
     def dump(self) -> bytes:
         tables = self.tables
         pages = {url: (r.digest, r.indexed, r.pairs, r.pieces, r.roots) for url, r in sorted(self.pages.items())}
-        data = (FORMAT, self.made_with, self.compacted, tables.pairs, tables.tokens, tables.piece_pairs, tables.piece_pieces, pages)
+        data = (
+            FORMAT,
+            self.made_with,
+            self.compacted,
+            tables.pairs,
+            tables.tokens,
+            tables.piece_pairs,
+            tables.piece_pieces,
+            dict(sorted(tables.models.items())),
+            pages,
+        )
         return pickle.dumps(data, protocol=5)
 
     @classmethod
     def load(cls, data: bytes) -> Manifest:
         loaded = _PlainUnpickler(io.BytesIO(data)).load()
-        if not isinstance(loaded, tuple) or len(loaded) != 8 or loaded[0] != FORMAT:
+        if not isinstance(loaded, tuple) or len(loaded) != 9 or loaded[0] != FORMAT:
             return cls()
-        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, pages = loaded
-        if len(pairs) != 2 * len(tokens) or len(piece_pairs) != len(piece_pieces):
+        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, models, pages = loaded
+        if len(pairs) != 2 * len(tokens) or len(piece_pairs) != len(piece_pieces) or not isinstance(models, dict):
             return cls()
         records = {url: PageRecord(*record) for url, record in pages.items()}
-        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces), records, compacted)
+        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces, models), records, compacted)
 
     def reads_of(self, url: str) -> frozenset[tuple[str, str, Token]]:
         """A page's reads spelled out (identity, access, token), its pieces' included: the same whatever the numbering."""
@@ -179,6 +189,8 @@ class Manifest:
             [renumber.pairs(tables.piece_pairs[n]) for n in pieces],
             [renumber.pieces(tables.piece_pieces[n]) for n in pieces],
         )
+        read = set(self.tables.pairs[0::2])
+        self.tables.models = {identity: digest for identity, digest in tables.models.items() if identity in read}
         self.pages = {url: record.renumbered(renumber) for url, record in self.pages.items()}
         self.compacted = sum(self.tables.sizes)
 

@@ -20,7 +20,9 @@ A page's record holds the numbers of its own reads, the names it read from its
 own context (with their tokens), and the pieces it includes: a fragment or a
 memoised macro call (an idea's card) is rendered once per build, and its reads
 are kept once, as a piece the pages that show it refer to. On the next build,
-`Replay` evaluates each recorded read and each piece once against the new views;
+`Replay` evaluates each recorded read and each piece once against the new views
+(a front matter's fields only when its file's text changed since they were read:
+they are a function of it, `Tables.models`);
 a page whose reads all give the same token would render byte for byte the same,
 since rendering is a deterministic function of what it read, of the code and
 theme, and of the environment's globals (`globals_signature`).
@@ -36,7 +38,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
@@ -117,6 +119,12 @@ def known_models(values: Iterable[tuple[Any, str]]) -> None:
 def model_identity(value: Any) -> str | None:
     known = _MODELS.get(id(value))
     return known[1] if known is not None and known[0] is value else None
+
+
+def content_digest(value: Any) -> str | None:
+    """The hash of the text a `content_addressed` value was parsed from, or None."""
+    parsed = _CONTENT.get(id(value))
+    return parsed[1] if parsed is not None and parsed[0] is value else None
 
 
 def content_addressed(values: Iterable[tuple[Any, str]]) -> None:
@@ -271,6 +279,11 @@ class Tables:
     tokens: list[Token]
     piece_pairs: list[tuple[int, ...]]
     piece_pieces: list[tuple[int, ...]]
+    models: dict[str, str] = field(default_factory=dict)
+    """For each front matter whose fields were read (`model_identity`): the hash of its file's text when they last were.
+
+    Its fields are a function of that text, so while the hash stays the same a replay need not evaluate them.
+    """
 
     @classmethod
     def empty(cls) -> Tables:
@@ -288,6 +301,7 @@ class Tables:
             [None] * pairs + self.tokens[pairs:],
             [()] * pieces + self.piece_pairs[pieces:],
             [()] * pieces + self.piece_pieces[pieces:],
+            dict(self.models),
         )
 
 
@@ -349,13 +363,18 @@ class Recorder:
             self.known[key] = number
         stack[-1].pairs.add(number)
 
-    def model_attribute(self, identity: str, name: str, value: Any) -> None:
+    def model_attribute(self, model: Any, identity: str, name: str, value: Any) -> None:
         """Record that a template read the field `name` of a known front matter (`model_identity`) and found value."""
         if self.stack:
             key = (identity, name)
             number = self.known.get(key)
             if number is None:
                 number = self.known[key] = self._pair((identity, sys.intern("." + name)), token(value))
+                digest = content_digest(model)
+                if digest:
+                    self.tables.models[identity] = digest
+                else:
+                    self.tables.models.pop(identity, None)
             self.stack[-1].pairs.add(number)
 
     def item(self, obj: Any, access: str, value: Any) -> None:
@@ -427,6 +446,7 @@ class Recorder:
         """Merge a worker's additions (its tables forked from these at `base`), each read and piece once; return how to renumber its records."""
         tables = self.tables
         renumber = Renumber(base, {}, {})
+        tables.models.update(added.models)
         for number in range(base[0], len(added.tokens)):
             pair = (added.pairs[2 * number], added.pairs[2 * number + 1])
             mine = self.known.get(pair)
@@ -496,10 +516,18 @@ class Replay:
                 return False
         return self.changed_pairs.isdisjoint(pairs) and self.changed_pieces.isdisjoint(pieces)
 
+    def _same_models(self) -> set[str]:
+        """The front matters whose file's text is what it was when their recorded fields were read."""
+        objects = self.objects
+        return {identity for identity, digest in self.tables.models.items() if content_digest(objects.get(identity)) == digest}
+
     def _changed_pairs(self) -> set[int]:
         tables, objects = self.tables, self.objects
+        same = self._same_models()
         changed = set()
         for number, (identity, access, recorded) in enumerate(zip(tables.pairs[0::2], tables.pairs[1::2], tables.tokens, strict=True)):
+            if identity in same:
+                continue
             obj = objects.get(identity, missing)
             if access == ENTRY:
                 now: Token = _UNKNOWN if obj is missing else (obj.entry.digest or _UNKNOWN)

@@ -87,7 +87,7 @@ class ConsultEnvironment(Environment):
             if type(obj) in IDENTIFIED:
                 recorder.attribute(obj, attribute, value)
             elif (identity := reads.model_identity(obj)) is not None:
-                recorder.model_attribute(identity, attribute, value)
+                recorder.model_attribute(obj, identity, attribute, value)
         return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:

@@ -16,6 +16,7 @@ import pytest
 
 import generator.engine
 import generator.pagewriter
+import generator.reads
 from generator.build import build
 from generator.pagewriter import read_manifest
 from generator.paths import TEMPLATES_DIR
@@ -158,3 +159,35 @@ def test_tokens_tell_apart_what_a_template_would_show_differently() -> None:
     long = ["x" * SHORT, "y" * SHORT]
     assert token(long) == token(list(long)) and token(long) != token(["x" * SHORT, "y" * (SHORT - 1)])
     assert len(str(token(long))) < SHORT, "long lists are hashed"
+
+
+def test_a_replay_skips_the_fields_of_front_matter_whose_file_is_unchanged(
+    sample_repo: Path, tmp_path: Path, theme_showing_roles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Front matter is a function of its file's text: while that text is unchanged, its recorded fields are not evaluated again.
+
+    The edited file's fields are, and a file edited back to its earlier text is followed too.
+    """
+    idea = newest_idea(sample_repo)
+    original = idea.read_text(encoding="utf-8")
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    listing = out / "ideas" / "index.html"
+    first = listing.read_bytes()
+    role = "Midwife" if "role: Midwife" not in original else "Nurse"
+    models = read_manifest(out).tables.models
+    assert f"idea/{idea.stem}" in models and len(models) > 1, "the build kept the hash each read front matter had"
+
+    same: list[set[str]] = []
+    stock = generator.reads.Replay._same_models
+    monkeypatch.setattr(generator.reads.Replay, "_same_models", lambda self: same.append(stock(self)) or same[-1])
+    set_role(idea, role)
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert f"idea/{idea.stem}" not in same[-1], "the edited file's fields are evaluated"
+    assert set(models) - {f"idea/{idea.stem}"} <= same[-1], "every other file's are skipped"
+    assert listing.read_bytes() != first and cards_with_role(listing)[0] == role, "the newest idea's card shows its new role"
+
+    idea.write_text(original, encoding="utf-8")  # its text, and hash, as at the first build
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert listing.read_bytes() == first
+    assert_same_as_cold(sample_repo, out, tmp_path, "edited-back")
