@@ -111,13 +111,14 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
         return
     from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
+    from .contentcache import Checkout
     from .handbook import handbook_stage
-    from .loader import ContentCache
+    from .loader import CONTENT_FOLDERS, ContentCache
     from .progress import BuildProgress
     from .progress import wanted as progress_wanted
 
     stages = [handbook_stage(obj.root)] if with_handbook else []
-    cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root))
+    cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root), Checkout(obj.root, CONTENT_FOLDERS, states))
     with BuildProgress(progress_wanted()) as progress:
         result = run_build(
             obj.root,

@@ -39,6 +39,8 @@ CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {
     "update": ("content/updates", Update, 0),
 }
 
+CONTENT_FOLDERS = tuple(folder for folder, _model, _depth in CONTENT_DIRS.values())
+
 REQUIRED_PAGES = ("about", "moderation", "privacy", "accessibility", "terms")
 
 DATE_HINT = "write dates as YYYY-MM-DD, for example 2026-11-25"

@@ -19,6 +19,7 @@ import yaml
 from click.testing import CliRunner
 from jinja2 import FileSystemBytecodeCache
 
+from generator import contentcache
 from generator.cli import main
 from generator.engine import bytecode_cache
 from generator.freshness import STAMP, cache_file
@@ -106,8 +107,17 @@ def test_a_fresh_clone_with_the_cache_restored_builds_only_what_the_merge_change
     second = clone(origin, tmp_path / "run-2")
     restore_cache(tmp_path / "saved", second)
     parsed.clear()
-    output = consult_build(second)
+    read: list[str] = []
+
+    def watched_open(path: str, *args: Any) -> Any:
+        read.append(Path(path).relative_to(second).as_posix())
+        return open(path, *args)  # the caller closes it
+
+    with monkeypatch.context() as watching:
+        watching.setattr(contentcache, "open", watched_open, raising=False)
+        output = consult_build(second)
     assert parsed == [changed], "a file whose bytes the restored cache knows was parsed again"
+    assert read == [changed], "a file git's index knows unmodified was read again (generator/gitindex.py)"
     rendered = sorted(name for name in pages(second / "_site") if (second / "_site" / name).stat().st_mtime != RESTORED_AT)
     counts = re.search(r"\((\d+) rendered, (\d+) unchanged\)", output)
     assert counts, output
