@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -80,8 +81,8 @@ def _peak_mib(pid: int) -> float:
     return 0.0
 
 
-def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
-    """Run command; return its exit code, its output and its peak memory in MiB.
+def _run(command: list[str], timeout: float, started: threading.Event | None = None) -> tuple[int, str, float]:
+    """Run command; return its exit code, its output and its peak memory in MiB (`started` is set once it runs).
 
     The peak is sampled from /proc every 20 ms: the rusage of a child counts
     the memory of this process at the moment it forked, which would hide
@@ -89,6 +90,8 @@ def _run(command: list[str], timeout: float) -> tuple[int, str, float]:
     """
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        if started is not None:
+            started.set()
         deadline = time.monotonic() + timeout
         peak = 0.0
         while proc.poll() is None:
@@ -131,10 +134,10 @@ def _read_tree(folder: Path) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-def _index(source: Path, bundle: Path, timeout: float) -> float:
+def _index(source: Path, bundle: Path, timeout: float, started: threading.Event | None = None) -> float:
     """Run Pagefind over source into bundle; return its peak memory in MiB."""
     command = [str(executable()), "--site", str(source), "--output-path", str(bundle), "--silent"]
-    code, output, peak_mib = _run(command, timeout=timeout)
+    code, output, peak_mib = _run(command, timeout, started)
     if code != 0 or not (bundle / ENTRY).exists():
         detail = output.strip() or f"exit code {code}"
         raise BuildError(f"Pagefind could not index {source}: {detail}")
@@ -220,25 +223,28 @@ def scratch_parent(site: Path, files: list[str]) -> str | None:
     return None
 
 
-def _index_in(parent: str | None, site: Path, files: list[str]) -> tuple[dict[str, bytes], float]:
+def _index_in(parent: str | None, site: Path, files: list[str], started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
     """Pagefind over `files` of site, in a scratch folder under parent: its bundle's files and its peak memory in MiB."""
     with tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent) as work:
         source = Path(work) / "site"
         source.mkdir()
         _link_tree(site, source, files)
         fresh = Path(work) / "bundle"
-        peak = _index(source, fresh, timeout=600)
+        peak = _index(source, fresh, 600, started)
         return _read_tree(fresh), peak
 
 
-def index_part(site: Path, number: int, files: list[str]) -> float:
-    """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB."""
+def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
+    """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB.
+
+    `started` is set once Pagefind runs (in a process of its own, so the caller's thread may hold the GIL from then on).
+    """
     # Scratch work goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
     # site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
     # Pages are hard-linked when the scratch folder is on the site's file system, copied otherwise.
     parent = scratch_parent(site, files)
     try:
-        made, peak = _index_in(parent, site, files)
+        made, peak = _index_in(parent, site, files, started)
     except (BuildError, OSError):
         if parent is None:
             raise

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,18 +99,22 @@ def update_index(
     previous: Sequence[str],
     parts: int,
     made_with: str,
+    started: threading.Event | None = None,
 ) -> IndexUpdate:
     """Bring site's search index up to date: re-index the parts whose pages changed, drop parts the site no longer has.
 
     `indexed` maps each indexed page's URL to its signature; `previous` holds
     the part signatures of the build the site folder holds (empty for a cold
-    build); `made_with` is the code's signature.
+    build); `made_with` is the code's signature. `started` is set once a Pagefind process runs, or
+    when none will (the caller sets it if this fails).
     """
     members, signatures = part_signatures(indexed, parts, made_with)
     todo = stale_parts(site, signatures, previous)
     peaks: list[float] = []
     if todo:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            peaks = sorted(pool.map(lambda n: index_part(site, n, [page_file(url) for url in members[n]]), todo), reverse=True)
+            peaks = sorted(pool.map(lambda n: index_part(site, n, [page_file(url) for url in members[n]], started), todo), reverse=True)
+    elif started is not None:
+        started.set()  # nothing to index: no Pagefind will run
     remove_parts_from(site, parts)
     return IndexUpdate(signatures, todo, sum(peaks[:WORKERS]))

@@ -165,3 +165,38 @@ def test_a_build_prints_only_what_it_built(sample_repo: Path, tmp_path: Path) ->
         env={**os.environ, "CONSULT_NOW": BUILD_NOW.isoformat()},
     )
     assert done.stderr == "" and done.stdout.startswith("Built ") and done.stdout.count("\n") == 1, done.stdout + done.stderr
+
+
+def test_the_manifest_is_written_once_pagefind_runs(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pickling the manifest holds the GIL: it waits until the search thread has Pagefind running in a process of its own."""
+    import generator.build
+    import generator.pagefind
+
+    events: list[str] = []
+    real_run, real_write = generator.pagefind._run, generator.build.write_manifest
+
+    def run(command: list[str], timeout: float, started: Any = None) -> Any:
+        events.append("pagefind")
+        return real_run(command, timeout, started)
+
+    def write(output: Path, manifest: Any) -> None:
+        events.append("manifest")
+        real_write(output, manifest)
+
+    monkeypatch.setattr(generator.pagefind, "_run", run)
+    monkeypatch.setattr(generator.build, "write_manifest", write)
+    build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    assert events[0] == "pagefind" and "manifest" in events
+
+
+def test_a_search_index_that_fails_before_pagefind_starts_fails_the_build(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline waits for Pagefind to start before writing the manifest: a failure first must end that wait, and the build."""
+    import plugins.consult_search
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("no parts for you")
+
+    monkeypatch.setattr(plugins.consult_search, "update_index", broken)  # in the search thread, before any Pagefind
+    with pytest.raises(RuntimeError, match="no parts for you"):
+        build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    assert not (tmp_path / "site").exists()

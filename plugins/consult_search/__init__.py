@@ -8,6 +8,7 @@ someone searches.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,13 +71,19 @@ def previous_parts(output: Path, incremental: bool) -> list[str]:
     return read_outputs(output).get(NAME, "").split() if incremental else []
 
 
-def index_search(views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str]) -> IndexUpdate:
+def index_search(
+    views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], started: threading.Event | None = None
+) -> IndexUpdate:
     """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed.
 
     `previous` is `previous_parts(output, incremental)`, read before; the pipeline runs this beside the
     stages after rendering (it reads only the written pages), then calls `record_search`.
     """
-    return update_index(output, indexed, previous, parts_of(views), code_signature)
+    try:
+        return update_index(output, indexed, previous, parts_of(views), code_signature, started)
+    finally:
+        if started is not None:
+            started.set()  # whatever happened: the pipeline may be waiting for it
 
 
 def record_search(output: Path, update: IndexUpdate) -> None:
