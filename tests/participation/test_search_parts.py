@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,9 +136,9 @@ def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, c
     indexed: list[int] = []
     real_index_part = search_parts.index_part
 
-    def counting(site: Path, number: int, files: list[str]) -> float:
+    def counting(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
         indexed.append(number)
-        return real_index_part(site, number, files)
+        return real_index_part(site, number, files, started)
 
     monkeypatch.setattr(search_parts, "index_part", counting)
     repo = copy_sample(tmp_path / "repo")
