@@ -3,8 +3,7 @@
 Every output (pages, feeds, calendars, open data, assets, the search index,
 the build's own records) goes through `write_atomic`, so a reader (a web
 server, `consult serve`, an interrupted build) never sees half a file: the
-data is written beside the target and renamed over it. `atomic_file` does the
-same for a file written piece by piece.
+data is written beside the target and renamed over it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 _RECORDING: list[set[str]] = []
 """The sets `recording_writes` collects written paths into (this process only: forked workers' writes are not seen)."""
@@ -30,24 +28,19 @@ def recording_writes() -> Iterator[set[str]]:
         _RECORDING.remove(written)
 
 
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A file to write path's bytes into, renamed over path when the block ends without an error (removed if it fails)."""
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Write data to path in one rename; text is written as UTF-8, newlines as given. Returns path."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            yield handle
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     for written in _RECORDING:
         written.add(os.fspath(path))
-
-
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write data to path in one rename; text is written as UTF-8, newlines as given. Returns path."""
-    with atomic_file(path) as handle:
-        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path

@@ -248,7 +248,7 @@ def index_part(site: Path, number: int, files: list[str], started: threading.Eve
     except (BuildError, OSError):
         if parent is None:
             raise
-        made, peak = _index_in(None, site, files)  # the memory file system filled up meanwhile (another part, another program)
+        made, peak = _index_in(None, site, files, started)  # the memory file system filled up meanwhile (another part, another program)
     unused = UNUSED if number == 0 else UNUSED + MAIN_ONLY
     kept = {rel: data for rel, data in made.items() if not rel.startswith(unused)}
     _install(stabilise(kept), site / part_folder(number), main=number == 0)

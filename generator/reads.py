@@ -166,9 +166,9 @@ def token(value: Any) -> Token:
         identity = model_identity(value)
         if identity is not None:
             return b"@" + identity.encode()
-        parsed = _CONTENT.get(id(value))
-        if parsed is not None and parsed[0] is value:
-            return b"#" + parsed[1].encode()
+        digest = content_digest(value)
+        if digest is not None:
+            return b"#" + digest.encode()
     elif is_dataclass(value) and not isinstance(value, type):  # a page of a listing, say: its fields' tokens, hashed together
         parts = (kind.__qualname__, *(token(getattr(value, f.name)) for f in fields(value)))
         return b"d" + hashlib.blake2b(repr(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -216,9 +216,9 @@ def _describe(value: Any, digest: Any) -> None:
     elif isinstance(value, str):
         digest.update(kind.__qualname__.encode() + b":" + value.encode("utf-8", "surrogatepass") + b"\x1f")
     elif isinstance(value, BaseModel):
-        parsed = _CONTENT.get(id(value))
-        if parsed is not None and parsed[0] is value:
-            digest.update(b"#" + parsed[1].encode())
+        text_digest = content_digest(value)
+        if text_digest is not None:
+            digest.update(b"#" + text_digest.encode())
             return
         digest.update(kind.__qualname__.encode() + b"<")
         _describe(dict(value), digest)

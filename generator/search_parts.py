@@ -105,8 +105,8 @@ def update_index(
 
     `indexed` maps each indexed page's URL to its signature; `previous` holds
     the part signatures of the build the site folder holds (empty for a cold
-    build); `made_with` is the code's signature. `started` is set once a Pagefind process runs, or
-    when none will (the caller sets it if this fails).
+    build); `made_with` is the code's signature. `started` is set once a Pagefind process runs
+    (`index_search` sets it in any case when this returns or fails).
     """
     members, signatures = part_signatures(indexed, parts, made_with)
     todo = stale_parts(site, signatures, previous)
@@ -114,7 +114,5 @@ def update_index(
     if todo:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             peaks = sorted(pool.map(lambda n: index_part(site, n, [page_file(url) for url in members[n]], started), todo), reverse=True)
-    elif started is not None:
-        started.set()  # nothing to index: no Pagefind will run
     remove_parts_from(site, parts)
     return IndexUpdate(signatures, todo, sum(peaks[:WORKERS]))

@@ -83,7 +83,7 @@ def index_search(
         return update_index(output, indexed, previous, parts_of(views), code_signature, started)
     finally:
         if started is not None:
-            started.set()  # whatever happened: the pipeline may be waiting for it
+            started.set()  # nothing to index, or a failure: the pipeline may be waiting for it
 
 
 def record_search(output: Path, update: IndexUpdate) -> None:
