@@ -30,7 +30,7 @@ from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
 from .atomic import recording_writes, write_atomic
 from .clock import system_clock
-from .contentcache import collector_paused
+from .collector import collector_paused
 from .counts import counts_signature
 from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine

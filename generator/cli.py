@@ -98,6 +98,13 @@ def check(obj: Context) -> None:
 @click.pass_obj
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
+    from .collector import batch_collection
+
+    with batch_collection():
+        _build(obj, output, base_url, timings, clean, with_handbook, counts_source)
+
+
+def _build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     from .clock import system_clock
     from .counts import load_counts
     from .freshness import FileStates, cache_file, input_fingerprint, up_to_date

@@ -28,7 +28,7 @@ from jinja2 import Environment
 
 from . import reads
 from .atomic import write_atomic
-from .contentcache import long_lived
+from .collector import long_lived
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
 from .reads import Recorder, Renumber, Replay, Tables, Token
