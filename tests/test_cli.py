@@ -211,6 +211,23 @@ def test_consult_help_lists_every_command_without_loading_the_heavy_packages() -
     assert json.loads(loaded) == []
 
 
+def test_the_build_pipeline_loads_icalendar_only_to_write_the_calendars(sample_repo: Path, tmp_path: Path) -> None:
+    """An edited build's main process never writes a calendar (the process beside the rendering does): it need not import icalendar."""
+    code = (
+        "import sys\n"
+        "import generator.build\n"
+        "assert 'icalendar' not in sys.modules, 'imported with the pipeline'\n"
+        "from generator.build import build\n"
+        "from pathlib import Path\n"
+        f"build(Path({str(sample_repo)!r}), Path({str(tmp_path / 'site')!r}))\n"
+        "print('icalendar' in sys.modules)"
+    )
+    result = _fresh(code)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "events.ics").is_file()
+    assert result.stdout.strip() == "False"  # written by the forked process beside the rendering
+
+
 def test_python_m_runs_the_intake_group_with_the_same_context(sample_repo: Path) -> None:
     env = {**os.environ, "CONSULT_NOW": "not a date"}
     result = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "intake"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60, check=False)

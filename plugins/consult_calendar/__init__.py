@@ -13,11 +13,14 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator.outputs import write_output
-from generator.views import SiteViews
-
-from .ical import calendar, event_ics_path
+from generator.views import EventView, SiteViews
 
 FEED_PATH = "/events.ics"
+
+
+def event_ics_path(event: EventView) -> str:
+    """Where an event's own calendar file lives, beside its page."""
+    return f"{event.url}{event.slug}.ics"
 
 
 class CalendarGenerator(Generator):
@@ -31,6 +34,8 @@ class CalendarGenerator(Generator):
 
 def write_calendars(views: SiteViews, output: Path) -> int:
     """Write the calendar of every event and one per event; return how many files."""
+    from .ical import calendar  # icalendar only here: the stage runs in the process beside the page rendering, so its import does too
+
     config = views.site.config
     events = list(views.events.values())
     write_output(output, FEED_PATH, calendar(config, events, f"{config.title} events"))

@@ -23,11 +23,6 @@ TZID = "Europe/London"
 PRODID = "-//Talk Health and Care//consult//EN"
 
 
-def event_ics_path(event: EventView) -> str:
-    """Where an event's own calendar file lives, beside its page."""
-    return f"{event.url}{event.slug}.ics"
-
-
 def vtimezone(events: list[EventView]) -> Timezone:
     """Europe/London's rules from 1 January of the first event's year to 31 December of the year after the last
     (for a repeating event, its current occurrence or its last date)."""
