@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
@@ -326,16 +327,15 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
             bucket = newest[(meta.challenge, tag)]
             if len(bucket) <= 4 * limit:
                 bucket.append(place[id(idea)])
+    total = len(ranked)
     for idea in ideas:
         meta = idea.entry.meta
         me = place[id(idea)]
-        scores: dict[int, int] = {}
-        for tag in meta.tags:
-            for other in newest[(meta.challenge, tag)]:
-                if other != me:
-                    scores[other] = scores.get(other, 0) + 1
-        best = sorted((-count, other) for other, count in scores.items())[:limit]  # most shared tags, then newest
-        idea.related = [ranked[other] for _, other in best]
+        shared = Counter(chain.from_iterable(newest[(meta.challenge, tag)] for tag in meta.tags))
+        shared.pop(me, None)
+        # one integer per candidate, smaller for more shared tags, then for newer: other - count * total
+        best = sorted([other - count * total for other, count in shared.items()])[:limit]
+        idea.related = [ranked[key % total] for key in best]
 
 
 def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[str, int] | None = None) -> SiteViews:
