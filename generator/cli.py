@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from .cli_context import Context
+from .collector import batch_collection
 from .errors import ConsultError
 
 
@@ -96,15 +97,9 @@ def check(obj: Context) -> None:
     "--counts", "counts_source", metavar="FILE_OR_URL", help="Support counts to show: the intake's counts.json, as a file or an http(s) address."
 )
 @click.pass_obj
+@batch_collection()
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
-    from .collector import batch_collection
-
-    with batch_collection():
-        _build(obj, output, base_url, timings, clean, with_handbook, counts_source)
-
-
-def _build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     from .clock import system_clock
     from .counts import load_counts
     from .freshness import FileStates, cache_file, input_fingerprint, up_to_date
