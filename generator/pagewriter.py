@@ -42,7 +42,7 @@ OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
-FORMAT = 4
+FORMAT = 5
 
 
 def page_file(url: str) -> str:
@@ -139,6 +139,8 @@ class Manifest:
             tables.piece_pairs,
             tables.piece_pieces,
             dict(sorted(tables.models.items())),
+            tables.grouped,
+            tables.runs,
             pages,
         )
         return pickle.dumps(data, protocol=5)
@@ -146,13 +148,15 @@ class Manifest:
     @classmethod
     def load(cls, data: bytes) -> Manifest:
         loaded = _PlainUnpickler(io.BytesIO(data)).load()
-        if not isinstance(loaded, tuple) or len(loaded) != 9 or loaded[0] != FORMAT:
+        if not isinstance(loaded, tuple) or len(loaded) != 11 or loaded[0] != FORMAT:
             return cls()
-        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, models, pages = loaded
+        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, models, grouped, runs, pages = loaded
         if len(pairs) != 2 * len(tokens) or len(piece_pairs) != len(piece_pieces) or not isinstance(models, dict):
             return cls()
+        if not 0 <= grouped <= len(tokens) or (runs[:1] != [0] if grouped else runs) or any(a >= b for a, b in zip(runs, runs[1:] + [grouped])):
+            return cls()
         records = {url: PageRecord(*record) for url, record in pages.items()}
-        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces, models), records, compacted)
+        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces, models, grouped, runs), records, compacted)
 
     def reads_of(self, url: str) -> frozenset[tuple[str, str, Token]]:
         """A page's reads spelled out (identity, access, token), its pieces' included: the same whatever the numbering."""
@@ -169,7 +173,10 @@ class Manifest:
         return frozenset({(tables.pairs[2 * n], tables.pairs[2 * n + 1], tables.tokens[n]) for n in pairs} | own)
 
     def compact(self) -> None:
-        """Renumber the reads and pieces still used, dropping the others, once the tables have doubled since the last time."""
+        """Renumber the reads and pieces still used, dropping the others, once the tables have doubled since the last time (a cold build's always).
+
+        The reads are numbered in runs (`reads.grouped_order`), which a replay evaluates in one go.
+        """
         tables = self.tables
         if sum(tables.sizes) <= 2 * self.compacted:
             return
@@ -181,13 +188,16 @@ class Manifest:
                 used_pieces.add(number)
                 todo.extend(tables.piece_pieces[number])
         pieces = sorted(used_pieces)
-        pairs = sorted({n for record in self.pages.values() for n in record.pairs} | {n for p in pieces for n in tables.piece_pairs[p]})
+        used = {n for record in self.pages.values() for n in record.pairs} | {n for p in pieces for n in tables.piece_pairs[p]}
+        pairs, runs = reads.grouped_order(tables.pairs, used)
         renumber = Renumber((0, 0), {old: new for new, old in enumerate(pairs)}, {old: new for new, old in enumerate(pieces)})
         self.tables = Tables(
             [part for n in pairs for part in (tables.pairs[2 * n], tables.pairs[2 * n + 1])],
             [tables.tokens[n] for n in pairs],
             [renumber.pairs(tables.piece_pairs[n]) for n in pieces],
             [renumber.pieces(tables.piece_pieces[n]) for n in pieces],
+            grouped=len(pairs),
+            runs=runs,
         )
         read = set(self.tables.pairs[0::2])
         self.tables.models = {identity: digest for identity, digest in tables.models.items() if identity in read}
@@ -372,11 +382,8 @@ def render_pages(
             stats.removed += 1
     pages = {url: record for url, record in previous.pages.items() if url in current}
     pages.update(records)
-    if previous.pages:
-        manifest = Manifest(made_with, recorder.tables, pages, previous.compacted)
-        manifest.compact()
-    else:  # every read and piece is this build's, each used by a page: nothing to drop
-        manifest = Manifest(made_with, recorder.tables, pages, sum(recorder.tables.sizes))
+    # compacted by `write_manifest` (while Pagefind works): a cold build's reads, never compacted, are numbered in runs there
+    manifest = Manifest(made_with, recorder.tables, pages, previous.compacted if previous.pages else 0)
     stats.indexed = {url: record.digest for url, record in manifest.pages.items() if record.indexed}
     stats.urls = [s.url for s in specs]
     stats.manifest = manifest
@@ -384,7 +391,8 @@ def render_pages(
 
 
 def write_manifest(output: Path, manifest: Manifest) -> None:
-    """Keep what each page read for the next build (about 16 MB at 10,000 ideas)."""
+    """Keep what each page read for the next build (about 16 MB at 10,000 ideas), compacted when due (`Manifest.compact`)."""
+    manifest.compact()
     write_atomic(output / MANIFEST, manifest.dump())
 
 

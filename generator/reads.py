@@ -39,6 +39,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
+from operator import attrgetter
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
@@ -284,6 +285,11 @@ class Tables:
 
     Its fields are a function of that text, so while the hash stays the same a replay need not evaluate them.
     """
+    grouped: int = 0
+    """How many reads, from the first, are in runs (`runs`): the others were added after the last compaction."""
+    runs: list[int] = field(default_factory=list)
+    """Where each run of the grouped reads starts: a run is one access of one kind of identity (`run_key`),
+    so a replay evaluates it in one go (`Replay`). Made by `grouped_order`, when the tables are compacted."""
 
     @classmethod
     def empty(cls) -> Tables:
@@ -292,6 +298,11 @@ class Tables:
     @property
     def sizes(self) -> tuple[int, int]:
         return len(self.tokens), len(self.piece_pairs)
+
+    def run_bounds(self) -> Iterator[tuple[int, int]]:
+        """(start, stop) of each run of the grouped reads."""
+        starts = self.runs
+        return zip(starts, [*starts[1:], self.grouped] if starts else [], strict=True)
 
     def tail(self, base: tuple[int, int]) -> Tables:
         """What was added beyond `base`, the numbers below it left empty (a worker's additions, for `Recorder.merge`)."""
@@ -303,6 +314,24 @@ class Tables:
             [()] * pieces + self.piece_pieces[pieces:],
             dict(self.models),
         )
+
+
+def run_key(identity: str, access: str) -> tuple[str, str]:
+    """What the reads of one run share: the kind of their identity (`IdeaView`, `idea`, `root`) and their access."""
+    end = len(identity)
+    for separator in ":/":
+        found = identity.find(separator)
+        if 0 <= found < end:
+            end = found
+    return identity[:end], access
+
+
+def grouped_order(pairs: Sequence[str], numbers: Iterable[int]) -> tuple[list[int], list[int]]:
+    """The read numbers given, ordered by run (`run_key`, then identity), and where each run starts in that order."""
+    keyed = sorted((*run_key(pairs[2 * n], pairs[2 * n + 1]), pairs[2 * n], n) for n in numbers)
+    order = [n for *_, n in keyed]
+    starts = [i for i in range(len(keyed)) if i == 0 or keyed[i][:2] != keyed[i - 1][:2]]
+    return order, starts
 
 
 @dataclass(frozen=True)
@@ -493,6 +522,7 @@ def item_access(key: Any) -> str | None:
 UNREPLAYABLE = "?"
 _UNKNOWN = b"\x00unknown"
 """The token of a read that cannot be replayed: equal to no recorded token."""
+_ENTRY_DIGEST = attrgetter("entry.digest")
 
 
 class Replay:
@@ -522,10 +552,63 @@ class Replay:
         return {identity for identity, digest in self.tables.models.items() if content_digest(objects.get(identity)) == digest}
 
     def _changed_pairs(self) -> set[int]:
-        tables, objects = self.tables, self.objects
+        tables = self.tables
         same = self._same_models()
-        changed = set()
-        for number, (identity, access, recorded) in enumerate(zip(tables.pairs[0::2], tables.pairs[1::2], tables.tokens, strict=True)):
+        changed: set[int] = set()
+        for start, stop in tables.run_bounds():
+            self._check_run(start, stop, same, changed)
+        self._check_each(range(tables.grouped, len(tables.tokens)), same, changed)
+        return changed
+
+    def _check_run(self, start: int, stop: int, same: set[str], changed: set[int]) -> None:
+        """Check one run of reads (one access of one kind of identity) in one go: most runs give the recorded tokens as they are.
+
+        Each value is fetched with one `attrgetter` mapped over the run's objects, and the run is unchanged
+        when the values equal the recorded tokens with the same types, none of them a hashed token (bytes).
+        Otherwise each read of the run is checked as `_check_each` does.
+        """
+        tables = self.tables
+        identities = tables.pairs[2 * start : 2 * stop : 2]
+        skipped = list(map(same.__contains__, identities))
+        if all(skipped):
+            return
+        access = tables.pairs[2 * start + 1]
+        numbers = range(start, stop)
+        if True in skipped or not (access == ENTRY or (access[:1] == "." and "." not in access[1:])):
+            self._check_each(numbers, same, changed)
+            return
+        getter = _ENTRY_DIGEST if access == ENTRY else attrgetter(access[1:])
+        try:
+            values = list(map(getter, map(self.objects.get, identities)))
+        except AttributeError:  # a view gone, or an attribute Jinja would find otherwise
+            self._check_each(numbers, same, changed)
+            return
+        recorded = tables.tokens[start:stop]
+        types = list(map(type, recorded))
+        if values == recorded and list(map(type, values)) == types and bytes not in types:
+            return
+        for number, value, was in zip(numbers, values, recorded, strict=True):
+            kind = type(value)
+            if kind is type(was) and kind is not bytes and value == was:
+                continue
+            if access == ENTRY:
+                now: Token = value or _UNKNOWN
+            elif (kind is str and len(value) <= SHORT) or kind is int or value is None:
+                now = value
+            else:
+                try:
+                    now = token(value)
+                except UnknownValue:
+                    now = self._evaluate(tables.pairs[2 * number], access)
+            if now != was:
+                changed.add(number)
+
+    def _check_each(self, numbers: Iterable[int], same: set[str], changed: set[int]) -> None:
+        """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole."""
+        tables, objects = self.tables, self.objects
+        pairs, tokens = tables.pairs, tables.tokens
+        for number in numbers:
+            identity, access, recorded = pairs[2 * number], pairs[2 * number + 1], tokens[number]
             if identity in same:
                 continue
             obj = objects.get(identity, missing)
@@ -545,7 +628,6 @@ class Replay:
                 now = self._evaluate(identity, access)
             if now != recorded:
                 changed.add(number)
-        return changed
 
     def _changed_pieces(self) -> set[int]:
         """Pieces with a changed read, or including a changed piece (a piece includes only pieces numbered before it)."""
