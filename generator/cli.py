@@ -101,26 +101,31 @@ def check(obj: Context) -> None:
 def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean: bool, with_handbook: bool, counts_source: str | None) -> None:
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .clock import system_clock
+    from .contentcache import ContentCache
     from .counts import load_counts
     from .freshness import FileStates, cache_file, input_fingerprint, up_to_date
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
     supports = load_counts(counts_source, obj.root) if counts_source else None
-    states: FileStates = {}
-    inputs = input_fingerprint(obj.root, base_url, supports, states)  # once: the build records the same one, and loads with states
-    if not clean and not with_handbook and up_to_date(obj.root, out, base_url, now, supports, inputs):
-        click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
-        return
+    if clean:
+        states: FileStates = {}
+        inputs = input_fingerprint(obj.root, base_url, supports, states)  # once: the build records the same one, and loads with states
+        cache = ContentCache()
+    else:
+        from .startup import start
+
+        started = start(obj.root, base_url, supports, lambda inputs: with_handbook or not up_to_date(obj.root, out, base_url, now, supports, inputs))
+        if started.cache is None:
+            click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
+            return
+        inputs, states, cache = started.inputs, started.states, started.cache
     from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
-    from .contentcache import Checkout
     from .handbook import handbook_stage
-    from .loader import CONTENT_FOLDERS, ContentCache
     from .progress import BuildProgress
     from .progress import wanted as progress_wanted
 
     stages = [handbook_stage(obj.root)] if with_handbook else []
-    cache = ContentCache() if clean else ContentCache.load(cache_file(obj.root), Checkout(obj.root, CONTENT_FOLDERS, states))
     with BuildProgress(progress_wanted()) as progress:
         result = run_build(
             obj.root,

@@ -188,26 +188,10 @@ class ContentCache:
         recorded files have another size or modification time now, git's index is asked, beside
         the loading, which of them are unmodified (`gitindex.unmodified_blobs`).
         """
-        cache = cls()
-        asking: Future[dict[str, bytes]] | None = None
-        try:
-            with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db, ThreadPoolExecutor(max_workers=1) as git:
-                if db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() != (cache_version(),):
-                    return cache
-                states = {key: (mtime_ns, size) for key, mtime_ns, size in db.execute("SELECT path, mtime_ns, size FROM states")}
-                if checkout is not None and checkout.changed_since(states) >= GIT_AFTER:
-                    asking = git.submit(unmodified_blobs, checkout.root, checkout.folders)  # a subprocess: runs while this thread unpickles
-                with long_lived():
-                    for key, digest, blob, parsed in db.execute("SELECT path, digest, blob, parsed FROM files"):
-                        mtime_ns, size = states.get(key, UNKNOWN_STATE)
-                        cache.entries[key] = Record(FileState(mtime_ns, size, digest, blob), pickle.loads(parsed))
-                cache._blobs = asking.result() if asking is not None else {}
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
-            cache.entries.clear()  # a missing or unreadable cache only means a slower build
-            cache._blobs = {}
-            return cache
-        cache._origin = path.resolve()
-        return cache
+        loading = CacheLoading(path)
+        if checkout is not None:
+            loading.see(checkout)
+        return loading.finish()
 
     def save(self, path: Path) -> None:
         """Write the records to path: only what changed when they were loaded from there, else all of them."""
@@ -258,3 +242,102 @@ class ContentCache:
         self._changed.clear()
         self._restated.clear()
         self._removed.clear()
+
+
+CHUNK = 2000
+"""Records `CacheLoading.step` unpickles at a time (about 25 ms at 10,000 ideas)."""
+
+_UNREADABLE = (sqlite3.Error, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError)
+"""What a missing, damaged or other code's store raises: the cache is then empty (a slower build, never a wrong one)."""
+
+
+class CacheLoading:
+    """`ContentCache.load`, a chunk of records at a time: the caller can do something else between chunks.
+
+    `consult build` takes its fingerprint in a forked process while this loads
+    (`generator.startup`), and gives the files it saw to `see` once it has them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        self.cache = ContentCache()
+        self._db: sqlite3.Connection | None = None
+        self._rows: sqlite3.Cursor | None = None
+        self._states: dict[str, tuple[int, int]] = {}
+        self._opened = False
+        self._readable = False
+        """Opened, made by this code, and read without error so far: what git is asked about is used."""
+        self._git: ThreadPoolExecutor | None = None
+        self._asking: Future[dict[str, bytes]] | None = None
+
+    def _open(self) -> None:
+        self._opened = True
+        try:
+            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            if self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() != (cache_version(),):
+                self._close()
+                return
+            self._states = {key: (mtime_ns, size) for key, mtime_ns, size in self._db.execute("SELECT path, mtime_ns, size FROM states")}
+            self._rows = self._db.execute("SELECT path, digest, blob, parsed FROM files")
+            self._readable = True
+        except _UNREADABLE:
+            self._fail()
+
+    def step(self) -> bool:
+        """Load up to `CHUNK` more records; False once every record is loaded (or the store could not be read)."""
+        if not self._opened:
+            self._open()
+        if self._rows is None:
+            return False
+        entries, states = self.cache.entries, self._states
+        try:
+            with long_lived():
+                rows = self._rows.fetchmany(CHUNK)
+                for key, digest, blob, parsed in rows:
+                    mtime_ns, size = states.get(key, UNKNOWN_STATE)
+                    entries[key] = Record(FileState(mtime_ns, size, digest, blob), pickle.loads(parsed))
+        except _UNREADABLE:
+            self._fail()
+            return False
+        if rows:
+            return True
+        self._close()
+        self.cache._origin = self.path  # read whole: `save` there writes only the changes
+        return False
+
+    def see(self, checkout: Checkout) -> None:
+        """The files as the build's fingerprint saw them: when `GIT_AFTER` or more recorded ones have another
+        size or modification time now, git's index is asked which are unmodified (a subprocess, beside the loading)."""
+        if not self._opened:
+            self._open()
+        if self._asking is None and self._readable and checkout.changed_since(self._states) >= GIT_AFTER:
+            self._git = ThreadPoolExecutor(max_workers=1)
+            self._asking = self._git.submit(unmodified_blobs, checkout.root, checkout.folders)
+
+    def finish(self) -> ContentCache:
+        """Load the rest, and what git answered (`see`); the cache."""
+        while self.step():
+            pass
+        if self._asking is not None and self._git is not None:
+            blobs = self._asking.result()
+            self._git.shutdown()
+            if self._readable:
+                self.cache._blobs = blobs
+        return self.cache
+
+    def abandon(self) -> None:
+        """Stop loading (the build found nothing to do)."""
+        self._close()
+        if self._git is not None:
+            self._git.shutdown(wait=False, cancel_futures=True)
+
+    def _fail(self) -> None:
+        self._readable = False
+        self.cache.entries.clear()
+        self._close()
+
+    def _close(self) -> None:
+        self._rows = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None

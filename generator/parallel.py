@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -152,6 +152,57 @@ def beside(here: Callable[[], R], there: Callable[[], S]) -> tuple[R, S]:
         process.join()
         receiver.close()
     return result, other
+
+
+class Sent(Generic[S]):
+    """A forked process sending its results one at a time (`sending`): ask whether the next one is there, or wait for it."""
+
+    def __init__(self, receiver: Connection, process: Any) -> None:
+        self._receiver, self._process = receiver, process
+
+    def ready(self) -> bool:
+        """Whether the next result (or the process's end) is there, without waiting."""
+        return self._receiver.poll(0)
+
+    def next(self) -> S:
+        """The next result, waiting for it; a failure in the process is raised here."""
+        value: S = _receive(self._receiver, self._process, lambda: None)
+        return value
+
+    def close(self) -> None:
+        """Stop the process if it still runs (its other results are not wanted)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
+
+def _send_each(there: Callable[[], Iterator[Any]], sender: Connection) -> None:
+    with _in_share():
+        try:
+            for value in there():
+                sender.send((True, value))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, which raises it
+            try:
+                sender.send((False, exc))
+            except Exception:  # noqa: BLE001 - an error that cannot be pickled still reports the failure
+                sender.send((False, WorkerError(traceback.format_exc())))
+    sender.close()
+
+
+def sending(there: Callable[[], Iterator[S]]) -> Sent[S] | None:
+    """Run `there` in a forked process, its results sent back one at a time as it yields them; None where forking is not possible.
+
+    For work this process can do something else beside, and use a first result of before the next is ready.
+    """
+    if not can_fork():
+        return None
+    fork = multiprocessing.get_context("fork")
+    receiver, sender = fork.Pipe(duplex=False)
+    process = fork.Process(target=_send_each, args=(there, sender), daemon=True)
+    process.start()
+    sender.close()
+    return Sent(receiver, process)
 
 
 def parallel_map(func: Callable[[T], R], items: Sequence[T], min_items: int = MIN_ITEMS) -> list[R]:

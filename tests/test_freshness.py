@@ -118,22 +118,27 @@ def test_a_deleted_output_is_rebuilt(sample_repo: Path, tmp_path: Path) -> None:
     assert not up_to_date(sample_repo, out, now=BUILD_NOW)
 
 
-def test_consult_build_walks_the_content_once(sample_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("forking", [True, False], ids=["fingerprint in a forked process", "without fork"])
+def test_consult_build_walks_the_content_once(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: bool) -> None:
     from generator import build as build_module
-    from generator import freshness
+    from generator import freshness, startup
 
-    walks = []
+    if not forking:
+        monkeypatch.setattr(startup, "sending", lambda there: None)
+    counter = tmp_path / "walks"  # a file: the forked process that takes the fingerprint counts there too
+    counter.write_text("")
     fingerprint = freshness.fingerprint
 
     def counted(*args: object, **kwargs: object) -> str:
-        walks.append(args)
+        with counter.open("a") as walked:
+            walked.write("walk\n")
         return fingerprint(*args, **kwargs)
 
     monkeypatch.setattr(freshness, "fingerprint", counted)  # what `consult build` asks up_to_date with
     monkeypatch.setattr(build_module, "fingerprint", counted)  # what the build takes when not given one
     result = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
     assert result.exit_code == 0, result.output
-    assert len(walks) == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
+    assert counter.read_text().count("walk") == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
     idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
     idea.write_text(idea.read_text() + "\nOne more line.\n")
     looked: list[str] = []

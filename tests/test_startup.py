@@ -1,0 +1,143 @@
+"""`consult build` takes its fingerprint in a forked process while the content cache loads (generator/startup.py).
+
+Whichever way it runs (forked, or in place where forking is not possible), it
+must give the fingerprint and file states a plain `input_fingerprint` gives,
+and the cache `ContentCache.load` gives; a failure in the forked process is
+raised in the build; and nothing is loaded when the build is not wanted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator import contentcache, parallel, startup
+from generator.build import build
+from generator.contentcache import CHUNK, CacheLoading, Checkout, ContentCache
+from generator.freshness import FileStates, cache_file, input_fingerprint
+from generator.loader import CONTENT_FOLDERS, load_site
+
+from .conftest import BUILD_NOW
+
+
+@pytest.fixture
+def built(sample_repo: Path, tmp_path: Path) -> Path:
+    """The sample built once, its content cache saved as `consult build` saves it."""
+    cache = ContentCache()
+    build(sample_repo, tmp_path / "site", now=BUILD_NOW, content_cache=cache)
+    cache.save(cache_file(sample_repo))
+    return sample_repo
+
+
+@pytest.mark.parametrize("forking", [True, False], ids=["forked", "in place"])
+def test_the_fingerprint_and_the_cache_are_what_each_gives_alone(built: Path, monkeypatch: pytest.MonkeyPatch, forking: bool) -> None:
+    if not forking:
+        monkeypatch.setattr(startup, "sending", lambda there: None)
+    asked: list[str] = []
+    started = startup.start(built, None, None, lambda inputs: asked.append(inputs) or True)
+    states: FileStates = {}
+    assert asked == [started.inputs] == [input_fingerprint(built, None, None, states)]
+    assert started.states == states
+    assert started.cache is not None
+    alone = ContentCache.load(cache_file(built), Checkout(built, CONTENT_FOLDERS, states))
+    assert started.cache.entries == alone.entries and started.cache.entries
+    site, problems = load_site(built, started.cache, started.states)
+    assert not problems and site.ideas
+
+
+@pytest.mark.parametrize("forking", [True, False], ids=["forked", "in place"])
+def test_nothing_is_loaded_when_the_build_is_not_wanted(built: Path, monkeypatch: pytest.MonkeyPatch, forking: bool) -> None:
+    if not forking:
+        monkeypatch.setattr(startup, "sending", lambda there: None)
+    loaded: list[int] = []
+    step = CacheLoading.step
+    monkeypatch.setattr(CacheLoading, "step", lambda self: loaded.append(1) or step(self))
+    finished: list[int] = []
+    monkeypatch.setattr(CacheLoading, "finish", lambda self: finished.append(1))
+    started = startup.start(built, None, None, lambda inputs: False)
+    assert started.cache is None and started.states == {} and started.inputs
+    assert finished == [], "the loading is abandoned"
+    if not forking:
+        assert loaded == [], "without a fork the cache is loaded only once the build is wanted"
+
+
+def test_a_failure_in_the_forked_fingerprint_fails_the_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> str:
+        raise PermissionError("content/ideas: permission denied")
+
+    monkeypatch.setattr(startup, "input_fingerprint", broken)
+    with pytest.raises(PermissionError, match="permission denied"):
+        startup.start(built, None, None, lambda inputs: True)
+
+
+def test_the_cache_loads_a_chunk_at_a_time(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contentcache, "CHUNK", 3)
+    loading = CacheLoading(cache_file(built))
+    steps = 0
+    while loading.step():
+        steps += 1
+        assert len(loading.cache.entries) == min(3 * steps, len(loading.cache.entries))
+    whole = ContentCache.load(cache_file(built))
+    assert loading.cache.entries == whole.entries
+    assert steps == -(-len(whole.entries) // 3), "a chunk per step"
+    assert loading.finish() is loading.cache and CHUNK > 3
+
+
+def test_a_damaged_store_loads_as_an_empty_cache(built: Path) -> None:
+    store = cache_file(built)
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE files SET parsed = x'00ff' WHERE rowid = (SELECT max(rowid) FROM files)")
+    db.close()
+    loading = CacheLoading(store)
+    cache = loading.finish()
+    assert cache.entries == {}, "no half-loaded cache"
+    cache.save(store)  # saved whole: the damaged store is replaced
+    assert ContentCache.load(store).entries == {}
+    assert CacheLoading(built / "nowhere.sqlite").finish().entries == {}
+
+
+@pytest.mark.parametrize("how", ["see, then finish", "finish loading, then see", "start"])
+def test_git_is_asked_once_many_files_are_restated(built: Path, how: str) -> None:
+    """A fresh checkout restates every file: `see` asks git which are unmodified, beside the loading, or after it
+    (`start` may have loaded every record before the forked fingerprint comes back)."""
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "content"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=built, check=True, capture_output=True)
+    for path in (built / "content").rglob("*.md"):
+        os.utime(path, ns=(1, 1))
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=built, check=True)  # as a fresh checkout's index knows its files
+    states: FileStates = {}
+    input_fingerprint(built, None, None, states)
+    loading = CacheLoading(cache_file(built))
+    if how == "start":
+        started = startup.start(built, None, None, lambda inputs: True)
+        assert started.cache is not None
+        cache = started.cache
+    else:
+        if how == "finish loading, then see":
+            while loading.step():
+                pass
+        loading.see(Checkout(built, CONTENT_FOLDERS, states))
+        cache = loading.finish()
+    assert cache._blobs and cache.entries, "git's index answered which files are unmodified"
+    assert set(cache._blobs) >= {key for key in cache.entries if key.startswith("content/")}
+
+
+def test_sending_gives_each_result_as_it_is_yielded_and_raises_a_failure() -> None:
+    def there() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("the third went wrong")
+
+    sent = parallel.sending(there)
+    assert sent is not None
+    try:
+        assert sent.next() == 1 and sent.next() == 2
+        with pytest.raises(ValueError, match="third"):
+            sent.next()
+    finally:
+        sent.close()
