@@ -31,6 +31,7 @@ from .assets import collect
 from .atomic import recording_writes, write_atomic
 from .clock import system_clock
 from .collector import collector_paused
+from .contentfiles import ContentFiles
 from .counts import counts_signature
 from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine
@@ -189,12 +190,13 @@ def prepare_target(output: Path, incremental: bool) -> Target:
     return Target(Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent)), False)
 
 
-def load_content(root: Path, cache: ContentCache | None, states: FileStates | None = None) -> Site:
+def load_content(root: Path, cache: ContentCache | None, states: FileStates | None = None, files: ContentFiles | None = None) -> Site:
     """Read every content file (the cache's parsed files reused); raise ContentError listing every problem.
 
-    `states`: the files' sizes and modification times as the fingerprint saw them (not looked at again).
+    `states`: the files' sizes and modification times as the fingerprint saw them (not looked at again);
+    `files`: the content files, when they were listed already.
     """
-    site, problems = load_site(root, cache, states)
+    site, problems = load_site(root, cache, states, files)
     if problems:
         raise ContentError(problems)
     return site
@@ -250,6 +252,7 @@ def build(
     supports: dict[str, int] | None = None,
     inputs: str | None = None,
     file_states: FileStates | None = None,
+    file_listing: ContentFiles | None = None,
     one_shot: bool = False,
 ) -> BuildResult:
     """Build the site at root into output: the whole pipeline, stage by stage, in order.
@@ -261,7 +264,8 @@ def build(
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
     `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
-    `file_states` what it saw of the content files (its `states`). `one_shot`: the process ends after
+    `file_states` what it saw of the content files (its `states`), `file_listing` the content files when they
+    were listed already (`generator.startup`). `one_shot`: the process ends after
     this build (`consult build`), so what it arranges is kept out of the cycle collector's reach
     (never under `consult serve`, whose views are replaced on every rebuild).
     Each stage is timed (`consult build --timings`); docs/architecture.md
@@ -278,7 +282,9 @@ def build(
             file_states = {}
             inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files, file_states)
     with stage("load"):
-        site = load_content(root, content_cache, file_states)  # a clean build is given an empty cache: it parses everything, and keeps it
+        site = load_content(
+            root, content_cache, file_states, file_listing
+        )  # a clean build is given an empty cache: it parses everything, and keeps it
     with stage("validate"):
         validate_content(site)
     with stage("markdown"):

@@ -102,6 +102,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     """Validate, then build the static site into OUTPUT (only what changed, unless --clean)."""
     from .clock import system_clock
     from .contentcache import ContentCache
+    from .contentfiles import ContentFiles
     from .counts import load_counts
     from .freshness import FileStates, cache_file, input_fingerprint, up_to_date
 
@@ -112,6 +113,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         states: FileStates = {}
         inputs = input_fingerprint(obj.root, base_url, supports, states)  # once: the build records the same one, and loads with states
         cache = ContentCache()
+        files: ContentFiles | None = None  # the load stage lists them
     else:
         from .startup import start
 
@@ -119,7 +121,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         if started.cache is None:
             click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
             return
-        inputs, states, cache = started.inputs, started.states, started.cache
+        inputs, states, cache, files = started.inputs, started.states, started.cache, started.files
     from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
     from .handbook import handbook_stage
     from .progress import BuildProgress
@@ -139,6 +141,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             supports=supports,
             inputs=inputs,
             file_states=states,
+            file_listing=files,
             one_shot=_ONE_SHOT,
         )
     cache.save(cache_file(obj.root))

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from . import frontmatter
 from .config import SiteConfig
 from .contentcache import ContentCache, FileState
+from .contentfiles import CONTENT_LAYOUT, ContentFiles, folder_files
 from .errors import Problem, display_path
 from .markdown import render_all
 from .parallel import parallel_map
@@ -28,18 +29,18 @@ from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, 
 
 M = TypeVar("M", bound=BaseModel)
 
-CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {
-    # kind: (folder, model, depth of files below the folder)
-    "challenge": ("challenges", Challenge, 0),
-    "idea": ("content/ideas", Idea, 1),
-    "event": ("content/events", Event, 0),
-    "page": ("content/pages", Page, 0),
-    "topic": ("content/topics", Topic, 1),
-    "comment": ("content/comments", Comment, 1),
-    "update": ("content/updates", Update, 0),
+MODELS: dict[str, type[BaseModel]] = {
+    "challenge": Challenge,
+    "idea": Idea,
+    "event": Event,
+    "page": Page,
+    "topic": Topic,
+    "comment": Comment,
+    "update": Update,
 }
 
-CONTENT_FOLDERS = tuple(folder for folder, _model, _depth in CONTENT_DIRS.values())
+CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {kind: (folder, MODELS[kind], depth) for kind, (folder, depth) in CONTENT_LAYOUT.items()}
+"""kind: (folder, model, depth of files below the folder), from `contentfiles.CONTENT_LAYOUT`."""
 
 REQUIRED_PAGES = ("about", "moderation", "privacy", "accessibility", "terms")
 
@@ -164,17 +165,6 @@ def load_config(root: Path) -> tuple[SiteConfig, list[Problem]]:
         return SiteConfig(), pydantic_problems(exc, SiteConfig, "site.yml", key_lines)
 
 
-def _content_files(folder: str, depth: int) -> list[str]:
-    """The Markdown files in folder (depth 1: in its subfolders), ordered as sorted Paths are (folder by folder)."""
-    try:
-        items = sorted(os.scandir(folder), key=lambda item: item.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    if depth:
-        return [path for item in items if item.is_dir() for path in _content_files(item.path, depth - 1)]
-    return [item.path for item in items if item.name.endswith(".md") and item.is_file()]
-
-
 def load_entry(root: Path, kind: str, path: Path, model: type[M]) -> tuple[Entry[M] | None, list[Problem]]:
     rel = display_path(path, root)
     slug = path.stem
@@ -231,10 +221,13 @@ def _parse(root: Path, item: tuple[str, Path]) -> tuple[Entry[Any] | None, list[
     return load_entry(root, kind, path, CONTENT_DIRS[kind][1])
 
 
-def load_site(root: Path, cache: ContentCache | None = None, states: Mapping[str, tuple[int, int]] | None = None) -> tuple[Site, list[Problem]]:
+def load_site(
+    root: Path, cache: ContentCache | None = None, states: Mapping[str, tuple[int, int]] | None = None, files: ContentFiles | None = None
+) -> tuple[Site, list[Problem]]:
     """Read everything under root; return the site and every problem found.
 
-    `states` holds the files' (size, modification time) when the build's fingerprint looked at them already.
+    `states` holds the files' (size, modification time) when the build's fingerprint looked at them already,
+    `files` the content files when they were listed already (`contentfiles.content_files`).
 
     Files whose bytes the cache already holds are not parsed again (see
     `contentcache`); the others are parsed over both cores when there are many.
@@ -244,7 +237,7 @@ def load_site(root: Path, cache: ContentCache | None = None, states: Mapping[str
     found: list[tuple[str, str, str, FileState | None, tuple[Entry[Any] | None, list[Problem]] | None]] = []
     for kind, (folder, _model, depth) in CONTENT_DIRS.items():
         base = os.path.join(root, folder)
-        for path in _content_files(base, depth):
+        for path in files[kind] if files is not None else folder_files(base, depth):
             key = folder + path[len(base) :].replace(os.sep, "/")  # relative to root, the same whether root was given relative or absolute
             cached, state = cache.get(key, path, states.get(path) if states else None) if cache else (None, None)
             found.append((kind, key, path, state, cached))

@@ -6,7 +6,8 @@ neither needs the other until the end, so the fingerprint is taken in a
 forked process while this one loads the cache, a chunk of records at a time.
 The fingerprint comes back first, on its own, so when nothing changed the
 build stops at once, the loading abandoned; then the files' states, for the
-cache to tell which files it knows (`CacheLoading.see`). Where forking is not
+cache to tell which files it knows (`CacheLoading.see`), and the list of content files the
+load stage reads (`generator.contentfiles`: it need not walk the folders again). Where forking is not
 possible, the fingerprint is taken first, and the cache loaded only when
 something changed.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from .contentcache import CacheLoading, Checkout, ContentCache
+from .contentfiles import CONTENT_FOLDERS, ContentFiles, content_files
 from .freshness import FileStates, cache_file, input_fingerprint
 from .parallel import sending
 
@@ -31,6 +33,8 @@ class Start:
     """What it saw of the content files (empty when the build is not wanted)."""
     cache: ContentCache | None
     """The content cache, loaded; None when the build is not wanted."""
+    files: ContentFiles | None = None
+    """The content files, listed by the forked process after the fingerprint (None: the load stage lists them)."""
 
 
 def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wanted: Callable[[str], bool]) -> Start:
@@ -40,9 +44,10 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
     def fingerprint_there() -> Iterator[object]:
         states: FileStates = {}
         yield input_fingerprint(root, base_url, supports, states)
-        yield states
+        yield states, content_files(root)
 
     child = sending(fingerprint_there)
+    files: ContentFiles | None = None
     if child is None:
         states: FileStates = {}
         inputs = input_fingerprint(root, base_url, supports, states)
@@ -56,10 +61,8 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
             if not wanted(inputs):
                 loading.abandon()
                 return Start(inputs, {}, None)
-            states = cast(FileStates, child.next())
+            states, files = cast(tuple[FileStates, ContentFiles], child.next())
         finally:
             child.close()
-    from .loader import CONTENT_FOLDERS  # with the schema and pydantic: after the fork, and only to build
-
     loading.see(Checkout(root, CONTENT_FOLDERS, states))
-    return Start(inputs, states, loading.finish())
+    return Start(inputs, states, loading.finish(), files)

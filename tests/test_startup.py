@@ -19,8 +19,9 @@ import pytest
 from generator import contentcache, parallel, startup
 from generator.build import build
 from generator.contentcache import CHUNK, CacheLoading, Checkout, ContentCache
+from generator.contentfiles import CONTENT_FOLDERS, content_files
 from generator.freshness import FileStates, cache_file, input_fingerprint
-from generator.loader import CONTENT_FOLDERS, load_site
+from generator.loader import load_site
 
 from .conftest import BUILD_NOW
 
@@ -43,6 +44,7 @@ def test_the_fingerprint_and_the_cache_are_what_each_gives_alone(built: Path, mo
     states: FileStates = {}
     assert asked == [started.inputs] == [input_fingerprint(built, None, None, states)]
     assert started.states == states
+    assert started.files == (content_files(built) if forking else None), "listed beside the loading, or by the load stage"
     assert started.cache is not None
     alone = ContentCache.load(cache_file(built), Checkout(built, CONTENT_FOLDERS, states))
     assert started.cache.entries == alone.entries and started.cache.entries
@@ -141,3 +143,22 @@ def test_sending_gives_each_result_as_it_is_yielded_and_raises_a_failure() -> No
             sent.next()
     finally:
         sent.close()
+
+
+def test_the_load_stage_lists_no_folder_the_forked_process_listed(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from generator import loader
+    from generator.cli import main
+
+    out = tmp_path / "site"
+    idea = min((built / "content" / "ideas").rglob("*.md"))
+    idea.write_text(idea.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+
+    def walked(folder: str, depth: int) -> list[str]:
+        raise AssertionError(f"{folder} was listed again by the load stage")
+
+    monkeypatch.setattr(loader, "folder_files", walked)
+    result = CliRunner().invoke(main, ["--root", str(built), "build", "--output", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0 and "Built" in result.output, result.output
+    assert "One more line." in (out / "ideas" / idea.stem / "index.html").read_text(encoding="utf-8")
