@@ -536,6 +536,7 @@ class Replay:
 
     def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
         self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
+        self._models: dict[int, bytes] | None = None
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -587,6 +588,8 @@ class Replay:
         types = list(map(type, recorded))
         if values == recorded and list(map(type, values)) == types and bytes not in types:
             return
+        if isinstance(values[0], BaseModel) and list(map(self._model_tokens().get, map(id, values))) == recorded:
+            return  # front matter read whole (`view.meta`): each the same file's, known by identity
         for number, value, was in zip(numbers, values, recorded, strict=True):
             kind = type(value)
             if kind is type(was) and kind is not bytes and value == was:
@@ -602,6 +605,12 @@ class Replay:
                     now = self._evaluate(tables.pairs[2 * number], access)
             if now != was:
                 changed.add(number)
+
+    def _model_tokens(self) -> dict[int, bytes]:
+        """The token of every known front matter (`known_models`) by its id: what `token` gives each, made once per replay."""
+        if self._models is None:
+            self._models = {key: b"@" + identity.encode() for key, (_model, identity) in _MODELS.items()}
+        return self._models
 
     def _check_each(self, numbers: Iterable[int], same: set[str], changed: set[int]) -> None:
         """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole."""

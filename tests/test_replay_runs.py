@@ -210,3 +210,36 @@ def test_compaction_drops_reads_no_page_uses_and_keeps_each_pages_reads() -> Non
     assert len(after.tokens) == len(made) * len(READS) == after.grouped == manifest.compacted, "the first renderings' reads are gone"
     assert after.runs == [n * len(made) for n in range(len(READS))]
     assert changed(after, objects) == (set(), set())
+
+
+def test_front_matter_read_whole_is_compared_by_identity() -> None:
+    """`view.meta` read whole is the file's front matter, known by identity (`known_models`): another file's, or one
+    no longer known, is a change."""
+    from pydantic import BaseModel
+
+    from generator.reads import known_models
+
+    class Meta(BaseModel):
+        title: str
+
+    made = cards()
+    metas = {slug: Meta(title=slug) for slug in made}
+    known_models((meta, f"card/{slug}") for slug, meta in metas.items())
+    for slug, card in made.items():
+        card.meta = metas[slug]  # type: ignore[attr-defined]
+    objects = by_identity(made)
+    recorder = Recorder({})
+    pages = {}
+    for slug, card in made.items():
+        with recorder.page({}) as seen:
+            recorder.attribute(card, "meta", card.meta)  # type: ignore[attr-defined]
+        pages[slug] = PageRecord("", False, tuple(sorted(seen.pairs)), (), {})
+    manifest = Manifest("code", recorder.tables, pages)
+    manifest.compact()
+    tables = manifest.tables
+    assert tables.runs == [0] and tables.tokens[0] == token(metas["a"])
+    assert changed(tables, objects) == (set(), set())
+    made["b"].meta = metas["c"]  # type: ignore[attr-defined]
+    made["d"].meta = Meta(title="d")  # type: ignore[attr-defined]  # equal fields, but not a known file's
+    in_runs, one_by_one = changed(tables, objects)
+    assert in_runs == one_by_one == {("Card:b", ".meta"), ("Card:d", ".meta")}
