@@ -25,21 +25,13 @@ from .contentfiles import CONTENT_LAYOUT, ContentFiles, folder_files
 from .errors import Problem, display_path
 from .markdown import render_all
 from .parallel import parallel_map
-from .schema import REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update, deprecations
+from .schema import KIND_MODELS, REFERENCE_PATTERN, SLUG_PATTERN, Challenge, Comment, Event, Idea, Page, Topic, Update, deprecations
 
 M = TypeVar("M", bound=BaseModel)
 
-MODELS: dict[str, type[BaseModel]] = {
-    "challenge": Challenge,
-    "idea": Idea,
-    "event": Event,
-    "page": Page,
-    "topic": Topic,
-    "comment": Comment,
-    "update": Update,
+CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {
+    kind: (folder, KIND_MODELS[kind], depth) for kind, (folder, depth) in CONTENT_LAYOUT.items()
 }
-
-CONTENT_DIRS: dict[str, tuple[str, type[BaseModel], int]] = {kind: (folder, MODELS[kind], depth) for kind, (folder, depth) in CONTENT_LAYOUT.items()}
 """kind: (folder, model, depth of files below the folder), from `contentfiles.CONTENT_LAYOUT`."""
 
 REQUIRED_PAGES = ("about", "moderation", "privacy", "accessibility", "terms")
