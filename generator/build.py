@@ -282,9 +282,8 @@ def build(
             file_states = {}
             inputs = fingerprint(root, base_url, code + counts_signature(supports), assets.files, file_states)
     with stage("load"):
-        site = load_content(
-            root, content_cache, file_states, file_listing
-        )  # a clean build is given an empty cache: it parses everything, and keeps it
+        # a clean build is given an empty cache: it parses everything, and keeps it
+        site = load_content(root, content_cache, file_states, file_listing)
     with stage("validate"):
         validate_content(site)
     with stage("markdown"):

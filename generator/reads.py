@@ -594,17 +594,20 @@ class Replay:
             kind = type(value)
             if kind is type(was) and kind is not bytes and value == was:
                 continue
-            if access == ENTRY:
-                now: Token = value or _UNKNOWN
-            elif (kind is str and len(value) <= SHORT) or kind is int or value is None:
-                now = value
-            else:
-                try:
-                    now = token(value)
-                except UnknownValue:
-                    now = self._evaluate(tables.pairs[2 * number], access)
-            if now != was:
+            if self._token_now(tables.pairs[2 * number], access, value) != was:
                 changed.add(number)
+
+    def _token_now(self, identity: str, access: str, value: Any) -> Token:
+        """The token a read gives now, from the value found: the attribute's, or (`ENTRY`) the content file's hash."""
+        if access == ENTRY:
+            return value or _UNKNOWN
+        kind = type(value)
+        if (kind is str and len(value) <= SHORT) or kind is int or value is None:  # most reads: their own token
+            return value
+        try:
+            return token(value)
+        except (AttributeError, UnknownValue):
+            return self._evaluate(identity, access)
 
     def _model_tokens(self) -> dict[int, bytes]:
         """The token of every known front matter (`known_models`) by its id: what `token` gives each, made once per replay."""
@@ -622,17 +625,14 @@ class Replay:
                 continue
             obj = objects.get(identity, missing)
             if access == ENTRY:
-                now: Token = _UNKNOWN if obj is missing else (obj.entry.digest or _UNKNOWN)
+                now: Token = _UNKNOWN if obj is missing else self._token_now(identity, access, obj.entry.digest)
             elif obj is not missing and access[:1] == ".":
                 try:
                     value = getattr(obj, access[1:])  # what Jinja's getattr finds first
-                    kind = type(value)
-                    if (kind is str and len(value) <= SHORT) or kind is int or value is None:  # most reads: their own token
-                        now = value
-                    else:
-                        now = token(value)
-                except (AttributeError, UnknownValue):
+                except AttributeError:
                     now = self._evaluate(identity, access)
+                else:
+                    now = self._token_now(identity, access, value)
             else:
                 now = self._evaluate(identity, access)
             if now != recorded:
