@@ -18,6 +18,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +65,79 @@ def _file_lines(folder: str, relative: str, lines: list[str], states: FileStates
         states[entry.path] = (stat.st_size, stat.st_mtime_ns)
 
 
+SPLIT_DEPTH = 1
+"""How many folder levels below each input folder a `Walk` plans before it leaves the subfolders as parts:
+at 10,000 ideas, the challenges' idea folders and each idea's comment folder (about 10,000 parts)."""
+
+
+@dataclass
+class Walk:
+    """A fingerprint's walk, planned: the top folders looked at, the subfolders below them left as parts.
+
+    The parts can be walked by one process or shared between two (`generator.startup`); each part's
+    lines are hashed on their own, and `Walk.fingerprint` hashes the planned lines with each part's
+    digest in its place, so the fingerprint is the same however the parts were shared.
+    """
+
+    lines: list[str | int] = field(default_factory=list)
+    """Planned lines: a file's line, or the index in `parts` of a folder whose digest goes there."""
+    parts: list[tuple[str, str]] = field(default_factory=list)
+    """Folders left to walk whole: (path as os.scandir gives it, path from the root)."""
+
+    def fingerprint(self, digests: Sequence[str]) -> str:
+        """The fingerprint, given each part's `part_digest` in the order of `parts`."""
+        text = "".join(line if isinstance(line, str) else digests[line] for line in self.lines)
+        return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def _plan_lines(folder: str, relative: str, depth: int, walk: Walk, states: FileStates) -> None:
+    """As `_file_lines`, down to `depth` folder levels; each subfolder below that becomes a part of the walk."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = f"{relative}/{entry.name}"
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if depth:
+                    _plan_lines(entry.path, path, depth - 1, walk, states)
+                else:
+                    walk.lines.append(len(walk.parts))
+                    walk.parts.append((entry.path, path))
+                continue
+            stat = entry.stat()
+        except OSError:
+            continue
+        walk.lines.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+        states[entry.path] = (stat.st_size, stat.st_mtime_ns)
+
+
+def plan_walk(root: Path, base_url: str | None, code: str, asset_files: dict[str, str], states: FileStates | None = None) -> Walk:
+    """The walk for `fingerprint`, planned (the files it saw on the way into `states`)."""
+    states = {} if states is None else states
+    walk = Walk([f"{code}\0{base_url or ''}\0{package_versions(PACKAGES)}\0{sorted(asset_files.items())}\n"])
+    config = root / "site.yml"
+    if config.is_file():
+        stat = config.stat()
+        walk.lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+    for folder in INPUT_FOLDERS:
+        _plan_lines(os.path.join(root, folder), folder, SPLIT_DEPTH, walk, states)
+    return walk
+
+
+def part_digests(parts: Sequence[tuple[str, str]], states: FileStates) -> list[str]:
+    """Each part's digest: its files' lines (path, size, modification time), hashed, or "" when it has no file
+    (an empty folder is no input, as in a walk not shared); the files' states into `states`."""
+    digests = []
+    for folder, relative in parts:
+        lines: list[str] = []
+        _file_lines(folder, relative, lines, states)
+        digests.append(hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest() if lines else "")
+    return digests
+
+
 def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[str, str], states: FileStates | None = None) -> str:
     """A hash of every input of a build, from file metadata (no file is read; each is looked at once, with os.scandir).
 
@@ -70,14 +145,8 @@ def fingerprint(root: Path, base_url: str | None, code: str, asset_files: dict[s
     content need not look at the files' metadata again.
     """
     states = {} if states is None else states
-    lines = [f"{code}\0{base_url or ''}\0{package_versions(PACKAGES)}\0{sorted(asset_files.items())}\n"]
-    config = root / "site.yml"
-    if config.is_file():
-        stat = config.stat()
-        lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
-    for folder in INPUT_FOLDERS:
-        _file_lines(os.path.join(root, folder), folder, lines, states)
-    return hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+    walk = plan_walk(root, base_url, code, asset_files, states)
+    return walk.fingerprint(part_digests(walk.parts, states))
 
 
 def valid_until(views: SiteViews, now: dt.datetime) -> dt.datetime:
@@ -129,6 +198,11 @@ def code_signature() -> str:
 def input_fingerprint(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None, states: FileStates | None = None) -> str:
     """The fingerprint of everything a build of root reads: take it once, before the build reads anything (`states` as for `fingerprint`)."""
     return fingerprint(root, base_url, code_signature() + counts_signature(supports), collect().files, states)
+
+
+def input_walk(root: Path, base_url: str | None = None, supports: dict[str, int] | None = None, states: FileStates | None = None) -> Walk:
+    """`input_fingerprint`'s walk, planned: its parts to be walked by one process or shared (`generator.startup`)."""
+    return plan_walk(root, base_url, code_signature() + counts_signature(supports), collect().files, states)
 
 
 def up_to_date(

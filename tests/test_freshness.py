@@ -120,25 +120,34 @@ def test_a_deleted_output_is_rebuilt(sample_repo: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("forking", [True, False], ids=["fingerprint in a forked process", "without fork"])
 def test_consult_build_walks_the_content_once(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: bool) -> None:
-    from generator import build as build_module
     from generator import freshness, startup
 
     if not forking:
         monkeypatch.setattr(startup, "sending", lambda there: None)
-    counter = tmp_path / "walks"  # a file: the forked process that takes the fingerprint counts there too
+    counter = tmp_path / "walks"  # a file: the forked process that walks half the parts counts there too
     counter.write_text("")
-    fingerprint = freshness.fingerprint
+    plan_walk, part_digests = freshness.plan_walk, freshness.part_digests
 
-    def counted(*args: object, **kwargs: object) -> str:
+    def planned(*args: object, **kwargs: object) -> freshness.Walk:
         with counter.open("a") as walked:
-            walked.write("walk\n")
-        return fingerprint(*args, **kwargs)
+            walked.write("plan\n")
+        return plan_walk(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(freshness, "fingerprint", counted)  # what `consult build` asks up_to_date with
-    monkeypatch.setattr(build_module, "fingerprint", counted)  # what the build takes when not given one
+    def counted(parts: list[tuple[str, str]], states: freshness.FileStates) -> list[str]:
+        with counter.open("a") as walked:
+            walked.writelines(f"part {relative}\n" for _folder, relative in parts)
+        return part_digests(parts, states)
+
+    monkeypatch.setattr(freshness, "plan_walk", planned)  # what `consult build` and up_to_date plan with
+    monkeypatch.setattr(freshness, "part_digests", counted)
+    monkeypatch.setattr(startup, "part_digests", counted)
     result = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
     assert result.exit_code == 0, result.output
-    assert counter.read_text().count("walk") == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
+    walked = counter.read_text().splitlines()
+    assert walked.count("plan") == 1, "the fingerprint taken to ask whether anything changed is the one the build records"
+    parts = [line for line in walked if line.startswith("part ")]
+    assert parts and len(parts) == len(set(parts)), "each part of the walk is walked once, here or in the forked process"
+    assert "part content/ideas/getting-the-basics-right" in parts
     idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
     idea.write_text(idea.read_text() + "\nOne more line.\n")
     looked: list[str] = []

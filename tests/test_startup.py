@@ -69,10 +69,15 @@ def test_nothing_is_loaded_when_the_build_is_not_wanted(built: Path, monkeypatch
 
 
 def test_a_failure_in_the_forked_fingerprint_fails_the_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object, **kwargs: object) -> str:
-        raise PermissionError("content/ideas: permission denied")
+    here = os.getpid()
+    part_digests = startup.part_digests
 
-    monkeypatch.setattr(startup, "input_fingerprint", broken)
+    def broken_there(parts: list[tuple[str, str]], states: FileStates) -> list[str]:
+        if os.getpid() != here:
+            raise PermissionError("content/ideas: permission denied")
+        return part_digests(parts, states)
+
+    monkeypatch.setattr(startup, "part_digests", broken_there)
     with pytest.raises(PermissionError, match="permission denied"):
         startup.start(built, None, None, lambda inputs: True)
 
