@@ -1,4 +1,4 @@
-"""The content cache: records found by each file's bytes, saved one row per file."""
+"""The content cache: records found by each file's bytes, saved in packs, a changed file's record on its own."""
 
 from __future__ import annotations
 
@@ -46,8 +46,15 @@ def test_a_changed_file_is_parsed_again_and_saved_alone(sample_repo: Path, tmp_p
     parsed.clear()
     load_site(sample_repo, cache)
     assert parsed == [idea.relative_to(sample_repo).as_posix()]
+    with sqlite3.connect(store) as db:
+        packs_before = dict(db.execute("SELECT id, size FROM packs"))
     cache.save(store)
     assert store.stat().st_ino == inode, "the changed row was written into the store, not the whole store rewritten"
+    key = idea.relative_to(sample_repo).as_posix()
+    with sqlite3.connect(store) as db:
+        packs = dict(db.execute("SELECT id, size FROM packs"))
+        (pack,) = db.execute("SELECT pack FROM files WHERE path = ?", (key,)).fetchone()
+    assert packs == {**packs_before, pack: 1}, "one new pack holds the changed record; the old packs stay as they were"
     parsed.clear()
     reloaded, _ = load_site(sample_repo, ContentCache.load(store))
     assert parsed == []
@@ -76,7 +83,8 @@ def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
     store = tmp_path / "content.sqlite"
     cache = saved_cache(sample_repo, store)
     with sqlite3.connect(store) as db:
-        rows_before = dict(db.execute("SELECT path, parsed FROM files"))
+        rows_before = dict(db.execute("SELECT path, pack FROM files"))
+        packs_before = dict(db.execute("SELECT id, data FROM packs"))
     files = sorted(sample_repo.rglob("*.md"))
     for path in files:
         os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
@@ -85,7 +93,8 @@ def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
     assert parsed == []
     cache.save(store)
     with sqlite3.connect(store) as db:
-        assert dict(db.execute("SELECT path, parsed FROM files")) == rows_before
+        assert dict(db.execute("SELECT path, pack FROM files")) == rows_before
+        assert dict(db.execute("SELECT id, data FROM packs")) == packs_before, "the parsed records were not written again"
         states = {path: (mtime_ns, size) for path, mtime_ns, size in db.execute("SELECT path, mtime_ns, size FROM states")}
     assert set(states) == set(rows_before)
     assert {mtime for mtime, _size in states.values()} == {1_700_000_000_000_000_000}
@@ -154,3 +163,41 @@ def test_a_clean_build_parses_everything_and_keeps_it_for_the_next_build(sample_
     parsed.clear()
     consult_build()
     assert parsed == [idea.relative_to(sample_repo).as_posix()], "the next build parses only the changed file"
+
+
+def test_records_left_behind_in_packs_are_not_loaded_and_the_store_is_repacked_when_they_pile_up(
+    sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import contentcache
+
+    monkeypatch.setattr(contentcache, "PACK", 4)
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    files = len(cache.entries)
+    ideas = sorted((sample_repo / "content" / "ideas").glob("*/*.md"))[:3]
+    for n, idea in enumerate(ideas):
+        idea.write_text(idea.read_text(encoding="utf-8").replace('title: "', f'title: "Edit {n}: ', 1), encoding="utf-8")
+        load_site(sample_repo, cache)
+        cache.save(store)
+    with sqlite3.connect(store) as db:
+        packed, packs = db.execute("SELECT sum(size), count(*) FROM packs").fetchone()
+    assert packed == files + 3, "each edit left its old record behind in a pack"
+    reloaded = ContentCache.load(store)
+    site, _ = load_site(sample_repo, reloaded)
+    assert {site.ideas[idea.stem].meta.title.split(":")[0] for idea in ideas} == {"Edit 0", "Edit 1", "Edit 2"}, "the newer record wins"
+    assert reloaded.entries.keys() == cache.entries.keys()
+    assert not contentcache._worth_repacking(files, packs, packed)
+    assert contentcache._worth_repacking(files, packs, files + max(files // 4, 64) + 1), "over a quarter left behind"
+    assert contentcache._worth_repacking(files, 2 * (files // 4 + 1) + 65, files), "too many small packs"
+
+    monkeypatch.setattr(contentcache, "_worth_repacking", lambda files, packs, packed: True)
+    inode = store.stat().st_ino
+    idea = ideas[0]
+    idea.write_text(idea.read_text(encoding="utf-8").replace("Edit 0", "Edit 3", 1), encoding="utf-8")
+    load_site(sample_repo, reloaded)
+    reloaded.save(store)
+    assert store.stat().st_ino != inode, "rewritten whole"
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT sum(size), count(*) FROM packs").fetchone() == (files, -(-files // 4))
+    site, _ = load_site(sample_repo, ContentCache.load(store))
+    assert site.ideas[idea.stem].meta.title.startswith("Edit 3: ")

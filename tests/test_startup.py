@@ -18,7 +18,7 @@ import pytest
 
 from generator import contentcache, parallel, startup
 from generator.build import build
-from generator.contentcache import CHUNK, CacheLoading, Checkout, ContentCache
+from generator.contentcache import PACK, CacheLoading, Checkout, ContentCache
 from generator.contentfiles import CONTENT_FOLDERS, content_files
 from generator.freshness import FileStates, cache_file, input_fingerprint
 from generator.loader import load_site
@@ -82,23 +82,25 @@ def test_a_failure_in_the_forked_fingerprint_fails_the_build(built: Path, monkey
         startup.start(built, None, None, lambda inputs: True)
 
 
-def test_the_cache_loads_a_chunk_at_a_time(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contentcache, "CHUNK", 3)
-    loading = CacheLoading(cache_file(built))
+def test_the_cache_loads_a_pack_at_a_time(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contentcache, "PACK", 3)
+    store = tmp_path / "content.sqlite"
+    ContentCache.load(cache_file(built)).save(store)  # saved whole, in packs of 3
+    whole = ContentCache.load(cache_file(built))
+    loading = CacheLoading(store)
     steps = 0
     while loading.step():
         steps += 1
-        assert len(loading.cache.entries) == min(3 * steps, len(loading.cache.entries))
-    whole = ContentCache.load(cache_file(built))
+        assert len(loading.cache.entries) == min(3 * steps, len(whole.entries))
     assert loading.cache.entries == whole.entries
-    assert steps == -(-len(whole.entries) // 3), "a chunk per step"
-    assert loading.finish() is loading.cache and CHUNK > 3
+    assert steps == -(-len(whole.entries) // 3), "a pack per step"
+    assert loading.finish() is loading.cache and PACK > 3
 
 
 def test_a_damaged_store_loads_as_an_empty_cache(built: Path) -> None:
     store = cache_file(built)
     with sqlite3.connect(store) as db:
-        db.execute("UPDATE files SET parsed = x'00ff' WHERE rowid = (SELECT max(rowid) FROM files)")
+        db.execute("UPDATE packs SET data = x'00ff' WHERE id = (SELECT max(id) FROM packs)")
     db.close()
     loading = CacheLoading(store)
     cache = loading.finish()
