@@ -44,7 +44,6 @@ from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file,
 from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .reads import globals_signature
-from .schema import LONDON
 from .search_parts import IndexUpdate
 from .timing import Timings
 from .validate import validate
@@ -274,7 +273,6 @@ def build(
     timings = Timings(progress=progress)
     stage = timings.stage
     now = now or system_clock().now()
-    build_date = now.astimezone(LONDON).date()
     with stage("fingerprint"):
         code = code_signature()
         assets = collect()
@@ -304,7 +302,7 @@ def build(
             with stage("assets"):
                 assets.write(target.path)
             with stage("pelican"):
-                engine = start_engine(site, views, assets, target.path, now, build_date, code, bytecode_cache(root))
+                engine = start_engine(site, views, assets, target.path, now, code, bytecode_cache(root))
 
             def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
                 with stage("render pages"):

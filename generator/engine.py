@@ -56,7 +56,7 @@ def bytecode_cache(root: Path) -> BytecodeCache | None:
     return FileSystemBytecodeCache(str(folder))
 
 
-def settings_for(site: Site, assets: Assets, output: Path, build_date: dt.date, bytecode: BytecodeCache | None) -> dict[str, Any]:
+def settings_for(site: Site, assets: Assets, output: Path, bytecode: BytecodeCache | None) -> dict[str, Any]:
     """Pelican's settings: the theme and Jinja set-up only. Content reaches the plugins through the context."""
     from nhsuk_frontend_jinja import __file__ as nhsuk_init
     from pelican.settings import read_settings
@@ -85,7 +85,7 @@ def settings_for(site: Site, assets: Assets, output: Path, build_date: dt.date, 
             "LOAD_CONTENT_CACHE": False,
             "DELETE_OUTPUT_DIRECTORY": False,
             "JINJA_ENVIRONMENT": options,
-            "JINJA_GLOBALS": template_globals(site.config, assets, build_date),
+            "JINJA_GLOBALS": template_globals(site.config, assets),
             "JINJA_FILTERS": dict(FILTERS),
         }
     )
@@ -136,7 +136,6 @@ def start(
     assets: Assets,
     output: Path,
     now: dt.datetime,
-    build_date: dt.date,
     code_signature: str,
     bytecode: BytecodeCache | None = None,
 ) -> Engine:
@@ -147,7 +146,7 @@ def start(
     quiet, console.quiet = console.quiet, True
     logging.getLogger("pelican").setLevel(logging.WARNING)
     try:
-        settings = settings_for(site, assets, output, build_date, bytecode)
+        settings = settings_for(site, assets, output, bytecode)
         pelican = Pelican(settings)
         context = {
             **settings,

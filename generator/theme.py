@@ -21,7 +21,6 @@ from markupsafe import Markup, escape
 
 from . import reads
 from .assets import Assets
-from .clock import system_clock
 from .config import SiteConfig
 from .markdown import render as render_markdown
 from .paths import TEMPLATES_DIR
@@ -142,7 +141,7 @@ class AssetLink:
         return f"{self.prefix}/{self.files[name]}"
 
 
-def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) -> dict[str, Any]:
+def template_globals(config: SiteConfig, assets: Assets) -> dict[str, Any]:
     """The templates' globals. Values, not closures, so `reads.globals_signature` sees everything they depend on."""
     prefix = base_path(config.base_url)
     url = SiteLink(prefix)
@@ -155,7 +154,6 @@ def template_globals(config: SiteConfig, assets: Assets, build_date: dt.date) ->
         "url": url,
         "asset": AssetLink(prefix, dict(assets.files)),
         "intake_url": url(intake) if intake.startswith("/") else intake,
-        "build_date": build_date,
         "status_labels": {s.value: label for s, label in IDEA_STATUS_LABELS.items()},
         "status_colours": {s.value: c for s, c in STATUS_TAG_COLOURS.items()},
         "statuses": [s.value for s in IdeaStatus],
@@ -265,13 +263,13 @@ def stamped_card(env: Environment, title: str, href: str, heading_level: int, he
 FILTERS = {"long_date": long_date, "event_time": event_time, "markdown": render_markdown}
 
 
-def configure(env: Environment, config: SiteConfig, assets: Assets, build_date: dt.date) -> Environment:
-    env.globals.update(template_globals(config, assets, build_date))
+def configure(env: Environment, config: SiteConfig, assets: Assets) -> Environment:
+    env.globals.update(template_globals(config, assets))
     env.filters.update(FILTERS)
     return env
 
 
-def environment(config: SiteConfig, assets: Assets, build_date: dt.date | None = None) -> Environment:
+def environment(config: SiteConfig, assets: Assets) -> Environment:
     """A standalone environment for rendering theme pages outside Pelican (the intake)."""
     env = Environment(loader=loader(), **JINJA_OPTIONS)
-    return configure(env, config, assets, build_date or system_clock().today())
+    return configure(env, config, assets)

@@ -58,7 +58,7 @@ def make_templates(settings: IntakeSettings, catalogue: Catalogue) -> Environmen
     config = catalogue.config.model_copy(update={"base_url": settings.base_url})
     assets = _assets(settings)
     assets.files = _AssetNames(assets.files)
-    env = environment(config, assets, settings.clock.today())
+    env = environment(config, assets)
     if not settings.same_origin:  # pages served from another host link back to the site in full
         site_url = cast(Callable[[str], str], env.globals["url"])  # Jinja types its globals as object
         asset_path = cast(Callable[[str], str], env.globals["asset"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import filecmp
 import shutil
 from pathlib import Path
@@ -26,10 +27,10 @@ def recorded_pages(site: Path) -> dict[str, tuple[str, bool, frozenset[tuple[str
     return {url: (r.digest, r.indexed, manifest.reads_of(url)) for url, r in manifest.pages.items()}
 
 
-def assert_same_as_cold(repo: Path, incremental_out: Path, tmp_path: Path, label: str) -> None:
+def assert_same_as_cold(repo: Path, incremental_out: Path, tmp_path: Path, label: str, now: dt.datetime = BUILD_NOW) -> None:
     cold_out = tmp_path / f"cold-{label}"
     shutil.rmtree(cold_out, ignore_errors=True)
-    build(repo, cold_out, now=BUILD_NOW)
+    build(repo, cold_out, now=now)
     warm, cold = tree(incremental_out), tree(cold_out)
     assert sorted(warm) == sorted(cold), f"{label}: files differ: {sorted(set(warm) ^ set(cold))[:10]}"
     different = [name for name in cold if warm[name] != cold[name] and name != MANIFEST]
@@ -46,6 +47,17 @@ def test_cold_builds_are_reproducible(sample_repo: Path, tmp_path: Path) -> None
     build(sample_repo, tmp_path / "b", now=BUILD_NOW)
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", list(tree(tmp_path / "a")), shallow=False)
     assert not mismatch and not errors
+
+
+def test_the_next_day_renders_only_the_pages_that_show_the_date(sample_repo: Path, tmp_path: Path) -> None:
+    """A new day changes what "closes in N days" says: the pages that say it are rendered again, not the whole site."""
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    next_day = BUILD_NOW + dt.timedelta(days=1)
+    again = build(sample_repo, out, now=next_day, incremental=True)
+    stats = again.render_stats
+    assert stats is not None and 0 < stats.rendered < stats.total / 2, f"{stats.rendered} of {stats.total} pages rendered again"
+    assert_same_as_cold(sample_repo, out, tmp_path, "next-day", now=next_day)
 
 
 def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, tmp_path: Path) -> None:

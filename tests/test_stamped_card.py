@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
@@ -12,7 +10,7 @@ from generator.assets import collect
 from generator.config import SiteConfig
 from generator.theme import environment, stamped_card
 
-ENV = environment(SiteConfig(), collect(), dt.date(2026, 11, 25))
+ENV = environment(SiteConfig(), collect())
 MACRO = ENV.get_template("macros.html").module.link_card_markup
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
