@@ -15,16 +15,17 @@ size and modification time it had when last seen:
 
 `consult build` keeps the records in SQLite (`.consult/cache/content.sqlite`),
 pickled in packs of up to `PACK` files each: unpickling 40,000 records one by
-one took 0.45 s at 10,000 ideas, in packs 0.27 s (the packs share the class
-references and repeated strings one pickle each would spell out again). A
-table names each file's pack. A build that parsed one changed file writes a
-pack of that one record and points the file at it, not the whole cache; the
-record left behind in the old pack is skipped when loading, and the store is
-rewritten whole once such leftovers or small packs pile up (`_worth_repacking`).
-Each file's size and modification time sit in a narrow table of their own, so
-a fresh checkout, which restates every file, rewrites that table and not the
-packs (0.5 s to 0.07 s at 10,000 ideas). `consult serve` keeps the cache in
-memory only.
+one took 0.45 s at 10,000 ideas, in packs 0.27 s (a pack shares the class
+references and repeated strings that a pickle per record spells out again).
+A table names each file's pack; a pack is never changed and its number never
+given to another, so a file's pack number names one record. A build that
+parsed one changed file writes a pack of that one record and points the file
+at it, not the whole cache; the record left behind in the old pack is skipped
+when loading, and the store is rewritten whole once such leftovers or small
+packs pile up (`_worth_repacking`). Each file's size and modification time sit
+in a narrow table of their own, so a fresh checkout, which restates every
+file, rewrites that table and not the packs (0.5 s to 0.07 s at 10,000 ideas).
+`consult serve` keeps the cache in memory only.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ PACKAGES = ("pydantic", "PyYAML", "markdown-it-py", "nh3")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS packs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS packs (id INTEGER PRIMARY KEY AUTOINCREMENT, size INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, pack INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS files_by_pack ON files (pack);
 CREATE TABLE IF NOT EXISTS states (path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL);
