@@ -2,9 +2,9 @@
 
 The fingerprint looks at every content file's size and modification time
 (0.3 s at 10,000 ideas in one process) and the cache unpickles every parsed
-file (0.5 s): neither needs the other until the end. So the walk is planned
+file (0.3 s, in packs): neither needs the other until the end. So the walk is planned
 (`freshness.input_walk`) and its parts shared: a forked process walks half of
-them while this one walks the other half, then loads the cache a chunk of
+them while this one walks the other half, then loads the cache a pack of
 records at a time until the forked half comes back. When nothing changed the
 build stops there, with the loading abandoned, in about half the walk's time.
 Otherwise the forked process sends the files' states, for the cache to tell
