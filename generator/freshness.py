@@ -85,7 +85,7 @@ class Walk:
     """Folders left to walk whole: (path as os.scandir gives it, path from the root)."""
 
     def fingerprint(self, digests: Sequence[str]) -> str:
-        """The fingerprint, given each part's `part_digest` in the order of `parts`."""
+        """The fingerprint, given the parts' digests (`part_digests`) in the order of `parts`."""
         text = "".join(line if isinstance(line, str) else digests[line] for line in self.lines)
         return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
