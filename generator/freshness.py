@@ -45,8 +45,13 @@ FileStates = dict[str, tuple[int, int]]
 """A content file's path (as os.scandir gives it below `os.path.join(root, folder)`) → (size, modification time in ns)."""
 
 
-def _file_lines(folder: str, relative: str, lines: list[str], states: FileStates) -> None:
-    """A line per file below folder (path from the root, size, modification time), in name order, depth first; each file's state into states."""
+def _file_lines(
+    folder: str, relative: str, lines: list[str | int], states: FileStates, parts: list[tuple[str, str]] | None = None, depth: int = 0
+) -> None:
+    """A line per file below folder (path from the root, size, modification time), in name order, depth first; each file's state into states.
+
+    With `parts`, the subfolders `depth` levels down are not walked: each is left as a part, its index in parts in its place among the lines.
+    """
     try:
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
@@ -56,7 +61,11 @@ def _file_lines(folder: str, relative: str, lines: list[str], states: FileStates
         path = f"{relative}/{entry.name}"
         try:
             if entry.is_dir(follow_symlinks=False):
-                _file_lines(entry.path, path, lines, states)
+                if parts is not None and depth == 0:
+                    lines.append(len(parts))
+                    parts.append((entry.path, path))
+                else:
+                    _file_lines(entry.path, path, lines, states, parts, depth - 1)
                 continue
             stat = entry.stat()
         except OSError:
@@ -90,30 +99,6 @@ class Walk:
         return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
-def _plan_lines(folder: str, relative: str, depth: int, walk: Walk, states: FileStates) -> None:
-    """As `_file_lines`, down to `depth` folder levels; each subfolder below that becomes a part of the walk."""
-    try:
-        with os.scandir(folder) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-    except OSError:
-        return
-    for entry in entries:
-        path = f"{relative}/{entry.name}"
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                if depth:
-                    _plan_lines(entry.path, path, depth - 1, walk, states)
-                else:
-                    walk.lines.append(len(walk.parts))
-                    walk.parts.append((entry.path, path))
-                continue
-            stat = entry.stat()
-        except OSError:
-            continue
-        walk.lines.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
-        states[entry.path] = (stat.st_size, stat.st_mtime_ns)
-
-
 def plan_walk(root: Path, base_url: str | None, code: str, asset_files: dict[str, str], states: FileStates | None = None) -> Walk:
     """The walk for `fingerprint`, planned (the files it saw on the way into `states`)."""
     states = {} if states is None else states
@@ -123,7 +108,7 @@ def plan_walk(root: Path, base_url: str | None, code: str, asset_files: dict[str
         stat = config.stat()
         walk.lines.append(f"site.yml\0{stat.st_size}\0{stat.st_mtime_ns}\n")
     for folder in INPUT_FOLDERS:
-        _plan_lines(os.path.join(root, folder), folder, SPLIT_DEPTH, walk, states)
+        _file_lines(os.path.join(root, folder), folder, walk.lines, states, walk.parts, SPLIT_DEPTH)
     return walk
 
 
@@ -132,9 +117,9 @@ def part_digests(parts: Sequence[tuple[str, str]], states: FileStates) -> list[s
     (an empty folder is no input, as in a walk not shared); the files' states into `states`."""
     digests = []
     for folder, relative in parts:
-        lines: list[str] = []
-        _file_lines(folder, relative, lines, states)
-        digests.append(hashlib.blake2b("".join(lines).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest() if lines else "")
+        lines: list[str | int] = []
+        _file_lines(folder, relative, lines, states)  # no parts: every line is a file's
+        digests.append(hashlib.blake2b("".join(map(str, lines)).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest() if lines else "")
     return digests
 
 
