@@ -103,8 +103,8 @@ _CONTENT: dict[int, tuple[Any, str]] = {}
 """id → (value, hash of the text it was parsed from), for `content_addressed` values."""
 
 
-_MODELS: dict[int, tuple[Any, str]] = {}
-"""id → (front matter, identity), for `known_models`."""
+_MODELS: dict[int, tuple[Any, str, bytes]] = {}
+"""id → (front matter, identity, its token), for `known_models`."""
 
 
 def known_models(values: Iterable[tuple[Any, str]]) -> None:
@@ -114,12 +114,23 @@ def known_models(values: Iterable[tuple[Any, str]]) -> None:
     Replaces the values given by an earlier call, so a long `consult serve` holds only one build's.
     """
     _MODELS.clear()
-    _MODELS.update((id(value), (value, identity)) for value, identity in values)
+    _MODELS.update((id(value), (value, identity, b"@" + identity.encode())) for value, identity in values)
 
 
 def model_identity(value: Any) -> str | None:
     known = _MODELS.get(id(value))
     return known[1] if known is not None and known[0] is value else None
+
+
+def model_token(value: Any) -> bytes | None:
+    """The token `token` gives a known front matter (`known_models`), or None for any other value."""
+    known = _MODELS.get(id(value))
+    return known[2] if known is not None and known[0] is value else None
+
+
+def models_by_identity() -> dict[str, Any]:
+    """Every known front matter (`known_models`) by its identity."""
+    return {identity: value for value, identity, _ in _MODELS.values()}
 
 
 def content_digest(value: Any) -> str | None:
@@ -164,9 +175,9 @@ def token(value: Any) -> Token:
             prefix = b"[s" if kind is list else b"(s"
             return prefix + data if len(data) <= SHORT else prefix + b"#" + hashlib.blake2b(data, digest_size=16).digest()
     if isinstance(value, BaseModel):
-        identity = model_identity(value)
-        if identity is not None:
-            return b"@" + identity.encode()
+        known = model_token(value)
+        if known is not None:
+            return known
         digest = content_digest(value)
         if digest is not None:
             return b"#" + digest.encode()
@@ -536,7 +547,6 @@ class Replay:
 
     def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
         self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
-        self._models: dict[int, bytes] | None = None
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -565,7 +575,8 @@ class Replay:
         """Check one run of reads (one access of one kind of identity) in one go: most runs give the recorded tokens as they are.
 
         Each value is fetched with one `attrgetter` mapped over the run's objects, and the run is unchanged
-        when the values equal the recorded tokens with the same types, none of them a hashed token (bytes).
+        when the values equal the recorded tokens with the same types, none of them a hashed token (bytes),
+        or when the values' tokens (made in one go, front matters' from `known_models`) equal them.
         Otherwise each read of the run is checked as `_check_each` does.
         """
         tables = self.tables
@@ -588,8 +599,15 @@ class Replay:
         types = list(map(type, recorded))
         if values == recorded and list(map(type, values)) == types and bytes not in types:
             return
-        if isinstance(values[0], BaseModel) and list(map(self._model_tokens().get, map(id, values))) == recorded:
-            return  # front matter read whole (`view.meta`): each the same file's, known by identity
+        if isinstance(values[0], BaseModel):
+            if list(map(model_token, values)) == recorded:
+                return  # front matter read whole (`view.meta`): each the same file's, known by identity
+        elif bytes in types and access != ENTRY:  # views, lists of views, dates...: their tokens, made in one go
+            try:
+                if list(map(token, values)) == recorded:
+                    return
+            except (AttributeError, UnknownValue):  # read one by one below, as Jinja would
+                pass
         for number, value, was in zip(numbers, values, recorded, strict=True):
             kind = type(value)
             if kind is type(was) and kind is not bytes and value == was:
@@ -608,12 +626,6 @@ class Replay:
             return token(value)
         except (AttributeError, UnknownValue):
             return self._evaluate(identity, access)
-
-    def _model_tokens(self) -> dict[int, bytes]:
-        """The token of every known front matter (`known_models`) by its id: what `token` gives each, made once per replay."""
-        if self._models is None:
-            self._models = {key: b"@" + identity.encode() for key, (_model, identity) in _MODELS.items()}
-        return self._models
 
     def _check_each(self, numbers: Iterable[int], same: set[str], changed: set[int]) -> None:
         """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole."""

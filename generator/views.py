@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
@@ -20,7 +21,7 @@ from markupsafe import Markup
 from .counts import fold, support_sentence
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
-from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified, known_models
+from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified, known_models, models_by_identity
 from .recurrence import describe, occurrence
 from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
@@ -274,8 +275,9 @@ class SiteViews:
     read_identity = "views"
 
     def by_identity(self) -> dict[str, Any]:
-        """Every view by its `read_identity` (comments and replies included), and the views themselves as `views`."""
-        found: dict[str, Any] = {"views": self}
+        """Every view by its `read_identity` (comments and replies included), every front matter by `model_key`, and the views themselves as `views`."""
+        found: dict[str, Any] = models_by_identity()  # each content file's front matter (`model_key`), known since `build_views`
+        found["views"] = self
         collections: list[Iterable[View[Any]]] = [self.challenges.values(), self.events.values(), self.pages.values(), self.updates.values()]
         discussed: list[IdeaView | TopicView] = [*self.ideas.values(), *self.duplicates.values(), *self.topics.values()]
         comments: list[CommentView] = [c for view in discussed for c in view.comments]
@@ -285,10 +287,11 @@ class SiteViews:
             comments = [reply for c in comments for reply in c.replies]
         for collection in [*collections, discussed]:
             views += collection
-        for view in views:
-            found[view.read_identity] = view
-            found[model_key(view.entry)] = view.entry.meta
+        found.update(zip(map(_READ_IDENTITY, views), views))
         return found
+
+
+_READ_IDENTITY = attrgetter("read_identity")
 
 
 def model_key(entry: Entry[Any]) -> str:
