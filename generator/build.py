@@ -39,8 +39,9 @@ from .engine import start as start_engine
 from .errors import BuildError, ContentError
 from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
+from .manifest import CHANGES, MANIFEST, write_manifest
 from .pagefind import BUNDLE
-from .pagewriter import MANIFEST, OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context, write_manifest
+from .pagewriter import OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
 from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .reads import globals_signature
@@ -349,6 +350,7 @@ def build(
                     stage_folders.add(folder.rstrip("/") + "/")
         kept = {page_file(url) for url in pages.urls} | {
             MANIFEST,
+            CHANGES,
             OUTPUTS,
             STAMP,
             FILES,

@@ -14,10 +14,8 @@ byte-identical to what a cold build would write.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import pickle
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,20 +27,19 @@ from jinja2 import Environment
 from . import reads
 from .atomic import write_atomic
 from .collector import long_lived
+from .manifest import Base, Manifest, PageRecord, read_manifest
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
-from .reads import Recorder, Renumber, Replay, Tables, Token
+from .reads import Recorder, Replay, Tables
 from .theme import forget
 
 if TYPE_CHECKING:
     from .views import SiteViews
 
-MANIFEST = ".consult-manifest.pickle"
 OUTPUTS = ".consult-outputs.json"
 """Signatures of the inputs of other generated files (open data), so a warm build can keep them."""
 PARALLEL_THRESHOLD = 400
 """Below this many pages to render, forking a second process costs more than it saves."""
-FORMAT = 5
 
 
 def page_file(url: str) -> str:
@@ -86,138 +83,10 @@ INDEX_MARK = b"data-pagefind-body"
 """What makes a page part of the search index: the templates decide, the written page tells."""
 
 
-@dataclass(frozen=True)
-class PageRecord:
-    """What the manifest keeps of a page: whether it is in the search index (then a hash of its file), and what it read (see `reads.Reads`)."""
-
-    digest: str
-    indexed: bool
-    pairs: tuple[int, ...]
-    pieces: tuple[int, ...]
-    roots: dict[str, Token]
-
-    def renumbered(self, renumber: Renumber) -> PageRecord:
-        return PageRecord(self.digest, self.indexed, renumber.pairs(self.pairs), renumber.pieces(self.pieces), self.roots)
-
-
 def page_record(data: bytes, seen: reads.Reads) -> PageRecord:
     indexed = INDEX_MARK in data
     digest = hashlib.blake2b(data, digest_size=16).hexdigest() if indexed else ""  # only the search index's parts use it
     return PageRecord(digest, indexed, tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots)
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Loads only plain values (dicts, lists, tuples, text, bytes, numbers): a manifest names no class, so a file that does is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"the manifest names {module}.{name}; it holds plain values only")
-
-
-@dataclass
-class Manifest:
-    """The pages of the last build with what they read (numbered in `tables`), made with code and globals `made_with`.
-
-    Kept as a pickle of plain values only (read back with `_PlainUnpickler`, which
-    refuses anything else): at 10,000 ideas it loads several times quicker than CBOR.
-    """
-
-    made_with: str = ""
-    tables: Tables = field(default_factory=Tables.empty)
-    pages: dict[str, PageRecord] = field(default_factory=dict)
-    compacted: int = 0
-    """How many reads and pieces the tables held when they were last compacted (unused ones are dropped when they have doubled)."""
-
-    def dump(self) -> bytes:
-        tables = self.tables
-        pages = {url: (r.digest, r.indexed, r.pairs, r.pieces, r.roots) for url, r in sorted(self.pages.items())}
-        data = (
-            FORMAT,
-            self.made_with,
-            self.compacted,
-            tables.pairs,
-            tables.tokens,
-            tables.piece_pairs,
-            tables.piece_pieces,
-            dict(sorted(tables.models.items())),
-            tables.grouped,
-            tables.runs,
-            pages,
-        )
-        return pickle.dumps(data, protocol=5)
-
-    @classmethod
-    def load(cls, data: bytes) -> Manifest:
-        loaded = _PlainUnpickler(io.BytesIO(data)).load()
-        if not isinstance(loaded, tuple) or len(loaded) != 11 or loaded[0] != FORMAT:
-            return cls()
-        _, made_with, compacted, pairs, tokens, piece_pairs, piece_pieces, models, grouped, runs, pages = loaded
-        if len(pairs) != 2 * len(tokens) or len(piece_pairs) != len(piece_pieces) or not isinstance(models, dict):
-            return cls()
-        if not 0 <= grouped <= len(tokens) or (runs[:1] != [0] if grouped else runs) or any(a >= b for a, b in zip(runs, runs[1:] + [grouped])):
-            return cls()
-        records = {url: PageRecord(*record) for url, record in pages.items()}
-        return cls(made_with, Tables(pairs, tokens, piece_pairs, piece_pieces, models, grouped, runs), records, compacted)
-
-    def reads_of(self, url: str) -> frozenset[tuple[str, str, Token]]:
-        """A page's reads spelled out (identity, access, token), its pieces' included: the same whatever the numbering."""
-        record = self.pages[url]
-        tables = self.tables
-        pairs, pieces, todo = set(record.pairs), set(), list(record.pieces)
-        while todo:
-            number = todo.pop()
-            if number not in pieces:
-                pieces.add(number)
-                pairs.update(tables.piece_pairs[number])
-                todo.extend(tables.piece_pieces[number])
-        own = {(reads.ROOT + name, "", value) for name, value in record.roots.items()}
-        return frozenset({(tables.pairs[2 * n], tables.pairs[2 * n + 1], tables.tokens[n]) for n in pairs} | own)
-
-    def compact(self) -> None:
-        """Renumber the reads and pieces still used, dropping the others, once the tables have doubled since the last time (a cold build's always).
-
-        The reads are numbered in runs (`reads.grouped_order`), which a replay evaluates in one go.
-        """
-        tables = self.tables
-        if sum(tables.sizes) <= 2 * self.compacted:
-            return
-        used_pieces: set[int] = set()
-        todo = [n for record in self.pages.values() for n in record.pieces]
-        while todo:
-            number = todo.pop()
-            if number not in used_pieces:
-                used_pieces.add(number)
-                todo.extend(tables.piece_pieces[number])
-        pieces = sorted(used_pieces)
-        used = {n for record in self.pages.values() for n in record.pairs} | {n for p in pieces for n in tables.piece_pairs[p]}
-        pairs, runs = reads.grouped_order(tables.pairs, used)
-        renumber = Renumber((0, 0), {old: new for new, old in enumerate(pairs)}, {old: new for new, old in enumerate(pieces)})
-        self.tables = Tables(
-            [part for n in pairs for part in (tables.pairs[2 * n], tables.pairs[2 * n + 1])],
-            [tables.tokens[n] for n in pairs],
-            [renumber.pairs(tables.piece_pairs[n]) for n in pieces],
-            [renumber.pieces(tables.piece_pieces[n]) for n in pieces],
-            grouped=len(pairs),
-            runs=runs,
-        )
-        read = set(self.tables.pairs[0::2])
-        self.tables.models = {identity: digest for identity, digest in tables.models.items() if identity in read}
-        self.pages = {url: record.renumbered(renumber) for url, record in self.pages.items()}
-        self.compacted = sum(self.tables.sizes)
-
-
-def read_manifest(output: Path) -> Manifest:
-    try:
-        return Manifest.load((output / MANIFEST).read_bytes())
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-        AttributeError,
-        EOFError,
-        pickle.UnpicklingError,
-    ):  # none yet, or another version's: a cold build
-        return Manifest()
 
 
 def remove_file(output: Path, path: Path) -> None:
@@ -383,17 +252,12 @@ def render_pages(
     pages = {url: record for url, record in previous.pages.items() if url in current}
     pages.update(records)
     # compacted by `write_manifest` (while Pagefind works): a cold build's reads, never compacted, are numbered in runs there
-    manifest = Manifest(made_with, recorder.tables, pages, previous.compacted if previous.pages else 0)
+    base, changed = (previous.base, previous.changed | {url for url, _ in records}) if previous.pages else (Base(), set())
+    manifest = Manifest(made_with, recorder.tables, pages, previous.compacted if previous.pages else 0, base, changed)
     stats.indexed = {url: record.digest for url, record in manifest.pages.items() if record.indexed}
     stats.urls = [s.url for s in specs]
     stats.manifest = manifest
     return stats
-
-
-def write_manifest(output: Path, manifest: Manifest) -> None:
-    """Keep what each page read for the next build (about 16 MB at 10,000 ideas), compacted when due (`Manifest.compact`)."""
-    manifest.compact()
-    write_atomic(output / MANIFEST, manifest.dump())
 
 
 def read_outputs(output: Path) -> dict[str, str]:

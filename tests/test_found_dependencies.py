@@ -18,7 +18,7 @@ import generator.engine
 import generator.pagewriter
 import generator.reads
 from generator.build import build
-from generator.pagewriter import read_manifest
+from generator.manifest import read_manifest
 from generator.paths import TEMPLATES_DIR
 
 from .conftest import BUILD_NOW

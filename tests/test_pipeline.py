@@ -18,7 +18,8 @@ from pelican.generators import Generator
 
 from generator import engine
 from generator.build import FILES, build
-from generator.pagewriter import PageSpec, read_manifest
+from generator.manifest import read_manifest
+from generator.pagewriter import PageSpec
 from generator.paths import PROJECT_DIR
 
 from .conftest import BUILD_NOW

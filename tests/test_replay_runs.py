@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from jinja2 import Environment
 
-from generator.pagewriter import Manifest, PageRecord
+from generator.manifest import Manifest, PageRecord
 from generator.reads import ENTRY, IDENTIFIED, Recorder, Replay, Tables, from_entry, grouped_order, run_key, token
 
 

@@ -21,7 +21,8 @@ from generator.build import BuildResult, build, check
 from generator.cli import main
 from generator.counts import CountsError, fold, load_counts, parse_counts, support_sentence
 from generator.errors import ContentError
-from generator.pagewriter import page_file, read_manifest
+from generator.manifest import read_manifest
+from generator.pagewriter import page_file
 
 from .conftest import BUILD_NOW, copy_sample
 from .test_incremental import assert_same_as_cold

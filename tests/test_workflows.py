@@ -12,7 +12,8 @@ import yaml
 
 from generator.build import FILES
 from generator.freshness import STAMP
-from generator.pagewriter import MANIFEST, OUTPUTS
+from generator.manifest import CHANGES, MANIFEST
+from generator.pagewriter import OUTPUTS
 
 from .conftest import PROJECT
 
@@ -88,7 +89,7 @@ def test_the_published_site_leaves_the_build_records_out(site_dir: Path, tmp_pat
     with tarfile.open(archive) as tar:
         published = {name.removeprefix("./") for name in tar.getnames() if tar.getmember(name).isfile()}
     on_disk = {p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*") if p.is_file()}
-    records = {MANIFEST, OUTPUTS, STAMP, FILES}
+    records = {MANIFEST, CHANGES, OUTPUTS, STAMP, FILES}
     assert records <= on_disk
     assert on_disk - published == records, "only the build records are left out"
     assert "index.html" in published and "sitemap.xml" in published and "pagefind/pagefind.js" in published
