@@ -331,6 +331,7 @@ def build(
             kept_data = other.kept
             with stage("sitemap"):
                 write_sitemap(views, pages.urls, target.path)
+            kept = {page_file(url) for url in pages.urls}  # while Pagefind works
             if indexing is not None:
                 with stage("search index"):
                     search = indexing.result()
@@ -348,7 +349,7 @@ def build(
                     walk = True
                 else:
                     stage_folders.add(folder.rstrip("/") + "/")
-        kept = {page_file(url) for url in pages.urls} | {
+        kept |= {
             MANIFEST,
             CHANGES,
             OUTPUTS,
@@ -366,7 +367,8 @@ def build(
                 sweep(target.path, started, kept, owned, None if walk else previous_files)
         if walk:  # a stage wrote by its own means and did not say where: what it left is found by a walk
             owned = present_files(target.path, kept)
-        record_files(target.path, owned | stage_folders)
+        if owned | stage_folders != previous_files:
+            record_files(target.path, owned | stage_folders)
         if not target.in_place:
             with stage("swap"):
                 swap_in(target.path, output)
