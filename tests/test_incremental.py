@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import build
+from generator.build import FILES, build
 from generator.loader import ContentCache
 from generator.manifest import CHANGES, MANIFEST, read_manifest
 
@@ -71,9 +71,11 @@ def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, t
     assert first.render_stats.rendered == first.render_stats.total  # no earlier build: cold
 
     data_written = (out / "data" / "ideas.csv").stat().st_mtime_ns
+    files_written = (out / FILES).stat().st_mtime_ns
     warm = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
     assert warm.render_stats.rendered == 0
     assert (out / "data" / "ideas.csv").stat().st_mtime_ns == data_written, "unchanged open data is kept, not rewritten"
+    assert (out / FILES).stat().st_mtime_ns == files_written, "the same files: their list is not written again"
     assert_same_as_cold(sample_repo, out, tmp_path, "warm")
 
     idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
@@ -88,6 +90,7 @@ def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, t
     idea.unlink()
     build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
     assert not (out / "ideas" / idea.stem).exists()
+    assert f"ideas/{idea.stem}/index.html" not in (out / FILES).read_text().splitlines(), "the list of files follows the site"
     assert_same_as_cold(sample_repo, out, tmp_path, "delete")
 
     challenge = sample_repo / "challenges" / "feeling-empowered.md"
