@@ -42,3 +42,11 @@ def test_the_limit_is_kept() -> None:
     found = related(ideas, limit=2)
     assert found["idea-0"] == ["idea-5", "idea-4"]
     assert all(len(slugs) == 2 for slugs in found.values())
+
+
+def test_ideas_of_the_same_day_are_taken_newest_first_then_by_slug_from_the_last() -> None:
+    """Candidates are the newest 4 × limit (and one) ideas of each tag; among ideas of one day, from the last slug."""
+    ideas = [idea(chr(ord("a") + n), "basics", ["rota"], 1) for n in range(20)]
+    found = related(ideas)
+    assert found["a"] == ["h", "i", "j"], "h to t are the candidates; the first by slug are shown"
+    assert found["t"] == ["h", "i", "j"]
