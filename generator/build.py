@@ -18,14 +18,13 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from plugins.consult_calendar import write_calendars
 from plugins.consult_feeds import write_feeds, write_sitemap
 from plugins.consult_open_data import write_open_data
-from plugins.consult_search import index_search, previous_parts, record_search, start_search
+from plugins.consult_search import index_search, previous_parts, record_search
 
 from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
@@ -46,7 +45,7 @@ from .pagewriter import OUTPUTS, PageRenderer, RenderStats, page_file, remove_fi
 from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .reads import globals_signature
-from .search_parts import EarlyParts, IndexUpdate
+from .search_parts import IndexUpdate
 from .timing import Timings
 from .validate import validate
 from .views import SiteViews, build_views
@@ -231,15 +230,11 @@ def write_other_files(views: SiteViews, target: Target, code: str) -> OtherFiles
     return OtherFiles(kept, written, timings.stages)
 
 
-def write_pages(engine: Engine, target: Target, timings: Timings, edited_first: Callable[[dict[str, str]], None] | None = None) -> RenderStats:
-    """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build).
-
-    `edited_first`: given the search index's pages once the pages of edited files are rendered (`render_pages`).
-    """
+def write_pages(engine: Engine, target: Target, timings: Timings) -> RenderStats:
+    """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build)."""
     made_with = globals_signature(engine.env, engine.context["code_signature"])
     views: SiteViews = engine.context["views"]
-    specs = engine.page_specs()
-    stats = render_pages(engine.env, engine.context, specs, target.path, target.in_place, views, made_with, timings.progress, edited_first)
+    stats = render_pages(engine.env, engine.context, engine.page_specs(), target.path, target.in_place, views, made_with, progress=timings.progress)
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 
@@ -311,28 +306,15 @@ def build(
                 engine = start_engine(site, views, assets, target.path, now, code, bytecode_cache(root))
 
             def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
-                searching = search_index or not target.in_place or not (target.path / BUNDLE).is_dir()
-                parts = previous_parts(target.path, target.in_place)
-                early: list[EarlyParts] = []
-
-                def index_edited(indexed: dict[str, str]) -> None:  # an edited idea's part, while the other pages are checked
-                    early.append(start_search(views, indexed, target.path, code, parts))
-
-                try:
-                    with stage("render pages"):
-                        rendered = write_pages(engine, target, timings, index_edited if searching and target.in_place else None)
-                except BaseException:
-                    for started in early:
-                        with suppress(Exception):  # the build's own failure is the one to report
-                            started.wait()
-                    raise
+                with stage("render pages"):
+                    rendered = write_pages(engine, target, timings)
                 indexing = None
                 pagefind_runs = threading.Event()
-                if searching:
+                if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
                     timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
                     # Pagefind reads only the written pages: it starts now, and "search index" waits for it
                     indexing = background.submit(
-                        index_search, views, rendered.indexed, target.path, code, parts, pagefind_runs, early[0] if early else None
+                        index_search, views, rendered.indexed, target.path, code, previous_parts(target.path, target.in_place), pagefind_runs
                     )
                     # Pickling the manifest holds the GIL throughout: first let the search thread get Pagefind
                     # running in its own process (or find nothing to index), which took it 0.3 s more behind the pickling

@@ -223,68 +223,32 @@ def scratch_parent(site: Path, files: list[str]) -> str | None:
     return None
 
 
-class Scratch:
-    """A part's pages in a scratch folder under `parent` (`scratch_parent`), ready for Pagefind; removed by `index_part`, or `discard`."""
-
-    def __init__(self, site: Path, files: list[str], parent: str | None) -> None:
-        self.parent = parent
-        self._work = tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent)
-        self.source = Path(self._work.name) / "site"
-        try:
-            self.source.mkdir()
-            _link_tree(site, self.source, files)
-        except BaseException:
-            self.discard()
-            raise
-
-    @property
-    def bundle(self) -> Path:
-        return Path(self._work.name) / "bundle"
-
-    def discard(self) -> None:
-        self._work.cleanup()
+def _index_in(parent: str | None, site: Path, files: list[str], started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
+    """Pagefind over `files` of site, in a scratch folder under parent: its bundle's files and its peak memory in MiB."""
+    with tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent) as work:
+        source = Path(work) / "site"
+        source.mkdir()
+        _link_tree(site, source, files)
+        fresh = Path(work) / "bundle"
+        peak = _index(source, fresh, 600, started)
+        return _read_tree(fresh), peak
 
 
-def prepare(site: Path, files: list[str]) -> Scratch:
-    """The pages `files` of site in a scratch folder: in memory when there is room (`scratch_parent`), else in the temporary folder.
-
-    Done in the caller's thread before Pagefind runs in another: the linking is hundreds of small system calls, and in a
-    thread of its own beside a busy one each waits for the interpreter's lock (0.05 s for 500 pages alone, 0.5 s beside a replay).
-    """
-    parent = scratch_parent(site, files)
-    try:
-        return Scratch(site, files, parent)
-    except OSError:
-        if parent is None:
-            raise
-        return Scratch(site, files, None)  # the memory file system filled up meanwhile
-
-
-def _index_in(scratch: Scratch, started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
-    """Pagefind over a scratch folder's pages: its bundle's files and its peak memory in MiB (the folder is removed)."""
-    try:
-        peak = _index(scratch.source, scratch.bundle, 600, started)
-        return _read_tree(scratch.bundle), peak
-    finally:
-        scratch.discard()
-
-
-def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None, scratch: Scratch | None = None) -> float:
+def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
     """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB.
 
     `started` is set once Pagefind runs (in a process of its own, so the caller's thread may hold the GIL from then on).
-    `scratch`: the files already in a scratch folder (`prepare`).
     """
     # Scratch work goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
     # site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
     # Pages are hard-linked when the scratch folder is on the site's file system, copied otherwise.
-    scratch = scratch or prepare(site, files)
+    parent = scratch_parent(site, files)
     try:
-        made, peak = _index_in(scratch, started)
+        made, peak = _index_in(parent, site, files, started)
     except (BuildError, OSError):
-        if scratch.parent is None:
+        if parent is None:
             raise
-        made, peak = _index_in(Scratch(site, files, None), started)  # the memory file system filled up meanwhile (another part, another program)
+        made, peak = _index_in(None, site, files, started)  # the memory file system filled up meanwhile (another part, another program)
     unused = UNUSED if number == 0 else UNUSED + MAIN_ONLY
     kept = {rel: data for rel, data in made.items() if not rel.startswith(unused)}
     _install(stabilise(kept), site / part_folder(number), main=number == 0)

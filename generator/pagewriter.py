@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,16 +194,12 @@ def _render_here(env: Environment, context: dict[str, Any], todo: list[PageSpec]
 
 
 def pages_to_render(
-    env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, previous: Manifest, objects: Mapping[str, Any], same: set[str]
+    env: Environment, context: dict[str, Any], specs: list[PageSpec], output: Path, previous: Manifest, views: SiteViews
 ) -> list[PageSpec]:
-    """The specs whose page is new, missing, or whose recorded reads give a different value now.
-
-    `objects`: this build's views by identity (`SiteViews.by_identity`); `same`: `reads.unchanged_models`, taken
-    before any page of this build was rendered.
-    """
+    """The specs whose page is new, missing, or whose recorded reads give a different value now."""
     if not previous.pages:
         return specs
-    replay = Replay(env, previous.tables, objects, context, same)
+    replay = Replay(env, previous.tables, views.by_identity(), context)
     base = f"{os.fspath(output)}{os.sep}"
     todo = []
     for spec in specs:
@@ -215,19 +211,6 @@ def pages_to_render(
     return todo
 
 
-def edited_pages(specs: list[PageSpec], previous: Manifest, objects: Mapping[str, Any], same: set[str]) -> list[PageSpec]:
-    """The kept pages of the views whose content file was edited since its front matter was last read (an edited idea's own page):
-    each reads its view's body, so it is rendered whatever else changed."""
-    edited = {id(objects[identity]) for identity in previous.tables.models.keys() - same if identity in objects}
-    if not edited:
-        return []
-    return [spec for spec in specs if spec.url in previous.pages and not edited.isdisjoint(map(_meta_id, spec.values.values()))]
-
-
-def _meta_id(value: Any) -> int:
-    return id(getattr(value, "meta", None)) if type(value) in reads.IDENTIFIED else 0
-
-
 def render_pages(
     env: Environment,
     context: dict[str, Any],
@@ -237,52 +220,30 @@ def render_pages(
     views: SiteViews,
     made_with: str,
     progress: BuildProgress = QUIET,
-    edited_first: Callable[[dict[str, str]], None] | None = None,
 ) -> RenderStats:
     """Render every page whose recorded reads changed (all of them unless incremental) into output.
 
     `made_with` is the signature of the code, theme and templates' globals (`reads.globals_signature`):
-    when it differs from the last build's, every page is rendered. With `edited_first`, the pages of edited
-    content files (`edited_pages`) are rendered before the others are checked, and `edited_first` is given
-    the search index's pages as they are then (URL → hash of the file), so it can start on them meanwhile.
+    when it differs from the last build's, every page is rendered.
     """
     specs = list(specs)
     context = template_context(context)
-    current = {s.url for s in specs}
     with long_lived():  # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
         previous = read_manifest(output) if incremental else Manifest()
         if previous.made_with != made_with:
             previous = Manifest(made_with)
-        objects = views.by_identity() if previous.pages else {}
-        same = reads.unchanged_models(previous.tables, objects) if previous.pages else set()
-    forget(env)
-    recorder = Recorder(context, previous.tables)
-    records: Rendered = []
-    early = edited_pages(specs, previous, objects, same) if edited_first is not None else []
-    if early:
-        with reads.recording(recorder):
-            early_seconds, records = _render_here(env, context, early, output, QUIET)
-        indexed = {url: record.digest for url, record in previous.pages.items() if record.indexed and url in current}
-        indexed.update((url, record.digest) for url, record in records if record.indexed)
-        assert edited_first is not None
-        edited_first(indexed)
-        done = {spec.url for spec in early}
-        specs_left = [spec for spec in specs if spec.url not in done]
-    else:
-        early_seconds, specs_left = 0.0, specs
-    with long_lived():
-        todo = pages_to_render(env, context, specs_left, output, previous, objects, same)
-    stats = RenderStats(total=len(specs), rendered=len(early) + len(todo))
+        todo = pages_to_render(env, context, specs, output, previous, views)
+    stats = RenderStats(total=len(specs), rendered=len(todo))
     processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1
     progress.stage("render pages", total=len(todo))
-    with reads.recording(recorder):
+    forget(env)
+    with reads.recording(Recorder(context, previous.tables)) as recorder:
         if processes > 1:
-            stats.write_seconds, rest = _render_parallel(env, context, todo, output, processes, progress)
+            stats.write_seconds, records = _render_parallel(env, context, todo, output, processes, progress)
             stats.processes = processes
         else:
-            stats.write_seconds, rest = _render_here(env, context, todo, output, progress)
-    stats.write_seconds += early_seconds
-    records += rest
+            stats.write_seconds, records = _render_here(env, context, todo, output, progress)
+    current = {s.url for s in specs}
     for url in set(previous.pages) - current:
         stale = output / page_file(url)
         if stale.exists():

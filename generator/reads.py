@@ -536,24 +536,17 @@ _UNKNOWN = b"\x00unknown"
 _ENTRY_DIGEST = attrgetter("entry.digest")
 
 
-def unchanged_models(tables: Tables, objects: Mapping[str, Any]) -> set[str]:
-    """The front matters (by identity, in objects) whose file's text is what it was when their recorded fields were read."""
-    return {identity for identity, digest in tables.models.items() if content_digest(objects.get(identity)) == digest}
-
-
 class Replay:
     """Evaluates the last build's reads against this build's views, each once, and finds the pieces that changed.
 
     `objects` maps identities to this build's objects (every view, and `views`);
-    `shared` is the context every page is rendered with; `same`, `unchanged_models` when it was taken before
-    this build's pages updated the tables' models. Every read is evaluated
+    `shared` is the context every page is rendered with. Every read is evaluated
     up front (nearly all are used by some kept page), so a page's check is two set
     operations on the few reads and pieces that changed.
     """
 
-    def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any], same: set[str] | None = None) -> None:
+    def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
         self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
-        self._same = unchanged_models(tables, objects) if same is None else same
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -564,9 +557,14 @@ class Replay:
                 return False
         return self.changed_pairs.isdisjoint(pairs) and self.changed_pieces.isdisjoint(pieces)
 
+    def _same_models(self) -> set[str]:
+        """The front matters whose file's text is what it was when their recorded fields were read."""
+        objects = self.objects
+        return {identity for identity, digest in self.tables.models.items() if content_digest(objects.get(identity)) == digest}
+
     def _changed_pairs(self) -> set[int]:
         tables = self.tables
-        same = self._same
+        same = self._same_models()
         changed: set[int] = set()
         for start, stop in tables.run_bounds():
             self._check_run(start, stop, same, changed)

@@ -30,12 +30,12 @@ import hashlib
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from .hashing import signature
-from .pagefind import ENTRY, index_part, part_folder, prepare, remove_parts_from, version
+from .pagefind import ENTRY, index_part, part_folder, remove_parts_from, version
 from .pagewriter import page_file
 
 IDEA_PREFIX = "/ideas/"
@@ -93,38 +93,6 @@ def stale_parts(site: Path, signatures: Sequence[str], previous: Sequence[str]) 
     )
 
 
-class EarlyParts:
-    """Parts re-indexed before every changed page is known (`start_parts`), each from the signature its pages had then.
-
-    An edited entry's own page (an idea's) is rendered first, and the part holding it re-indexed while the
-    other pages are checked: `update_index` then waits for these, and indexes again a part whose pages
-    changed further meanwhile.
-    """
-
-    def __init__(
-        self, site: Path, indexed: Mapping[str, str], previous: Sequence[str], parts: int, made_with: str, started: threading.Event | None
-    ) -> None:
-        members, signatures = part_signatures(indexed, parts, made_with)
-        todo = stale_parts(site, signatures, previous)
-        self.signatures = {number: signatures[number] for number in todo}
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS)
-        self._jobs: list[Future[float]] = []
-        try:
-            for number in todo:
-                files = [page_file(url) for url in members[number]]
-                self._jobs.append(self._pool.submit(index_part, site, number, files, started, prepare(site, files)))  # linked here (`prepare`)
-        except BaseException:
-            self._pool.shutdown(wait=True)
-            raise
-
-    def wait(self) -> list[float]:
-        """Wait until every part started is indexed (or failed: raised here); their Pagefind processes' peak memory in MiB."""
-        try:
-            return [job.result() for job in self._jobs]
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def update_index(
     site: Path,
     indexed: Mapping[str, str],
@@ -132,24 +100,19 @@ def update_index(
     parts: int,
     made_with: str,
     started: threading.Event | None = None,
-    early: EarlyParts | None = None,
 ) -> IndexUpdate:
     """Bring site's search index up to date: re-index the parts whose pages changed, drop parts the site no longer has.
 
     `indexed` maps each indexed page's URL to its signature; `previous` holds
     the part signatures of the build the site folder holds (empty for a cold
     build); `made_with` is the code's signature. `started` is set once a Pagefind process runs
-    (`index_search` sets it in any case when this returns or fails). `early`: the parts this build
-    started re-indexing already; a part indexed there with the signature it has now is not indexed again.
+    (`index_search` sets it in any case when this returns or fails).
     """
     members, signatures = part_signatures(indexed, parts, made_with)
     todo = stale_parts(site, signatures, previous)
-    if early is not None and started is not None:
-        started.set()  # its Pagefind processes run already
-    peaks = early.wait() if early is not None else []
-    again = [number for number in todo if early is None or early.signatures.get(number) != signatures[number]]
-    if again:
+    peaks: list[float] = []
+    if todo:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            peaks += pool.map(lambda n: index_part(site, n, [page_file(url) for url in members[n]], started), again)
+            peaks = sorted(pool.map(lambda n: index_part(site, n, [page_file(url) for url in members[n]], started), todo), reverse=True)
     remove_parts_from(site, parts)
-    return IndexUpdate(signatures, todo, sum(sorted(peaks, reverse=True)[:WORKERS]))
+    return IndexUpdate(signatures, todo, sum(peaks[:WORKERS]))

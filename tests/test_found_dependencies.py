@@ -179,8 +179,8 @@ def test_a_replay_skips_the_fields_of_front_matter_whose_file_is_unchanged(
     assert f"idea/{idea.stem}" in models and len(models) > 1, "the build kept the hash each read front matter had"
 
     same: list[set[str]] = []
-    stock = generator.reads.unchanged_models
-    monkeypatch.setattr(generator.reads, "unchanged_models", lambda tables, objects: same.append(stock(tables, objects)) or same[-1])
+    stock = generator.reads.Replay._same_models
+    monkeypatch.setattr(generator.reads.Replay, "_same_models", lambda self: same.append(stock(self)) or same[-1])
     set_role(idea, role)
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert f"idea/{idea.stem}" not in same[-1], "the edited file's fields are evaluated"

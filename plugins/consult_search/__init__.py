@@ -21,7 +21,7 @@ from generator.features import SEARCH
 from generator.pagefind import BUNDLE, part_folder
 from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.schema import IdeaStatus
-from generator.search_parts import EarlyParts, IndexUpdate, part_count, update_index
+from generator.search_parts import IndexUpdate, part_count, update_index
 from generator.views import SiteViews
 
 NAME = "consult_search"
@@ -71,31 +71,16 @@ def previous_parts(output: Path, incremental: bool) -> list[str]:
     return read_outputs(output).get(NAME, "").split() if incremental else []
 
 
-def start_search(
-    views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], started: threading.Event | None = None
-) -> EarlyParts:
-    """Start re-indexing the parts whose pages changed as far as `indexed` knows (an edited idea's page, rendered first),
-    while the other pages are checked; `index_search` finishes the index."""
-    return EarlyParts(output, indexed, previous, parts_of(views), code_signature, started)
-
-
 def index_search(
-    views: SiteViews,
-    indexed: Mapping[str, str],
-    output: Path,
-    code_signature: str,
-    previous: list[str],
-    started: threading.Event | None = None,
-    early: EarlyParts | None = None,
+    views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], started: threading.Event | None = None
 ) -> IndexUpdate:
     """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed.
 
     `previous` is `previous_parts(output, incremental)`, read before; the pipeline runs this beside the
-    stages after rendering (it reads only the written pages), then calls `record_search`. `early`: the
-    parts `start_search` started.
+    stages after rendering (it reads only the written pages), then calls `record_search`.
     """
     try:
-        return update_index(output, indexed, previous, parts_of(views), code_signature, started, early)
+        return update_index(output, indexed, previous, parts_of(views), code_signature, started)
     finally:
         if started is not None:
             started.set()  # nothing to index, or a failure: the pipeline may be waiting for it

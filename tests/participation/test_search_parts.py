@@ -15,7 +15,6 @@ import pytest
 from generator import search_parts
 from generator.build import build
 from generator.pagefind import ENTRY, MAIN_ONLY, part_folder
-from generator.pagewriter import page_file
 from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
@@ -137,9 +136,9 @@ def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, c
     indexed: list[int] = []
     real_index_part = search_parts.index_part
 
-    def counting(site: Path, number: int, files: list[str], started: threading.Event | None = None, scratch: Any = None) -> float:
+    def counting(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
         indexed.append(number)
-        return real_index_part(site, number, files, started, scratch)
+        return real_index_part(site, number, files, started)
 
     monkeypatch.setattr(search_parts, "index_part", counting)
     repo = copy_sample(tmp_path / "repo")
@@ -186,74 +185,3 @@ def test_stale_parts_are_those_changed_or_incomplete(tmp_path: Path) -> None:
     assert search_parts.stale_parts(tmp_path, ["a", "b", "c"], []) == (0, 1, 2), "a cold build indexes every part"
     (tmp_path / part_folder(2) / ENTRY).unlink()
     assert search_parts.stale_parts(tmp_path, ["a", "b", "c"], ["a", "b", "c"]) == (2,), "a part whose bundle is incomplete is indexed again"
-
-
-def test_a_part_started_early_is_indexed_again_only_when_its_pages_changed_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An edited idea's part is started before the other pages are checked (`EarlyParts`); `update_index` waits for it,
-    and indexes it again only if another of its pages changed meanwhile."""
-    calls: list[int] = []
-
-    def indexing(site: Path, number: int, files: list[str], started: threading.Event | None = None, scratch: Any = None) -> float:
-        if scratch is not None:
-            scratch.discard()
-        calls.append(number)
-        (site / part_folder(number)).mkdir(parents=True, exist_ok=True)
-        (site / part_folder(number) / ENTRY).write_text("{}", encoding="utf-8")
-        return 1.0
-
-    monkeypatch.setattr(search_parts, "index_part", indexing)
-    parts = 4
-    indexed = {f"/ideas/idea-{n}/": f"sig-{n}" for n in range(40)} | {"/about/": "sig-about"}
-    _, previous = search_parts.part_signatures(indexed, parts, "code")
-    for url in indexed:  # the pages, which `EarlyParts` links into a scratch folder before Pagefind runs
-        (tmp_path / page_file(url)).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / page_file(url)).write_text(f"<html><body data-pagefind-body>{url}</body></html>", encoding="utf-8")
-    for number in range(parts):
-        indexing(tmp_path, number, [])
-    calls.clear()
-    edited = "/ideas/idea-3/"
-    part = search_parts.part_of(edited, parts)
-    now = indexed | {edited: "sig-3-edited"}
-
-    early = search_parts.EarlyParts(tmp_path, now, previous, parts, "code", None)
-    update = search_parts.update_index(tmp_path, now, previous, parts, "code", None, early)
-    assert calls == [part] and update.reindexed == (part,), "indexed once, early"
-
-    calls.clear()
-    neighbour = next(url for url in sorted(indexed) if url != edited and search_parts.part_of(url, parts) == part)
-    elsewhere = next(url for url in sorted(indexed) if search_parts.part_of(url, parts) not in (0, part))
-    early = search_parts.EarlyParts(tmp_path, now, previous, parts, "code", None)
-    later = now | {neighbour: "changed-after", elsewhere: "changed-too"}
-    update = search_parts.update_index(tmp_path, later, previous, parts, "code", None, early)
-    assert calls[0] == part and sorted(calls[1:]) == sorted([part, search_parts.part_of(elsewhere, parts)])
-    assert update.signatures == search_parts.part_signatures(later, parts, "code")[1]
-
-
-def test_a_build_that_fails_after_starting_a_part_early_waits_for_it(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import pagewriter
-
-    repo = copy_sample(tmp_path / "repo")
-    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
-        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
-    out = tmp_path / "site"
-    build(repo, out, now=BUILD_NOW, incremental=True)
-    slug = sorted(part_of(content))[0]
-    idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
-    idea.write_text(idea.read_text().rstrip() + "\n\nAn edit the build fails after.\n")
-    started: list[int] = []
-    real_start = search_parts.EarlyParts.__init__
-
-    def starting(self: search_parts.EarlyParts, *args: Any) -> None:
-        real_start(self, *args)
-        started.append(len(self.signatures))
-
-    def failing(*_args: Any) -> list[Any]:
-        raise RuntimeError("checking the other pages failed")
-
-    monkeypatch.setattr(search_parts.EarlyParts, "__init__", starting)
-    monkeypatch.setattr(pagewriter, "pages_to_render", failing)
-    threads = threading.active_count()
-    with pytest.raises(RuntimeError, match="checking the other pages failed"):
-        build(repo, out, now=BUILD_NOW, incremental=True)
-    assert started == [1], "the edited idea's part was started before the failure"
-    assert threading.active_count() == threads, "its Pagefind run was waited for"
