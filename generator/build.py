@@ -367,8 +367,9 @@ def build(
                 sweep(target.path, started, kept, owned, None if walk else previous_files)
         if walk:  # a stage wrote by its own means and did not say where: what it left is found by a walk
             owned = present_files(target.path, kept)
-        if owned | stage_folders != previous_files:
-            record_files(target.path, owned | stage_folders)
+        files = owned | stage_folders
+        if files != previous_files:
+            record_files(target.path, files)
         if not target.in_place:
             with stage("swap"):
                 swap_in(target.path, output)

@@ -335,16 +335,10 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
     Ideas are handled by their place in that order, so ranking compares integers.
     """
     ideas = list(ideas)
-    oldest = sorted(ideas, key=lambda i: (i.date, i.entry.slug))  # one sort: both orders below come from it (slugs are unique)
-    ranked: list[IdeaView] = []  # newest first, then by slug
-    start = len(oldest)
-    for end in range(len(oldest), 0, -1):
-        if end == 1 or oldest[end - 2].date != oldest[end - 1].date:
-            ranked += oldest[end - 1 : start]
-            start = end - 1
+    ranked = sorted(ideas, key=lambda i: (-i.date.toordinal(), i.entry.slug))
     place = {id(idea): n for n, idea in enumerate(ranked)}
     newest: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for idea in reversed(oldest):  # newest first, then by slug from the last
+    for idea in sorted(ideas, key=lambda i: (i.date, i.entry.slug), reverse=True):
         meta = idea.entry.meta
         for tag in meta.tags:
             bucket = newest[(meta.challenge, tag)]
