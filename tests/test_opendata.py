@@ -13,7 +13,7 @@ import pytest
 
 from generator import opendata
 from generator.build import build
-from generator.opendata import IDEA_FIELDS, Kept, inert_json, json_item, records_file, to_json
+from generator.opendata import IDEA_FIELDS, Kept, Key, changes_file, inert_json, json_item, records_file, to_json
 
 from .conftest import BUILD_NOW
 
@@ -87,7 +87,11 @@ def test_one_edited_idea_makes_one_record_and_the_files_equal_a_cold_builds(samp
 def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    comment = next(p for p in sorted((sample_repo / "content" / "comments").rglob("*.md")) if re.search(r'^target: "?idea:', p.read_text(encoding="utf-8"), re.MULTILINE))
+    comment = next(
+        p
+        for p in sorted((sample_repo / "content" / "comments").rglob("*.md"))
+        if re.search(r'^target: "?idea:', p.read_text(encoding="utf-8"), re.MULTILINE)
+    )
     new = comment.with_name("TH-ZZZZZ.md")
     new.write_text(comment.read_text(encoding="utf-8").replace(f"reference: {comment.stem}", "reference: TH-ZZZZZ"), encoding="utf-8")
     counted.clear()
@@ -137,3 +141,94 @@ def test_json_from_finished_items_is_the_whole_document_as_inert_json(sample_rep
         expected = inert_json({**document, "ideas": chosen})
         assert to_json(config, [json_item(r) for r in chosen]) == expected
     assert list(json.loads(to_json(config, []))["fields"]) == [f.name for f in IDEA_FIELDS]
+
+
+def test_an_edit_adds_its_records_beside_the_store_and_leaves_the_store_as_it_was(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    store = records_file(sample_repo, "ideas")
+    whole = store.read_bytes()
+    assert not changes_file(store).exists(), "a first build writes the whole store"
+    for number in (1, 2):
+        edit_first_idea(sample_repo, f"Edit number {number}.")
+        counted.clear()
+        build(sample_repo, out, now=BUILD_NOW, incremental=True)
+        assert counted.counts() == {"ideas": 1}
+        assert store.read_bytes() == whole, "an edit leaves the whole store's bytes alone"
+        _, added = pickle.loads(changes_file(store).read_bytes())
+        assert len(added) == 1 and f"Edit number {number}." in next(iter(added.values()))[0], "only the record in use is kept beside it"
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted.counts() == {}, "the next build finds the edited record beside the store"
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
+
+
+def test_added_records_that_cannot_be_read_are_made_again(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    edit_first_idea(sample_repo, "First edit.")
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    changes_file(records_file(sample_repo, "ideas")).write_bytes(b"cut sho")
+    edit_first_idea(sample_repo, "Second edit.")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted.counts() == {"ideas": 1}, "the store still holds every other idea's record"
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
+
+
+def _finished(key: Key) -> tuple[str, str]:
+    return f"row {key[0]}", f"item {key[0]}"
+
+
+def test_the_store_is_written_whole_again_once_the_added_records_grow(tmp_path: Path) -> None:
+    store = tmp_path / "kept.pickle"
+    first = Kept()
+    first.finish([((n,), n) for n in range(80)], lambda n: _finished((n,)))
+    first.save(store)
+    whole = store.read_bytes()
+    for added in range(1, 20):  # each build keeps the 80 records and adds one
+        kept = Kept.load(store)
+        items = [((n,), n) for n in range(80 + added)]
+        assert kept.finish(items, lambda n: _finished((n,))) == [_finished((n,)) for n in range(80 + added)]
+        assert kept.made == 1
+        kept.save(store)
+        if added * opendata.REWRITE_FRACTION <= 80:
+            assert store.read_bytes() == whole and len(pickle.loads(changes_file(store).read_bytes())[1]) == added
+        else:
+            assert not changes_file(store).exists(), "past an eighth of the store, it is written whole"
+            assert len(pickle.loads(store.read_bytes())[1]) == 80 + added
+            break
+    else:
+        pytest.fail("the store was never written whole again")
+    assert Kept.load(store).records == {(n,): _finished((n,)) for n in range(80 + added)}
+
+
+def test_unused_records_are_dropped_once_they_are_a_quarter_of_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "kept.pickle"
+    kept = Kept()
+    kept.finish([((n,), n) for n in range(40)], lambda n: _finished((n,)))
+    kept.save(store)
+    for left in range(39, 0, -1):  # each build uses one record fewer and makes none
+        kept = Kept.load(store)
+        kept.finish([((n,), n) for n in range(left)], lambda n: _finished((n,)))
+        kept.save(store)
+        stored = pickle.loads(store.read_bytes())[1]
+        if len(stored) == left:
+            assert (40 - left) * opendata.UNUSED_FRACTION > 40, "written whole only once enough went unused"
+            break
+        assert len(stored) == 40
+    else:
+        pytest.fail("unused records were never dropped")
+
+
+def test_records_kept_twice_by_an_interrupted_save_are_read_once(tmp_path: Path) -> None:
+    store = tmp_path / "kept.pickle"
+    kept = Kept()
+    kept.finish([((n,), n) for n in range(10)], lambda n: _finished((n,)))
+    kept.save(store)
+    changes_file(store).write_bytes(pickle.dumps((opendata.KEPT_VERSION, {(3,): _finished((3,)), (99,): _finished((99,))})))
+    again = Kept.load(store)
+    assert again.stored == 10 and again.added == {(99,)}
+    assert again.finish([((n,), n) for n in (3, 99)], lambda n: pytest.fail(f"record {n} made again")) == [_finished((3,)), _finished((99,))]
