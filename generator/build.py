@@ -248,6 +248,7 @@ def build(
     incremental: bool = False,
     search_index: bool = True,
     content_cache: ContentCache | None = None,
+    keep_cache: bool = False,
     progress: BuildProgress = QUIET,
     supports: dict[str, int] | None = None,
     inputs: str | None = None,
@@ -263,6 +264,8 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
+    `keep_cache`: save `content_cache` in root's `.consult/` once the pages are written (`consult build`;
+    `consult serve` keeps its cache in memory).
     `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
     `file_states` what it saw of the content files (its `states`), `file_listing` the content files when they
     were listed already (`generator.startup`). `one_shot`: the process ends after
@@ -322,6 +325,9 @@ def build(
                 if rendered.manifest is not None:
                     with stage("manifest"):  # while Pagefind works
                         write_manifest(target.path, rendered.manifest)
+                if keep_cache and content_cache is not None:
+                    with stage("content cache"):  # while Pagefind works; its records hold whatever the build does next
+                        content_cache.save(cache_file(root))
                 return rendered, indexing
 
             # feeds, calendar and open data need no page: written in a forked process while the pages render

@@ -104,7 +104,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     from .contentcache import ContentCache
     from .contentfiles import ContentFiles
     from .counts import load_counts
-    from .freshness import FileStates, cache_file, input_fingerprint, up_to_date
+    from .freshness import FileStates, input_fingerprint, up_to_date
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
@@ -137,6 +137,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             incremental=not clean,
             extra_stages=stages,
             content_cache=cache,
+            keep_cache=True,
             progress=progress,
             supports=supports,
             inputs=inputs,
@@ -144,7 +145,6 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             file_listing=files,
             one_shot=_ONE_SHOT,
         )
-    cache.save(cache_file(obj.root))
     global _BUILT
     _BUILT = True
     stats = result.render_stats

@@ -17,7 +17,8 @@ from pelican import signals
 from pelican.generators import Generator
 
 from generator import engine
-from generator.build import FILES, build
+from generator.build import FILES, build, cache_file
+from generator.contentcache import ContentCache
 from generator.manifest import read_manifest
 from generator.pagewriter import PageSpec
 from generator.paths import PROJECT_DIR
@@ -33,7 +34,7 @@ def documented_stages() -> list[str]:
 
 
 def test_stages_run_in_the_documented_order(sample_repo: Path, tmp_path: Path) -> None:
-    result = build(sample_repo, tmp_path / "site", now=BUILD_NOW)
+    result = build(sample_repo, tmp_path / "site", now=BUILD_NOW, content_cache=ContentCache(), keep_cache=True)  # as `consult build` does
     ran = [name for name in result.timings.stages if name != "write pages"]  # rendering's share spent writing, reported on its own
     documented = [name.replace("swap / sweep", "swap") for name in documented_stages()]
     assert ran == documented
@@ -168,8 +169,10 @@ def test_a_build_prints_only_what_it_built(sample_repo: Path, tmp_path: Path) ->
     assert done.stderr == "" and done.stdout.startswith("Built ") and done.stdout.count("\n") == 1, done.stdout + done.stderr
 
 
-def test_the_manifest_is_written_once_pagefind_runs(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pickling the manifest holds the GIL: it waits until the search thread has Pagefind running in a process of its own."""
+def test_the_manifest_and_the_content_cache_are_written_once_pagefind_runs(
+    sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pickling the manifest (and the content cache) holds the GIL: they wait until the search thread has Pagefind running in a process of its own."""
     import generator.build
     import generator.pagefind
 
@@ -184,10 +187,17 @@ def test_the_manifest_is_written_once_pagefind_runs(sample_repo: Path, tmp_path:
         events.append("manifest")
         real_write(output, manifest)
 
+    class Cache(ContentCache):
+        def save(self, path: Path) -> None:
+            events.append("content cache")
+            super().save(path)
+
     monkeypatch.setattr(generator.pagefind, "_run", run)
     monkeypatch.setattr(generator.build, "write_manifest", write)
-    build(sample_repo, tmp_path / "site", now=BUILD_NOW)
-    assert events[0] == "pagefind" and "manifest" in events
+    cache = Cache()
+    build(sample_repo, tmp_path / "site", now=BUILD_NOW, content_cache=cache, keep_cache=True)
+    assert events[0] == "pagefind" and events.index("manifest") < events.index("content cache")
+    assert ContentCache.load(cache_file(sample_repo)).entries.keys() == cache.entries.keys() != set(), "every parsed file kept"
 
 
 def test_a_search_index_that_fails_before_pagefind_starts_fails_the_build(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
