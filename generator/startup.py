@@ -7,7 +7,9 @@ file (0.3 s, in packs): neither needs the other until the end. So the walk is pl
 them while this one walks the other half, then loads the cache a pack of
 records at a time until the forked half comes back. When nothing changed the
 build stops there, with the loading abandoned, in about half the walk's time.
-Otherwise the forked process sends the files' states, for the cache to tell
+Otherwise the loading goes on while the forked process lists the content
+files (0.1-0.15 s at 10,000 ideas, which this process spent waiting before),
+then sends the files' states, for the cache to tell
 which files it knows (`CacheLoading.see`), and the list of content files the
 load stage reads (`generator.contentfiles`: it need not walk the folders
 again). Where forking is not possible, the whole walk is taken here first, and
@@ -68,6 +70,8 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
             if not wanted(inputs):
                 loading.abandon()
                 return Start(inputs, {}, None)
+            while not child.ready() and loading.step():  # the forked process lists the content files after its half of the walk
+                pass
             there, files = cast(tuple[FileStates, ContentFiles], child.next())
             states.update(there)
         finally:
