@@ -87,37 +87,41 @@ class IdeaView(View[Idea]):
     original: IdeaView | None = None
     """For a duplicate (`duplicate_of`): the idea it repeats. A duplicate is in no listing, only at its own URL."""
     status: str = field(init=False, repr=False, compare=False)
+    date: dt.date = field(init=False, repr=False, compare=False)
+    """Published, or submitted when not yet published."""
+    comment_count: int = field(init=False, repr=False, compare=False)
+    """Its comments and their replies (the threads are complete when the view is made)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.status = str(self.meta.status.value)
+        self.date = self.meta.published or self.meta.submitted
+        self.comment_count = _count(self.comments)
 
     @property
     def support_line(self) -> str:
         return "" if self.supports is None else support_sentence(self.supports)
-
-    @property
-    def comment_count(self) -> int:
-        return sum(1 + len(c.replies) for c in self.comments)
 
     @cached_property
     @from_entry
     def response_html(self) -> Markup:
         return render(self.meta.response.text) if self.meta.response else Markup("")
 
-    @property
-    def date(self) -> dt.date:
-        return self.meta.published or self.meta.submitted
+
+def _count(comments: list[CommentView]) -> int:
+    return sum(1 + len(c.replies) for c in comments)
 
 
 @dataclass
 class TopicView(View[Topic]):
     challenge: ChallengeView
     comments: list[CommentView] = field(default_factory=list)
+    comment_count: int = field(init=False, repr=False, compare=False)
+    """Its comments and their replies (the threads are complete when the view is made)."""
 
-    @property
-    def comment_count(self) -> int:
-        return sum(1 + len(c.replies) for c in self.comments)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.comment_count = _count(self.comments)
 
 
 @dataclass
