@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import pickle
 import re
@@ -232,3 +234,14 @@ def test_records_kept_twice_by_an_interrupted_save_are_read_once(tmp_path: Path)
     again = Kept.load(store)
     assert again.stored == 10 and again.added == {(99,)}
     assert again.finish([((n,), n) for n in (3, 99)], lambda n: pytest.fail(f"record {n} made again")) == [_finished((3,)), _finished((99,))]
+
+
+def test_the_data_page_counts_the_rows_of_each_file(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW)
+    page = (out / "data" / "index.html").read_text(encoding="utf-8")
+    ideas, comments = (
+        len(list(csv.reader(io.StringIO((out / "data" / name).read_text(encoding="utf-8"))))) - 1 for name in ("ideas.csv", "comments.csv")
+    )
+    assert comments > 0 and ideas > 0
+    assert f"{ideas} ideas, one a row" in page and f"{comments} comments on ideas and discussion topics" in page

@@ -45,7 +45,8 @@ class OpenDataGenerator(Generator):
         self.context.setdefault("feature_links", []).append(dict(OPEN_DATA))
 
     def page_specs(self) -> Iterator[PageSpec]:
-        ideas, comments = len(self.views.ideas), len(comment_items(self.views))
+        ideas = len(self.views.ideas)
+        comments = sum(i.comment_count for i in self.views.ideas.values()) + sum(t.comment_count for t in self.views.topics.values())
         listed: list[dict[str, str]] = [
             {"name": "ideas.csv", "format": "CSV", "what": f"{ideas} ideas, one a row"},
             {"name": "ideas.json", "format": "JSON", "what": f"the same {ideas} ideas, with the licence"},
