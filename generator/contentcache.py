@@ -98,15 +98,19 @@ class Checkout:
     seen: Mapping[str, tuple[int, int]]
     """Keyed as `freshness.FileStates` is: paths below `os.path.join(root, folder)`."""
 
-    def changed_since(self, recorded: Mapping[str, tuple[int, int]]) -> int:
-        """How many files recorded (key → (modification time, size)) have another size or time now."""
+    def changed_since(self, recorded: Mapping[str, tuple[int, int]], enough: int | None = None) -> int:
+        """How many files recorded (key → (modification time, size)) have another size or time now,
+        counting no further than `enough` when given (a fresh checkout restates them all)."""
         prefix = os.path.join(self.root, "")
+        cut, known, slash = len(prefix), recorded.get, os.sep == "/"
         changed = 0
         for path, (size, mtime_ns) in self.seen.items():
             if path.startswith(prefix):
-                was = recorded.get(path[len(prefix) :].replace(os.sep, "/"))
-                if was is not None and was != (mtime_ns, size):
+                was = known(path[cut:] if slash else path[cut:].replace(os.sep, "/"))
+                if was is not None and (was[0] != mtime_ns or was[1] != size):
                     changed += 1
+                    if changed == enough:
+                        break
         return changed
 
 
@@ -343,7 +347,7 @@ class CacheLoading:
         size or modification time now, git's index is asked which are unmodified (a subprocess, beside the loading)."""
         if not self._opened:
             self._open()
-        if self._asking is None and self._readable and checkout.changed_since(self._states) >= GIT_AFTER:
+        if self._asking is None and self._readable and checkout.changed_since(self._states, GIT_AFTER) >= GIT_AFTER:
             self._git = ThreadPoolExecutor(max_workers=1)
             self._asking = self._git.submit(unmodified_blobs, checkout.root, checkout.folders)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from generator.contentcache import ContentCache
+from generator.contentcache import Checkout, ContentCache
 from generator.loader import load_site, render_markdown
 
 
@@ -201,3 +201,17 @@ def test_records_left_behind_in_packs_are_not_loaded_and_the_store_is_repacked_w
         assert db.execute("SELECT sum(size), count(*) FROM packs").fetchone() == (files, -(-files // 4))
     site, _ = load_site(sample_repo, ContentCache.load(store))
     assert site.ideas[idea.stem].meta.title.startswith("Edit 3: ")
+
+
+def test_a_checkout_counts_the_recorded_files_whose_size_or_time_changed(tmp_path: Path) -> None:
+    base = os.path.join(tmp_path, "content")
+    seen = {os.path.join(base, f"ideas/{n}.md"): (100 + n, 1_000 + n) for n in range(10)}  # path → (size, time)
+    seen[os.path.join(tmp_path.parent, "elsewhere.md")] = (1, 1)  # outside root: not counted
+    recorded = {f"content/ideas/{n}.md": (1_000 + n, 100 + n) for n in range(10)}  # key → (time, size)
+    recorded["content/ideas/3.md"] = (999, 103)  # another time
+    recorded["content/ideas/4.md"] = (1_004, 1)  # another size
+    del recorded["content/ideas/5.md"]  # not recorded: not counted
+    checkout = Checkout(tmp_path, ("content",), seen)
+    assert checkout.changed_since(recorded) == 2
+    assert checkout.changed_since(recorded, enough=1) == 1, "counting stops once there are enough"
+    assert checkout.changed_since({}) == 0
