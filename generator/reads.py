@@ -149,6 +149,10 @@ def content_addressed(values: Iterable[tuple[Any, str]]) -> None:
     _CONTENT.update((id(value), (value, digest)) for value, digest in values if digest)
 
 
+_READ_IDENTITY = attrgetter("read_identity")
+_STR = {str}
+
+
 def token(value: Any) -> Token:
     """The token of a value read (see the module's docstring): str, int and None as they are, everything else as bytes."""
     kind = type(value)
@@ -168,9 +172,10 @@ def token(value: Any) -> Token:
     if kind is list or kind is tuple:
         if not value:
             return b"[]" if kind is list else b"()"
-        if all(type(item) in IDENTIFIED for item in value):
-            return (b"[@" if kind is list else b"(@") + "\x1f".join(item.read_identity for item in value).encode()
-        if all(type(item) is str for item in value):  # tags, say: their JSON, which tells the items apart
+        kinds = set(map(type, value))
+        if kinds <= IDENTIFIED:
+            return (b"[@" if kind is list else b"(@") + "\x1f".join(map(_READ_IDENTITY, value)).encode()
+        if kinds == _STR:  # tags, say: their JSON, which tells the items apart
             data = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
             prefix = b"[s" if kind is list else b"(s"
             return prefix + data if len(data) <= SHORT else prefix + b"#" + hashlib.blake2b(data, digest_size=16).digest()
