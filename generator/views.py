@@ -262,6 +262,11 @@ class SiteViews:
         return status_counts(list(self.ideas.values()))
 
     @cached_property
+    def comment_count(self) -> int:
+        """The published comments and replies: on the ideas (duplicates have none listed) and on the topics."""
+        return sum(i.comment_count for i in self.ideas.values()) + sum(t.comment_count for t in self.topics.values())
+
+    @cached_property
     def most_supported(self) -> list[IdeaView]:
         """Ideas with at least one support, most first (then newest, then by slug)."""
         return by_support([i for i in self.ideas.values() if i.supports])

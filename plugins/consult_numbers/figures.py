@@ -114,10 +114,9 @@ def all_figures(views: SiteViews) -> list[Figure]:
 
 def totals(views: SiteViews) -> list[Row]:
     """The headline counts above the charts."""
-    comments = sum(idea.comment_count for idea in views.ideas.values()) + sum(topic.comment_count for topic in views.topics.values())
     return [
         Row("Ideas published", len(views.ideas), "/ideas/"),
-        Row("Comments", comments),
+        Row("Comments", views.comment_count),
         Row("Discussion topics", len(views.topics)),
         Row("Ideas with a response", sum(1 for idea in views.ideas.values() if idea.meta.response)),
         *([Row("Supports for ideas", sum(idea.supports or 0 for idea in views.ideas.values()))] if views.supports_known else []),
