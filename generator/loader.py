@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
 from .config import SiteConfig
-from .contentcache import ContentCache, FileState
+from .contentcache import ContentCache, FileState, TextStore
 from .contentfiles import CONTENT_LAYOUT, ContentFiles, folder_files
 from .errors import Problem, display_path
 from .markdown import render_all
@@ -40,24 +40,70 @@ DATE_HINT = "write dates as YYYY-MM-DD, for example 2026-11-25"
 DATETIME_HINT = "write times as YYYY-MM-DD HH:MM, for example 2026-12-03 14:00 (Europe/London)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entry(Generic[M]):
-    """One content file: its validated front matter, Markdown body and where it came from."""
+    """One content file: its validated front matter, Markdown body and where it came from.
+
+    An entry loaded from the content cache comes without its body and HTML (`stored`):
+    they are read from the cache's store the first time either is asked for, so a build
+    that renders a few pages reads a few bodies (`contentcache.TextStore`).
+    """
 
     kind: str
     slug: str
     path: str
     meta: M
-    body: str
-    key_lines: dict[str, int] = field(default_factory=dict, compare=False)
+    _body: str = field(repr=False)
+    key_lines: dict[str, int] = field(default_factory=dict)
     folder: str = ""
     """For ideas, topics and comments: the folder the file sits in."""
-    digest: str = field(default="", compare=False)
+    digest: str = ""
     """Hash of the file's text: what changed, for incremental builds."""
-    html: str = field(default="", compare=False, repr=False)
-    """The body rendered to safe HTML by the build's Markdown stage (kept in the content cache); empty until then."""
-    notices: tuple[Problem, ...] = field(default=(), compare=False)
+    _html: str = field(default="", repr=False)
+    notices: tuple[Problem, ...] = ()
     """Deprecated values the file still uses: it loads, and `consult check` asks for them to be changed."""
+    stored: TextStore | None = field(default=None, repr=False)
+    """Where the body and HTML are kept until asked for (an entry from the content cache); None once they are here."""
+
+    @property
+    def body(self) -> str:
+        """The Markdown below the front matter."""
+        if self.stored is not None:
+            self._fetch(self.stored)
+        return self._body
+
+    @property
+    def html(self) -> str:
+        """The body rendered to safe HTML by the build's Markdown stage (kept in the content cache); empty until then."""
+        if self.stored is not None:
+            self._fetch(self.stored)
+        return self._html
+
+    @property
+    def rendered(self) -> bool:
+        """Whether the Markdown stage has rendered the body (an entry from the cache was rendered before it was kept)."""
+        return self.stored is not None or bool(self._html)
+
+    def set_html(self, html: str) -> None:
+        """Keep the rendered body: entries are frozen, and this derived field is filled once, by the Markdown stage."""
+        object.__setattr__(self, "_html", html)
+
+    def _fetch(self, store: TextStore) -> None:
+        body, html = store.texts(self.digest, self.path)
+        object.__setattr__(self, "_body", body)
+        object.__setattr__(self, "_html", html)
+        object.__setattr__(self, "stored", None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal files' entries: the same kind, slug, path, front matter, body and folder."""
+        if not isinstance(other, Entry):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def _compared(self) -> tuple[Any, ...]:
+        return self.kind, self.slug, self.path, self.meta, self.folder, self.body
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and mutable front matter
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -137,9 +183,9 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], path: str, k
 
 def render_markdown(site: Site) -> int:
     """Render the body of every entry not yet rendered (the cache keeps earlier ones); return how many were."""
-    pending = [entry for kind in CONTENT_DIRS for entry in site.collection(kind).values() if not entry.html]
+    pending = [entry for kind in CONTENT_DIRS for entry in site.collection(kind).values() if not entry.rendered]
     for entry, html in zip(pending, render_all([entry.body for entry in pending])):
-        object.__setattr__(entry, "html", html)  # entries are frozen; this derived field is filled once, here
+        entry.set_html(html)
     return len(pending)
 
 

@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
+from generator.build import build
 from generator.contentcache import Checkout, ContentCache
-from generator.loader import load_site, render_markdown
+from generator.errors import ConsultError
+from generator.freshness import cache_file
+from generator.loader import Entry, load_site, render_markdown
+
+from .conftest import BUILD_NOW
 
 
 def saved_cache(repo: Path, path: Path) -> ContentCache:
@@ -215,3 +220,86 @@ def test_a_checkout_counts_the_recorded_files_whose_size_or_time_changed(tmp_pat
     assert checkout.changed_since(recorded) == 2
     assert checkout.changed_since(recorded, enough=1) == 1, "counting stops once there are enough"
     assert checkout.changed_since({}) == 0
+
+
+def _entries(cache: ContentCache) -> dict[str, Entry[Any]]:
+    return {key: entry for key, record in cache.entries.items() if (entry := record.parsed[0]) is not None}
+
+
+def test_a_record_comes_back_without_its_body_which_is_read_when_asked_for(sample_repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "content.sqlite"
+    fresh, _ = load_site(sample_repo, ContentCache())
+    render_markdown(fresh)
+    cache = saved_cache(sample_repo, store)
+    idea = max(fresh.ideas.values(), key=lambda entry: len(entry.body))
+    with sqlite3.connect(store) as db:
+        packs = b"".join(data for (data,) in db.execute("SELECT data FROM packs"))
+    assert idea.body.strip().splitlines()[0].encode() not in packs, "the body is kept apart from the record"
+    entries = _entries(cache)
+    assert entries and all(entry.stored is not None and entry.rendered for entry in entries.values())
+    loaded = entries[idea.path]
+    assert loaded.body == idea.body and loaded.html == idea.html != ""
+    assert loaded.stored is None, "read once, then held"
+    assert loaded == idea
+    assert sum(entry.stored is None for entry in entries.values()) == 1, "only the body asked for was read"
+
+
+def test_an_edit_reads_the_bodies_of_the_pages_it_renders_and_no_other(sample_repo: Path, tmp_path: Path) -> None:
+    """An edited idea's page shows its comments' bodies: those are read from the store, and no other entry's body."""
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, content_cache=ContentCache(), keep_cache=True)
+    (idea,) = (sample_repo / "content" / "ideas").glob("*/one-login-for-all-clinical-systems.md")
+    idea.write_text(idea.read_text(encoding="utf-8") + "\nOne more paragraph, added by an edit.\n", encoding="utf-8")
+    cache = ContentCache.load(cache_file(sample_repo))
+    result = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache, keep_cache=True)
+    assert result.render_stats is not None and result.render_stats.rendered >= 1
+    assert "One more paragraph, added by an edit." in (out / "ideas" / idea.stem / "index.html").read_text(encoding="utf-8")
+    read = {key for key, entry in _entries(cache).items() if entry.stored is None}
+    edited = idea.relative_to(sample_repo).as_posix()
+    comments_shown = {key for key in _entries(cache) if key.startswith(f"content/comments/{idea.stem}/")}
+    assert comments_shown, "the sample idea edited has comments, whose bodies its page shows"
+    assert read == {edited} | comments_shown
+    assert len(read) < len(cache.entries) / 10
+
+
+def test_a_store_written_again_keeps_the_bodies_it_had_not_read(sample_repo: Path, tmp_path: Path) -> None:
+    store, other = tmp_path / "content.sqlite", tmp_path / "elsewhere" / "content.sqlite"
+    fresh, _ = load_site(sample_repo, ContentCache())
+    render_markdown(fresh)
+    cache = saved_cache(sample_repo, store)
+    cache.save(other)  # not where it was loaded from: written whole, the bodies copied from the store that has them
+    store.unlink()
+    site, problems = load_site(sample_repo, ContentCache.load(other))
+    assert not problems
+    assert site.ideas == fresh.ideas and site.comments == fresh.comments
+    assert [entry.html for entry in site.ideas.values()] == [entry.html for entry in fresh.ideas.values()]
+
+
+def test_a_body_gone_from_the_store_is_an_error_that_says_what_to_do(sample_repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM texts")
+    entry = next(iter(_entries(cache).values()))
+    with pytest.raises(ConsultError, match=r"changed while it was read .*Run the command again; .*delete \.consult/cache"):
+        _ = entry.body
+
+
+def test_a_process_reading_many_bodies_reads_the_rest_at_once(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import contentcache
+
+    monkeypatch.setattr(contentcache, "ONE_BY_ONE", 3)
+    store = tmp_path / "content.sqlite"
+    fresh, _ = load_site(sample_repo, ContentCache())
+    render_markdown(fresh)
+    saved_cache(sample_repo, store)
+    queries: list[str] = []
+    site, _ = load_site(sample_repo, ContentCache.load(store))
+    texts = next(iter(site.ideas.values())).stored
+    assert texts is not None
+    texts._db = sqlite3.connect(store)
+    texts._pid = os.getpid()
+    texts._db.set_trace_callback(queries.append)
+    assert [entry.html for entry in site.ideas.values()] == [entry.html for entry in fresh.ideas.values()]
+    assert [entry.body for entry in site.comments.values()] == [entry.body for entry in fresh.comments.values()]
+    assert len(queries) == 4, "three bodies one by one, then the rest in one query"
