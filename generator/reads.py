@@ -187,9 +187,20 @@ def token(value: Any) -> Token:
         if digest is not None:
             return b"#" + digest.encode()
     elif is_dataclass(value) and not isinstance(value, type):  # a page of a listing, say: its fields' tokens, hashed together
-        parts = (kind.__qualname__, *(token(getattr(value, f.name)) for f in fields(value)))
+        parts = (kind.__qualname__, *(token(getattr(value, name)) for name in _field_names(kind)))
         return b"d" + hashlib.blake2b(repr(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
     return b"h" + fingerprint(value).encode()
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (`dataclasses.fields` builds its tuple again on every call)."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
 
 
 def fingerprint(value: Any) -> str:
