@@ -110,15 +110,20 @@ def test_a_damaged_store_loads_as_an_empty_cache(built: Path) -> None:
     assert CacheLoading(built / "nowhere.sqlite").finish().entries == {}
 
 
+def fresh_checkout(root: Path) -> None:
+    """Commit root to a new repository and restate its content files, as a fresh clone finds them."""
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "content"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=root, check=True, capture_output=True)
+    for path in (root / "content").rglob("*.md"):
+        os.utime(path, ns=(1, 1))
+    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=root, check=True)  # as a fresh checkout's index knows its files
+
+
 @pytest.mark.parametrize("how", ["see, then finish", "finish loading, then see", "start"])
 def test_git_is_asked_once_many_files_are_restated(built: Path, how: str) -> None:
     """A fresh checkout restates every file: `see` asks git which are unmodified, beside the loading, or after it
     (`start` may have loaded every record before the forked fingerprint comes back)."""
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "content"]):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=built, check=True, capture_output=True)
-    for path in (built / "content").rglob("*.md"):
-        os.utime(path, ns=(1, 1))
-    subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=built, check=True)  # as a fresh checkout's index knows its files
+    fresh_checkout(built)
     states: FileStates = {}
     input_fingerprint(built, None, None, states)
     loading = CacheLoading(cache_file(built))
@@ -134,6 +139,28 @@ def test_git_is_asked_once_many_files_are_restated(built: Path, how: str) -> Non
         cache = loading.finish()
     assert cache._blobs and cache.entries, "git's index answered which files are unmodified"
     assert set(cache._blobs) >= {key for key in cache.entries if key.startswith("content/")}
+
+
+def test_after_a_fresh_checkout_git_is_asked_once_this_process_has_walked_its_half(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is shown this process's half of the walk first: restated files among them are enough to ask git,
+    beside the loading, without waiting for the forked half."""
+    fresh_checkout(built)
+    monkeypatch.setattr(contentcache, "GIT_AFTER", 4)  # the sample's half holds fewer files than 64
+    every: FileStates = {}
+    input_fingerprint(built, None, None, every)
+    calls: list[tuple[int, bool]] = []
+    real_see = CacheLoading.see
+
+    def see(self: CacheLoading, checkout: Checkout) -> None:
+        real_see(self, checkout)
+        calls.append((len(checkout.seen), self._asking is not None))
+
+    monkeypatch.setattr(CacheLoading, "see", see)
+    started = startup.start(built, None, None, lambda inputs: True)
+    assert started.cache is not None and started.cache._blobs, "git's index answered"
+    first_seen, asked = calls[0]
+    assert 0 < first_seen < len(every) and asked, "asked with this process's half, before the forked half came back"
+    assert started.states == every
 
 
 def test_sending_gives_each_result_as_it_is_yielded_and_raises_a_failure() -> None:
