@@ -253,6 +253,8 @@ class ContentCache:
         self._changed: set[str] = set()
         self._restated: set[str] = set()
         self._removed: set[str] = set()
+        self._replaced_texts: set[str] = set()
+        """Digests of the entries replaced or removed since the last save: their bodies leave the store unless another file has the same text."""
         self._blobs: dict[str, bytes] = {}
         """Blob ids of the files git finds unmodified, when `load` saw many files' states changed (`Checkout`)."""
 
@@ -280,16 +282,23 @@ class ContentCache:
         return None, state
 
     def put(self, key: str, state: FileState, parsed: Parsed) -> None:
+        self._replace_texts(key)
         self.entries[key] = Record(state, parsed)
         self._changed.add(key)
         self._removed.discard(key)
 
     def prune(self, seen: set[str]) -> None:
         for key in set(self.entries) - seen:
+            self._replace_texts(key)
             del self.entries[key]
             self._removed.add(key)
             self._changed.discard(key)
             self._restated.discard(key)
+
+    def _replace_texts(self, key: str) -> None:
+        record = self.entries.get(key)
+        if record is not None and record.parsed[0] is not None:
+            self._replaced_texts.add(record.parsed[0].digest)
 
     @classmethod
     def load(cls, path: Path, checkout: Checkout | None = None) -> ContentCache:
@@ -357,12 +366,16 @@ class ContentCache:
             removed = [(key,) for key in sorted(self._removed)]
             db.executemany("DELETE FROM files WHERE path = ?", removed)
             db.executemany("DELETE FROM states WHERE path = ?", removed)
+            if self._replaced_texts:
+                kept = {entry.digest for record in self.entries.values() if (entry := record.parsed[0]) is not None}
+                db.executemany("DELETE FROM texts WHERE digest = ?", [(digest,) for digest in sorted(self._replaced_texts - kept)])
             if self._changed or removed:
                 db.execute("DELETE FROM packs WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.pack = packs.id)")
             packs, packed = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM packs").fetchone()
         self._changed.clear()
         self._restated.clear()
         self._removed.clear()
+        self._replaced_texts.clear()
         if _worth_repacking(len(self.entries), packs, packed):
             self._save_all(path)
 
@@ -383,6 +396,7 @@ class ContentCache:
         self._changed.clear()
         self._restated.clear()
         self._removed.clear()
+        self._replaced_texts.clear()
 
 
 def _worth_repacking(files: int, packs: int, packed: int) -> bool:

@@ -303,3 +303,21 @@ def test_a_process_reading_many_bodies_reads_the_rest_at_once(sample_repo: Path,
     assert [entry.html for entry in site.ideas.values()] == [entry.html for entry in fresh.ideas.values()]
     assert [entry.body for entry in site.comments.values()] == [entry.body for entry in fresh.comments.values()]
     assert len(queries) == 4, "three bodies one by one, then the rest in one query"
+
+
+def test_the_bodies_of_edited_and_deleted_files_leave_the_store(sample_repo: Path, tmp_path: Path) -> None:
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    idea = min((sample_repo / "content" / "ideas").glob("*/*.md"))
+    for n in range(3):
+        idea.write_text(idea.read_text(encoding="utf-8") + f"\nEdit {n}.\n", encoding="utf-8")
+        site, _ = load_site(sample_repo, cache)
+        render_markdown(site)
+        cache.save(store)
+    min((sample_repo / "content" / "comments").glob("*/*.md")).unlink()
+    load_site(sample_repo, cache)
+    cache.save(store)
+    with sqlite3.connect(store) as db:
+        kept = {digest for (digest,) in db.execute("SELECT digest FROM texts")}
+    assert kept == {entry.digest for entry in _entries(cache).values()}, "one body per file's text, none left behind"
+    assert _entries(ContentCache.load(store))[idea.relative_to(sample_repo).as_posix()].body.endswith("Edit 2.\n")
