@@ -11,8 +11,9 @@ Otherwise the loading goes on while the forked process lists the content
 files (0.1-0.15 s at 10,000 ideas, which this process spent waiting before),
 then sends the files' states, for the cache to tell
 which files it knows (`CacheLoading.see`; this process's half is shown to it
-first, so after a fresh checkout git's index is asked 0.2-0.4 s sooner, while the
-packs load), and the list of content files the
+first, once the cache is open or the build is known to be wanted, so after a
+fresh checkout git's index is asked 0.2-0.4 s sooner, while the packs load; a
+build with nothing to do opens no cache for it), and the list of content files the
 load stage reads (`generator.contentfiles`: it need not walk the folders
 again). Where forking is not possible, the whole walk is taken here first, and
 the cache loaded only when something changed.
@@ -65,14 +66,19 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
         try:
             digests: list[str] = [""] * len(walk.parts)
             digests[0::2] = part_digests(walk.parts[0::2], states)
-            loading.see(Checkout(root, CONTENT_FOLDERS, states))  # this half tells a fresh checkout already: git is asked now
+            half = Checkout(root, CONTENT_FOLDERS, states)
+            shown = False
             while not child.ready() and loading.step():
-                pass
+                if not shown:  # the cache is open: this half tells a fresh checkout already, so git is asked while the packs load
+                    loading.see(half)
+                    shown = True
             digests[1::2] = cast(list[str], child.next())
             inputs = walk.fingerprint(digests)
             if not wanted(inputs):
                 loading.abandon()
                 return Start(inputs, {}, None)
+            if not shown:  # the build is wanted: the cache may be opened now (it is not, when nothing changed)
+                loading.see(half)
             while not child.ready() and loading.step():  # the forked process lists the content files after its half of the walk
                 pass
             there, files = cast(tuple[FileStates, ContentFiles], child.next())
