@@ -135,6 +135,11 @@ class Record:
     the build adds the rendered Markdown to the entry after parsing."""
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that reads the store at path and never creates or changes it."""
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+
+
 class TextStore:
     """The bodies of a store's records (`texts`), read one entry at a time when first asked for.
 
@@ -153,7 +158,7 @@ class TextStore:
     def texts(self, digest: str, path: str) -> tuple[str, str]:
         """The Markdown body and rendered HTML of the file whose text hashes to digest (at path, for the message)."""
         if self._pid != os.getpid():
-            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            self._db = _read_only(self.path)
             self._pid, self._asked, self._all = os.getpid(), 0, None
         assert self._db is not None
         row: tuple[str, str] | None = None
@@ -169,16 +174,19 @@ class TextStore:
         except sqlite3.Error as error:
             reason = str(error)
         if row is None:
-            raise ConsultError(
-                f"The content cache {self.path} changed while it was read ({reason}; wanted for {path}). "
-                "Run the command again; if it happens again, delete .consult/cache and build once more."
-            )
+            raise self._changed(reason, path)
         return row
+
+    def _changed(self, reason: str, wanted_for: str) -> ConsultError:
+        return ConsultError(
+            f"The content cache {self.path} changed while it was read ({reason}; wanted for {wanted_for}). "
+            "Run the command again; if it happens again, delete .consult/cache and build once more."
+        )
 
     def many(self, digests: Sequence[str]) -> dict[str, tuple[str, str]]:
         """The bodies of many files at once (a store written whole again copies them)."""
         found: dict[str, tuple[str, str]] = {}
-        with closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)) as db:
+        with closing(_read_only(self.path)) as db:
             for start in range(0, len(digests), 500):
                 chunk = digests[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -186,9 +194,8 @@ class TextStore:
                     (digest, (body, html))
                     for digest, body, html in db.execute(f"SELECT digest, body, html FROM texts WHERE digest IN ({marks})", chunk)
                 )
-        for digest in digests:
-            if digest not in found:
-                found[digest] = self.texts(digest, "a file it kept")  # the error that says what to do
+        if len(found) < len(set(digests)):
+            raise self._changed("a text is not there", "a file it kept")
         return found
 
 
@@ -436,7 +443,7 @@ class CacheLoading:
     def _open(self) -> None:
         self._opened = True
         try:
-            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            self._db = _read_only(self.path)
             if self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() != (cache_version(),):
                 self._close()
                 return
