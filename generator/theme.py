@@ -149,7 +149,7 @@ def template_globals(config: SiteConfig, assets: Assets) -> dict[str, Any]:
     return {
         "fragment": fragment,
         "memo": memo,
-        "stamped_card": stamped_card,
+        "stamped": stamped,
         "site": config,
         "url": url,
         "asset": AssetLink(prefix, dict(assets.files)),
@@ -223,41 +223,74 @@ def memo(env: Environment, template: str, macro: str, *args: Any) -> Markup:
     return _reused(env, key, lambda: getattr(env.get_template(template).module, macro)(*args))
 
 
-_STAMPS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str]] = weakref.WeakKeyDictionary()
-_SLOTS = {"title": "consultslottitle", "href": "consultslothref", "body": "consultslotbody"}
+_STAMPS: weakref.WeakKeyDictionary[Environment, dict[tuple[Any, ...], str | None]] = weakref.WeakKeyDictionary()
+"""Per environment: each stamped macro's markup with `{name}` where a slot's value goes (None: the macro cannot be stamped)."""
+_SLOT = "consultslot"
 
 
-def _fits_stamp(value: Any) -> bool:
-    """Values the card macro passes through unchanged (apart from escaping): plain one-line text, not empty, no stray spaces."""
-    return type(value) is str and value.splitlines() == [value] and value == value.strip() and "consultslot" not in value
+def _slot_kind(value: str | Markup) -> str | None:
+    """How a value fills a slot: "text" (plain one-line text, escaped), "line" (one line of markup) or "markup"; None if it cannot.
+
+    A value must not be empty (a macro may leave out an empty value and what goes with it, where it shows a placeholder),
+    nor hold a placeholder; text must have no stray spaces (its placeholder has none, so a macro's `trim` cannot be seen).
+    """
+    if (type(value) is not str and not isinstance(value, Markup)) or not value or _SLOT in value.lower():
+        return None
+    one_line = value.splitlines() == [value] and value == value.strip()
+    if isinstance(value, Markup):
+        return "line" if one_line else "markup"
+    return "text" if one_line else None
+
+
+def _placeholder(name: str, kind: str) -> str:
+    """A slot's placeholder. Markup's has lines and spaces around it, so a macro that trims or indents it changes it."""
+    return f"\n {_SLOT}{name} \n" if kind == "markup" else f"{_SLOT}{name}"
+
+
+def _stamp(macro: Callable[..., Any], fixed: Mapping[str, Any], kinds: Mapping[str, str]) -> str | None:
+    """The macro's markup with `{name}` for each slot, as a format string; None if a placeholder does not come out as it went in."""
+    placeholders = {name: _placeholder(name, kind) for name, kind in kinds.items()}
+    markup = str(macro(**fixed, **{name: p if kinds[name] == "text" else Markup(p) for name, p in placeholders.items()}))
+    stamp = markup.replace("{", "{{").replace("}", "}}")
+    for name, placeholder in placeholders.items():
+        if placeholder not in stamp:  # left out, or changed (a filter, a truncation): only the macro knows what it shows
+            return None
+        stamp = stamp.replace(placeholder, "{" + name + "}")
+    return None if _SLOT in stamp.lower() else stamp  # a placeholder shown changed as well as unchanged
 
 
 @pass_environment
-def stamped_card(env: Environment, title: str, href: str, heading_level: int, heading_size: str, body: Markup) -> Markup:
-    """A linked NHS.UK card, from the card macro rendered once per heading level and size with slots for the rest.
+def stamped(env: Environment, template: str, macro: str, fixed: Mapping[str, Any], **slots: str | Markup | None) -> Markup:
+    """`macro` of `template` called with `fixed` and `slots` as keyword arguments, from its markup rendered once per shape.
 
-    The nhsuk-frontend-jinja card macro costs about half a millisecond, and a
-    site of 10,000 ideas shows tens of thousands of cards. Its markup differs
-    between cards only in the escaped title and link and the body passed
-    through as it is, so it is rendered once with placeholders and filled in.
-    Anything else (a title with a line break, say) goes through the macro.
+    Some nhsuk-frontend-jinja macros cost half a millisecond or more a call
+    (the card, the pagination, the summary list), and the site calls them tens
+    of thousands of times with markup that differs only in text or markup
+    passed through it. So the macro is rendered once per build for each
+    `fixed` (hashable values, such as a heading level), each set of slots
+    left out (None) and each kind of value (`_slot_kind`), with a placeholder
+    in each slot, and the values are filled in (text escaped, as Jinja would).
+    A value that cannot fill a slot goes through the macro, and so does every
+    call of a macro whose placeholders do not come out as they went in.
+    `tests/test_stamped.py` checks each stamped macro against itself.
     """
-    macros: Any = env.get_template("macros.html").module  # a template's exported macros, as attributes
-    macro = macros.link_card_markup
-    if not (_fits_stamp(title) and _fits_stamp(href) and "consultslot" not in body):
-        return Markup(macro(title, href, heading_level, heading_size, body))
+    call = getattr(env.get_template(template).module, macro)  # a template's exported macros, as attributes
+    absent = {name: None for name, value in slots.items() if value is None}
+    given = {name: value for name, value in slots.items() if value is not None}
+    kinds: dict[str, str] = {}
+    for name, value in given.items():
+        kind = _slot_kind(value)
+        if kind is None:
+            return Markup(call(**fixed, **slots))
+        kinds[name] = kind
+    key = (template, macro, *sorted(fixed.items()), *sorted(absent), *sorted(kinds.items()))
     stamps = _STAMPS.setdefault(env, {})
-    key = (heading_level, heading_size)
-    stamp = stamps.get(key)
+    if key not in stamps:
+        stamps[key] = _stamp(call, {**fixed, **absent}, kinds)
+    stamp = stamps[key]
     if stamp is None:
-        rendered = str(macro(_SLOTS["title"], _SLOTS["href"], heading_level, heading_size, Markup(_SLOTS["body"])))
-        stamp = rendered.replace("{", "{{").replace("}", "}}")
-        for name, slot in _SLOTS.items():
-            if stamp.count(slot) != 1:
-                raise RuntimeError(f"the card macro no longer shows the {name} exactly once; theme.stamped_card needs updating")
-            stamp = stamp.replace(slot, "{" + name + "}")
-        stamps[key] = stamp
-    return Markup(stamp.format(title=escape(title), href=escape(href), body=body))
+        return Markup(call(**fixed, **slots))
+    return Markup(stamp.format(**{name: escape(value) if kinds[name] == "text" else value for name, value in given.items()}))
 
 
 FILTERS = {"long_date": long_date, "event_time": event_time, "markdown": render_markdown}
