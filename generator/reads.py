@@ -33,7 +33,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import itertools
 import json
+import operator
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -61,6 +63,11 @@ IDENTIFIED: set[type] = set()
 
 FROM_ENTRY: dict[type, frozenset[str]] = {}
 """Per view class, the attributes whose value comes from the view's content file alone (`from_entry`)."""
+
+ENTRY_FIELDS: dict[str, frozenset[str]] = {}
+"""Per view class name (the kind its `read_identity` starts with), the attributes whose token depends on nothing but the
+view's identity and its file's text (`entry_fields`). Their reads are recorded one by one like any other, with the text's
+hash beside them (`Tables.models`), and a replay does not evaluate them while the text is unchanged."""
 
 ROOT = "root:"
 MISSING = "missing"
@@ -93,6 +100,11 @@ def entry_attributes(cls: type) -> frozenset[str]:
     return frozenset(name for name, marked in found.items() if marked)
 
 
+def entry_fields(cls: type) -> frozenset[str]:
+    """The names in the `entry_fields` class attributes of cls and its bases (see `ENTRY_FIELDS`)."""
+    return frozenset(name for klass in cls.__mro__ for name in vars(klass).get("entry_fields", ()))
+
+
 def identified(cls: type) -> type:
     """Class decorator: instances are fingerprinted by their `read_identity`, their attributes recorded when read."""
     IDENTIFIED.add(cls)
@@ -115,6 +127,20 @@ def known_models(values: Iterable[tuple[Any, str]]) -> None:
     """
     _MODELS.clear()
     _MODELS.update((id(value), (value, identity, b"@" + identity.encode())) for value, identity in values)
+
+
+TEXTS: dict[str, str] = {}
+"""Identity → hash of the text it was made from, for this build's front matters (`known_texts`) and views (each view adds
+its own as it is made, after them): what `Replay` compares with `Tables.models`."""
+
+
+def known_texts(pairs: Iterable[tuple[str, str]]) -> None:
+    """Know the hash of each front matter's text by its identity (`TEXTS`); replaces the last build's, views' included.
+
+    A front matter made from no text (an empty hash) is left out: nothing recorded of it is ever taken as unchanged.
+    """
+    TEXTS.clear()
+    TEXTS.update(pair for pair in pairs if pair[1])
 
 
 def model_identity(value: Any) -> str | None:
@@ -308,9 +334,10 @@ class Tables:
     piece_pairs: list[tuple[int, ...]]
     piece_pieces: list[tuple[int, ...]]
     models: dict[str, str] = field(default_factory=dict)
-    """For each front matter whose fields were read (`model_identity`): the hash of its file's text when they last were.
+    """For each front matter whose fields were read (`model_identity`), and each view whose `entry_fields` were:
+    the hash of its file's text when they last were.
 
-    Its fields are a function of that text, so while the hash stays the same a replay need not evaluate them.
+    They are a function of that text, so while the hash stays the same a replay need not evaluate them.
     """
     grouped: int = 0
     """How many reads, from the first, are in runs (`runs`): the others were added after the last compaction."""
@@ -416,8 +443,17 @@ class Recorder:
                     number = self._pair((key[0], ENTRY), obj.entry.digest)
             else:
                 number = self._pair((key[0], sys.intern("." + name)), token(value))
+                if name in ENTRY_FIELDS.get(type(obj).__name__, ()):
+                    self._text_read(key[0], obj.entry.digest)
             self.known[key] = number
         stack[-1].pairs.add(number)
+
+    def _text_read(self, identity: str, digest: str | None) -> None:
+        """Keep the hash of the text a front matter's fields, or a view's `entry_fields`, were just read from (for `Replay`)."""
+        if digest:
+            self.tables.models[identity] = digest
+        else:
+            self.tables.models.pop(identity, None)
 
     def model_attribute(self, model: Any, identity: str, name: str, value: Any) -> None:
         """Record that a template read the field `name` of a known front matter (`model_identity`) and found value."""
@@ -426,11 +462,7 @@ class Recorder:
             number = self.known.get(key)
             if number is None:
                 number = self.known[key] = self._pair((identity, sys.intern("." + name)), token(value))
-                digest = content_digest(model)
-                if digest:
-                    self.tables.models[identity] = digest
-                else:
-                    self.tables.models.pop(identity, None)
+                self._text_read(identity, content_digest(model))
             self.stack[-1].pairs.add(number)
 
     def item(self, obj: Any, access: str, value: Any) -> None:
@@ -546,6 +578,20 @@ def item_access(key: Any) -> str | None:
     return None
 
 
+NONE_SAME: tuple[set[str], set[str]] = (set(), set())
+"""No front matter or view left out (`Replay._check_each`)."""
+
+
+def text_digests(objects: Mapping[str, Any]) -> dict[str, str]:
+    """The hash of the text each front matter (`content_addressed`) and each view in objects was made from, by identity."""
+    found: dict[str, str] = {}
+    for identity, value in objects.items():
+        digest = content_digest(value) if isinstance(value, BaseModel) else getattr(getattr(value, "entry", None), "digest", None)
+        if isinstance(digest, str) and digest:
+            found[identity] = digest
+    return found
+
+
 UNREPLAYABLE = "?"
 _UNKNOWN = b"\x00unknown"
 """The token of a read that cannot be replayed: equal to no recorded token."""
@@ -556,13 +602,17 @@ class Replay:
     """Evaluates the last build's reads against this build's views, each once, and finds the pieces that changed.
 
     `objects` maps identities to this build's objects (every view, and `views`);
-    `shared` is the context every page is rendered with. Every read is evaluated
+    `shared` is the context every page is rendered with; `texts` maps the identities of front matters and views
+    to the hash of their file's text now (`TEXTS`; found from `objects` when not given). Every read is evaluated
     up front (nearly all are used by some kept page), so a page's check is two set
     operations on the few reads and pieces that changed.
     """
 
-    def __init__(self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
+    def __init__(
+        self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any], texts: Mapping[str, str] | None = None
+    ) -> None:
         self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
+        self.texts = texts if texts is not None else text_digests(objects)
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -573,22 +623,34 @@ class Replay:
                 return False
         return self.changed_pairs.isdisjoint(pairs) and self.changed_pieces.isdisjoint(pieces)
 
-    def _same_models(self) -> set[str]:
-        """The front matters whose file's text is what it was when their recorded fields were read."""
-        objects = self.objects
-        return {identity for identity, digest in self.tables.models.items() if content_digest(objects.get(identity)) == digest}
+    def _same_texts(self) -> tuple[set[str], set[str]]:
+        """The front matters, and the views, whose file's text is what it was when their recorded fields were read.
+
+        In one go over the tens of thousands kept (`Tables.models`); a view's identity holds a ":", a front matter's does not.
+        """
+        models = self.tables.models
+        identities = list(models)
+        same = list(map(operator.eq, map(self.texts.get, identities), models.values()))
+        is_view = list(map(operator.contains, identities, itertools.repeat(":")))
+        views = set(itertools.compress(identities, map(operator.and_, same, is_view)))
+        return set(itertools.compress(identities, map(operator.and_, same, map(operator.not_, is_view)))), views
 
     def _changed_pairs(self) -> set[int]:
         tables = self.tables
-        same = self._same_models()
+        models, views = self._same_texts()
         changed: set[int] = set()
         for start, stop in tables.run_bounds():
-            self._check_run(start, stop, same, changed)
-        self._check_each(range(tables.grouped, len(tables.tokens)), same, changed)
+            identity, access = tables.pairs[2 * start], tables.pairs[2 * start + 1]
+            entry_field = access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
+            self._check_run(start, stop, views if entry_field else models, changed)
+        self._check_each(range(tables.grouped, len(tables.tokens)), (models, views), changed)
         return changed
 
     def _check_run(self, start: int, stop: int, same: set[str], changed: set[int]) -> None:
         """Check one run of reads (one access of one kind of identity) in one go: most runs give the recorded tokens as they are.
+
+        The reads of identities in `same` (whose file's text is unchanged: `_same_texts`) are not evaluated; when some
+        are left out, the others are checked one by one.
 
         Each value is fetched with one `attrgetter` mapped over the run's objects, and the run is unchanged
         when the values equal the recorded tokens with the same types, none of them a hashed token (bytes),
@@ -597,19 +659,21 @@ class Replay:
         """
         tables = self.tables
         identities = tables.pairs[2 * start : 2 * stop : 2]
-        skipped = list(map(same.__contains__, identities))
-        if all(skipped):
-            return
         access = tables.pairs[2 * start + 1]
-        numbers = range(start, stop)
-        if True in skipped or not (access == ENTRY or (access[:1] == "." and "." not in access[1:])):
-            self._check_each(numbers, same, changed)
+        numbers: Sequence[int] = range(start, stop)
+        if same:
+            skipped = list(map(same.__contains__, identities))
+            if True in skipped:
+                self._check_each(list(itertools.compress(numbers, map(operator.not_, skipped))), NONE_SAME, changed)
+                return
+        if not (access == ENTRY or (access[:1] == "." and "." not in access[1:])):
+            self._check_each(numbers, NONE_SAME, changed)
             return
         getter = _ENTRY_DIGEST if access == ENTRY else attrgetter(access[1:])
         try:
             values = list(map(getter, map(self.objects.get, identities)))
         except AttributeError:  # a view gone, or an attribute Jinja would find otherwise
-            self._check_each(numbers, same, changed)
+            self._check_each(numbers, NONE_SAME, changed)
             return
         recorded = tables.tokens[start:stop]
         types = list(map(type, recorded))
@@ -643,13 +707,20 @@ class Replay:
         except (AttributeError, UnknownValue):
             return self._evaluate(identity, access)
 
-    def _check_each(self, numbers: Iterable[int], same: set[str], changed: set[int]) -> None:
-        """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole."""
+    def _check_each(self, numbers: Iterable[int], same: tuple[set[str], set[str]], changed: set[int]) -> None:
+        """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole.
+
+        `same` holds the front matters and the views whose file's text is unchanged (`_same_texts`): the front matters'
+        fields and the views' `entry_fields` are not evaluated.
+        """
         tables, objects = self.tables, self.objects
         pairs, tokens = tables.pairs, tables.tokens
+        same_models, same_views = same
         for number in numbers:
             identity, access, recorded = pairs[2 * number], pairs[2 * number + 1], tokens[number]
-            if identity in same:
+            if identity in same_models or (
+                identity in same_views and access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
+            ):
                 continue
             obj = objects.get(identity, missing)
             if access == ENTRY:

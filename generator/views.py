@@ -14,14 +14,27 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
 from operator import attrgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from markupsafe import Markup
 
 from .counts import fold, support_sentence
 from .loader import Entry, Site
 from .markdown import plain_text_of, render
-from .reads import FROM_ENTRY, IDENTIFIED, content_addressed, entry_attributes, from_entry, identified, known_models, models_by_identity
+from .reads import (
+    ENTRY_FIELDS,
+    FROM_ENTRY,
+    IDENTIFIED,
+    TEXTS,
+    content_addressed,
+    entry_attributes,
+    entry_fields,
+    from_entry,
+    identified,
+    known_models,
+    known_texts,
+    models_by_identity,
+)
 from .recurrence import describe, occurrence
 from .schema import LONDON, Challenge, ChallengeStatus, Comment, Event, Idea, IdeaStatus, Page, Topic, Update
 
@@ -40,16 +53,23 @@ class View(Generic[T]):
     slug: str = field(init=False, repr=False, compare=False)
     read_identity: str = field(init=False, repr=False, compare=False)
     """Kind and slug (unique within a kind: the loader refuses a slug used twice)."""
+    entry_fields: ClassVar[tuple[str, ...]] = ("meta", "slug", "read_identity", "title")
+    """Attributes whose token depends on nothing but the view's identity and its file's text, whatever the other files
+    say (`reads.ENTRY_FIELDS`: a replay does not evaluate them while that text is unchanged). A subclass adds its own;
+    `tests/test_entry_fields.py` changes the other files and checks them."""
 
     def __post_init__(self) -> None:
         self.meta = self.entry.meta
         self.slug = self.entry.slug
         self.read_identity = f"{type(self).__name__}:{self.entry.slug}"
+        if self.entry.digest:
+            TEXTS[self.read_identity] = self.entry.digest  # for a replay (`reads.ENTRY_FIELDS`)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         IDENTIFIED.add(cls)
         FROM_ENTRY[cls] = entry_attributes(cls)
+        ENTRY_FIELDS[cls.__name__] = entry_fields(cls)
 
     @property
     def title(self) -> str:
@@ -91,6 +111,8 @@ class IdeaView(View[Idea]):
     """Published, or submitted when not yet published."""
     comment_count: int = field(init=False, repr=False, compare=False)
     """Its comments and their replies (the threads are complete when the view is made)."""
+    entry_fields: ClassVar[tuple[str, ...]] = ("status", "date", "url", "challenge")
+    """`url` is made from its slug; `challenge` is read as the identity of the challenge its front matter names."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -301,6 +323,8 @@ class SiteViews:
 
 
 _READ_IDENTITY = attrgetter("read_identity")
+_META = attrgetter("meta")
+_DIGEST = attrgetter("digest")
 
 
 def model_key(entry: Entry[Any]) -> str:
@@ -373,8 +397,11 @@ def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[st
     originals of duplicates; without them no idea has a count.
     """
     entries: list[dict[str, Entry[Any]]] = [site.challenges, site.ideas, site.events, site.pages, site.topics, site.comments, site.updates]
-    content_addressed((e.meta, e.digest) for collection in entries for e in collection.values())
-    known_models((e.meta, model_key(e)) for collection in entries for e in collection.values())
+    every = [e for collection in entries for e in collection.values()]
+    metas, digests, keys = list(map(_META, every)), list(map(_DIGEST, every)), list(map(model_key, every))
+    content_addressed(zip(metas, digests, strict=True))
+    known_models(zip(metas, keys, strict=True))
+    known_texts(zip(keys, digests, strict=True))  # the views add theirs as they are made
     originals = {slug: e.meta.duplicate_of or slug for slug, e in site.ideas.items()}
     folded = fold(supports, originals) if supports is not None else None
     today = now.astimezone(LONDON).date() if now is not None else None

@@ -164,7 +164,8 @@ def test_tokens_tell_apart_what_a_template_would_show_differently() -> None:
 def test_a_replay_skips_the_fields_of_front_matter_whose_file_is_unchanged(
     sample_repo: Path, tmp_path: Path, theme_showing_roles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Front matter is a function of its file's text: while that text is unchanged, its recorded fields are not evaluated again.
+    """Front matter, and a view's `entry_fields`, are a function of its file's text: while that text is unchanged, their
+    recorded reads are not evaluated again.
 
     The edited file's fields are, and a file edited back to its earlier text is followed too.
     """
@@ -178,13 +179,18 @@ def test_a_replay_skips_the_fields_of_front_matter_whose_file_is_unchanged(
     models = read_manifest(out).tables.models
     assert f"idea/{idea.stem}" in models and len(models) > 1, "the build kept the hash each read front matter had"
 
-    same: list[set[str]] = []
-    stock = generator.reads.Replay._same_models
-    monkeypatch.setattr(generator.reads.Replay, "_same_models", lambda self: same.append(stock(self)) or same[-1])
+    assert f"IdeaView:{idea.stem}" in models, "and each view whose fields that come from its file alone were read"
+
+    same: list[tuple[set[str], set[str]]] = []
+    stock = generator.reads.Replay._same_texts
+    monkeypatch.setattr(generator.reads.Replay, "_same_texts", lambda self: same.append(stock(self)) or same[-1])
     set_role(idea, role)
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert f"idea/{idea.stem}" not in same[-1], "the edited file's fields are evaluated"
-    assert set(models) - {f"idea/{idea.stem}"} <= same[-1], "every other file's are skipped"
+    same_models, same_views = same[-1]
+    assert f"idea/{idea.stem}" not in same_models, "the edited file's fields are evaluated"
+    assert f"IdeaView:{idea.stem}" not in same_views, "and its view's"
+    assert set(models) - {f"idea/{idea.stem}", f"IdeaView:{idea.stem}"} == same_models | same_views, "every other file's are skipped"
+    assert all(":" in identity for identity in same_views) and not any(":" in identity for identity in same_models)
     assert listing.read_bytes() != first and cards_with_role(listing)[0] == role, "the newest idea's card shows its new role"
 
     idea.write_text(original, encoding="utf-8")  # its text, and hash, as at the first build
