@@ -12,7 +12,7 @@ from generator.views import _comment_threads
 
 def comment(reference: str, target: str, day: int, reply_to: str | None = None) -> Any:
     meta = SimpleNamespace(reference=reference, target=target, submitted=dt.date(2026, 3, day), reply_to=reply_to)
-    return SimpleNamespace(meta=meta, slug=reference.lower(), kind="comment")
+    return SimpleNamespace(meta=meta, slug=reference.lower(), kind="comment", digest="")  # an entry made from no file's text
 
 
 def test_each_targets_comments_are_oldest_first_with_replies_under_their_parent() -> None:
