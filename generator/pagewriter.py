@@ -199,7 +199,7 @@ def pages_to_render(
     """The specs whose page is new, missing, or whose recorded reads give a different value now."""
     if not previous.pages:
         return specs
-    replay = Replay(env, previous.tables, views.by_identity(), context, reads.TEXTS)
+    replay = Replay(env, previous.tables, views.by_identity(), context)
     base = f"{os.fspath(output)}{os.sep}"
     todo = []
     for spec in specs:

@@ -582,14 +582,9 @@ NONE_SAME: tuple[set[str], set[str]] = (set(), set())
 """No front matter or view left out (`Replay._check_each`)."""
 
 
-def text_digests(objects: Mapping[str, Any]) -> dict[str, str]:
-    """The hash of the text each front matter (`content_addressed`) and each view in objects was made from, by identity."""
-    found: dict[str, str] = {}
-    for identity, value in objects.items():
-        digest = content_digest(value) if isinstance(value, BaseModel) else getattr(getattr(value, "entry", None), "digest", None)
-        if isinstance(digest, str) and digest:
-            found[identity] = digest
-    return found
+def _entry_field(identity: str, access: str) -> bool:
+    """Whether a read is of one of a view's `entry_fields` (`ENTRY_FIELDS`, by the kind its identity starts with)."""
+    return access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
 
 
 UNREPLAYABLE = "?"
@@ -603,16 +598,15 @@ class Replay:
 
     `objects` maps identities to this build's objects (every view, and `views`);
     `shared` is the context every page is rendered with; `texts` maps the identities of front matters and views
-    to the hash of their file's text now (`TEXTS`; found from `objects` when not given). Every read is evaluated
+    to the hash of their file's text now (this build's, `TEXTS`). Every read is evaluated
     up front (nearly all are used by some kept page), so a page's check is two set
     operations on the few reads and pieces that changed.
     """
 
     def __init__(
-        self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any], texts: Mapping[str, str] | None = None
+        self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any], texts: Mapping[str, str] = TEXTS
     ) -> None:
-        self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
-        self.texts = texts if texts is not None else text_digests(objects)
+        self.env, self.tables, self.objects, self.shared, self.texts = env, tables, objects, shared, texts
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -640,9 +634,8 @@ class Replay:
         models, views = self._same_texts()
         changed: set[int] = set()
         for start, stop in tables.run_bounds():
-            identity, access = tables.pairs[2 * start], tables.pairs[2 * start + 1]
-            entry_field = access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
-            self._check_run(start, stop, views if entry_field else models, changed)
+            same = views if _entry_field(tables.pairs[2 * start], tables.pairs[2 * start + 1]) else models
+            self._check_run(start, stop, same, changed)
         self._check_each(range(tables.grouped, len(tables.tokens)), (models, views), changed)
         return changed
 
@@ -718,9 +711,7 @@ class Replay:
         same_models, same_views = same
         for number in numbers:
             identity, access, recorded = pairs[2 * number], pairs[2 * number + 1], tokens[number]
-            if identity in same_models or (
-                identity in same_views and access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
-            ):
+            if identity in same_models or (identity in same_views and _entry_field(identity, access)):
                 continue
             obj = objects.get(identity, missing)
             if access == ENTRY:
