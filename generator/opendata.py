@@ -14,6 +14,7 @@ record made again.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import json
@@ -121,34 +122,61 @@ def _flatten(comments: Iterable[CommentView]) -> Iterable[CommentView]:
         yield from comment.replies
 
 
+Key = tuple[Any, ...]
+"""What a record shows, as a tuple (cheap to hash; pickle stores a string shared by every key once)."""
+
+CommentItem = tuple[CommentView, str, str]
+"""(comment, challenge slug, page URL)."""
+
+
 @dataclass(frozen=True)
 class Selection:
-    """The ideas and comments to publish, optionally for one challenge, in a stable order."""
+    """The ideas and comments to publish, each with its record's key (`idea_key`, `comment_key`), in the files' order
+    (`in_idea_order`, `in_comment_order`)."""
 
-    ideas: list[IdeaView]
-    comments: list[tuple[CommentView, str, str]]
-    """(comment, challenge slug, page URL)."""
+    ideas: list[tuple[Key, IdeaView]]
+    comments: list[tuple[Key, CommentItem]]
+
+
+def _idea_order(idea: IdeaView) -> tuple[dt.date, str]:
+    meta = idea.entry.meta
+    return meta.submitted, meta.reference
+
+
+def _comment_order(item: CommentItem) -> tuple[dt.date, str]:
+    meta = item[0].entry.meta
+    return meta.submitted, meta.reference
 
 
 def select_ideas(views: SiteViews, challenge: str | None = None) -> list[IdeaView]:
     """The ideas to publish, oldest first (by submission, then reference)."""
     ideas = [i for i in views.ideas.values() if challenge is None or i.entry.meta.challenge == challenge]
-    ideas.sort(key=lambda i: (i.entry.meta.submitted, i.entry.meta.reference))
+    ideas.sort(key=_idea_order)
     return ideas
 
 
-def comment_items(views: SiteViews, challenge: str | None = None) -> list[tuple[CommentView, str, str]]:
+def in_idea_order(keyed: Iterable[tuple[Key, IdeaView]]) -> list[tuple[Key, IdeaView]]:
+    """Keyed ideas in the order `select_ideas` gives (its keys made once, for a signature say, are not made again)."""
+    return sorted(keyed, key=lambda pair: _idea_order(pair[1]))
+
+
+def comment_items(views: SiteViews, challenge: str | None = None) -> list[CommentItem]:
     """Every published comment as (comment, challenge slug, page URL), thread by thread (unsorted)."""
     threads = [(idea.comments, idea.entry.meta.challenge, idea.url) for idea in views.ideas.values()]
     threads += [(topic.comments, topic.entry.meta.challenge, topic.url) for topic in views.topics.values()]
     return [(c, slug, url) for thread, slug, url in threads if challenge is None or slug == challenge for c in _flatten(thread)]
 
 
-def select_comments(views: SiteViews, challenge: str | None = None) -> list[tuple[CommentView, str, str]]:
+def select_comments(views: SiteViews, challenge: str | None = None) -> list[CommentItem]:
     """The comments to publish, by date then reference."""
     comments = comment_items(views, challenge)
-    comments.sort(key=lambda item: (item[0].entry.meta.submitted, item[0].entry.meta.reference))
+    comments.sort(key=_comment_order)
     return comments
+
+
+def in_comment_order(keyed: Iterable[tuple[Key, CommentItem]]) -> list[tuple[Key, CommentItem]]:
+    """Keyed comments in the order `select_comments` gives."""
+    return sorted(keyed, key=lambda pair: _comment_order(pair[1]))
 
 
 def comment_record(config: SiteConfig, comment: CommentView, challenge: str, page: str) -> dict[str, Any]:
@@ -243,9 +271,6 @@ def changes_file(path: Path) -> Path:
     return path.with_name(f"{path.stem}-changes{path.suffix}")
 
 
-Key = tuple[Any, ...]
-"""What a record shows, as a tuple (cheap to hash; pickle stores a string shared by every key once)."""
-
 REWRITE_FRACTION = 8
 """The store is written whole again once the records added since pass 1/REWRITE_FRACTION of it."""
 UNUSED_FRACTION = 4
@@ -319,7 +344,7 @@ def idea_key(config: SiteConfig, idea: IdeaView, made_with: str = "") -> Key:
     return ("idea", made_with, config.base_url, idea.entry.digest, idea.url, challenge_title, idea.supports, idea.comment_count)
 
 
-def comment_key(config: SiteConfig, item: tuple[CommentView, str, str], made_with: str = "") -> Key:
+def comment_key(config: SiteConfig, item: CommentItem, made_with: str = "") -> Key:
     """Everything `comment_record` reads: the file, the challenge and page it belongs to, the site's address."""
     comment, challenge, page = item
     return ("comment", made_with, config.base_url, comment.entry.digest, challenge, page)
@@ -330,7 +355,7 @@ def _finish_idea(config: SiteConfig, idea: IdeaView) -> Finished:
     return csv_row(record[f.name] for f in IDEA_FIELDS), json_item(record)
 
 
-def _finish_comment(config: SiteConfig, item: tuple[CommentView, str, str]) -> Finished:
+def _finish_comment(config: SiteConfig, item: CommentItem) -> Finished:
     record = comment_record(config, *item)
     return csv_row(record[f.name] for f in COMMENT_FIELDS), ""
 
@@ -347,8 +372,8 @@ def render_files(
     """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
 
     `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
-    `chosen` holds the ideas (`select_ideas`) and comments (`select_comments`) when the caller has them already; `only` limits the files made
-    (ideas.csv, ideas.json, comments.csv) to those named.
+    `chosen` holds the ideas and comments with their keys, in order, when the caller has them already (made with the same
+    `made_with`); `only` limits the files made (ideas.csv, ideas.json, comments.csv) to those named.
     """
     config = views.site.config
     kept = Kept() if kept is None else kept
@@ -356,15 +381,15 @@ def render_files(
     names = [name for name in names if only is None or name in only]
     files: dict[str, str] = {}
     if any(name.startswith("ideas.") for name in names):
-        chosen_ideas = chosen.ideas if chosen else select_ideas(views, challenge)
-        ideas = kept.finish([(idea_key(config, i, made_with), i) for i in chosen_ideas], functools.partial(_finish_idea, config))
+        keyed_ideas = chosen.ideas if chosen else [(idea_key(config, i, made_with), i) for i in select_ideas(views, challenge)]
+        ideas = kept.finish(keyed_ideas, functools.partial(_finish_idea, config))
         if "ideas.json" in names:
             files["ideas.json"] = to_json(config, [item for _, item in ideas])
         if "ideas.csv" in names:
             files["ideas.csv"] = to_csv((row for row, _ in ideas), IDEA_FIELDS)
     if "comments.csv" in names:
-        chosen_comments = chosen.comments if chosen else select_comments(views, challenge)
-        comments = kept.finish([(comment_key(config, c, made_with), c) for c in chosen_comments], functools.partial(_finish_comment, config))
+        keyed_comments = chosen.comments if chosen else [(comment_key(config, c, made_with), c) for c in select_comments(views, challenge)]
+        comments = kept.finish(keyed_comments, functools.partial(_finish_comment, config))
         files["comments.csv"] = to_csv((row for row, _ in comments), COMMENT_FIELDS)
     return dict(sorted(files.items(), key=lambda item: names.index(item[0])))
 

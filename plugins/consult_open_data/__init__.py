@@ -23,9 +23,9 @@ from generator.opendata import (
     comment_items,
     comment_key,
     idea_key,
+    in_comment_order,
+    in_idea_order,
     records_file,
-    select_comments,
-    select_ideas,
     write_files,
 )
 from generator.pagewriter import PageSpec, read_outputs, record_output
@@ -67,9 +67,11 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
     config = site.config
     settings = config.model_dump_json()
     recorded = read_outputs(output) if incremental else {}
+    ideas = [(idea_key(config, idea, code_signature), idea) for idea in views.ideas.values()]
+    comments = [(comment_key(config, item, code_signature), item) for item in comment_items(views)]
     inputs = {
-        "ideas": signature(code_signature, settings, [idea_key(config, idea, code_signature) for idea in views.ideas.values()]),
-        "comments": signature(code_signature, settings, [comment_key(config, item, code_signature) for item in comment_items(views)]),
+        "ideas": signature(code_signature, settings, [key for key, _ in ideas]),
+        "comments": signature(code_signature, settings, [key for key, _ in comments]),
     }
     kept_files: list[str] = []
     for group, names in GROUPS.items():
@@ -78,7 +80,7 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
             kept_files += files
             continue
         kept = Kept.load(records_file(site.root, group)) if incremental else Kept()  # a cold build makes every record
-        chosen = Selection(select_ideas(views), []) if group == "ideas" else Selection([], select_comments(views))
+        chosen = Selection(in_idea_order(ideas), []) if group == "ideas" else Selection([], in_comment_order(comments))  # keys made once
         write_files(views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code_signature, chosen=chosen, only=names)
         kept.save(records_file(site.root, group))
         record_output(output, f"{NAME}:{group}", inputs[group])
