@@ -83,6 +83,8 @@ COMMENT_FIELDS = (
 
 def scrub(text: str) -> str:
     """Plain text with anything that looks like an email address removed."""
+    if "@" not in text:  # most texts: the pattern would be tried at every word only to fail (0.45 s over the ideas and comments at 10,000 ideas)
+        return text
     return EMAIL.sub("[email address removed]", text)
 
 
