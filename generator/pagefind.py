@@ -1,7 +1,8 @@
 """Run Pagefind (the binary shipped in the `pagefind-bin` wheel) over pages of a built site.
 
 Each part of the index (see `search_parts`) is built in a scratch folder that
-holds just that part's pages (in memory when there is room, `scratch_parent`). Pagefind's output is then made
+holds just that part's pages, each cut to what Pagefind reads of it
+(`generator.searchable`; in memory when there is room, `scratch_parent`). Pagefind's output is then made
 stable and written into the site file by file through `write_atomic`:
 content-named files first and `pagefind-entry.json` (which names them) last,
 an unchanged file left as it is, files the part no longer has deleted after.
@@ -35,6 +36,7 @@ import cbor2
 
 from .atomic import write_atomic
 from .errors import BuildError
+from .searchable import searchable
 
 BUNDLE = "pagefind"
 """Folder of the index inside the site: `/pagefind/pagefind.js`."""
@@ -118,15 +120,12 @@ def version() -> str:
         return ""
 
 
-def _link_tree(site: Path, farm: Path, files: list[str]) -> None:
-    """A folder holding `files` (paths relative to site) at the same paths, hard-linked (copied across devices)."""
+def _copy_tree(site: Path, farm: Path, files: list[str]) -> None:
+    """A folder holding `files` (paths relative to site) at the same paths, each cut to what Pagefind reads of it (`searchable`)."""
     for rel in files:
         target = farm / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(site / rel, target)
-        except OSError:
-            shutil.copyfile(site / rel, target)
+        target.write_bytes(searchable((site / rel).read_bytes()))
 
 
 def _read_tree(folder: Path) -> dict[str, bytes]:
@@ -228,7 +227,7 @@ def _index_in(parent: str | None, site: Path, files: list[str], started: threadi
     with tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent) as work:
         source = Path(work) / "site"
         source.mkdir()
-        _link_tree(site, source, files)
+        _copy_tree(site, source, files)
         fresh = Path(work) / "bundle"
         peak = _index(source, fresh, 600, started)
         return _read_tree(fresh), peak
@@ -241,7 +240,7 @@ def index_part(site: Path, number: int, files: list[str], started: threading.Eve
     """
     # Scratch work goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
     # site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
-    # Pages are hard-linked when the scratch folder is on the site's file system, copied otherwise.
+    # Pages are copied there cut to what Pagefind reads of them (`generator.searchable`).
     parent = scratch_parent(site, files)
     try:
         made, peak = _index_in(parent, site, files, started)
