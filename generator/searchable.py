@@ -34,7 +34,9 @@ RAW_TEXT = (b"<!--", b"<script", b"<style", b"<template", b"<textarea", b"<![cda
 VOID = frozenset(b"area base br col embed hr img input link meta source track wbr".split())
 """Elements without an end: never a marked element's."""
 
-_SPACE = b" \t\n\r\f"
+_SPACE = frozenset((b" ", b"\t", b"\n", b"\r", b"\f"))
+_NAME_END = _SPACE | {b"=", b">", b"/"}
+_VALUE_END = _SPACE | {b">"}
 _TAG_NAME = re.compile(rb"<([a-zA-Z][a-zA-Z0-9-]*)")
 _BODY_TAG = re.compile(rb"<body[\s>/]", re.IGNORECASE)
 
@@ -54,7 +56,7 @@ def _tag(page: bytes, start: int) -> tuple[bytes, set[bytes], int] | None:
             return match.group(1).lower(), names, at + 1
         else:
             name_end = at
-            while name_end < size and page[name_end : name_end + 1] not in (*_SPACE, b"=", b">", b"/"):
+            while name_end < size and page[name_end : name_end + 1] not in _NAME_END:
                 name_end += 1
             names.add(page[at:name_end].lower())
             at = name_end
@@ -72,7 +74,7 @@ def _tag(page: bytes, start: int) -> tuple[bytes, set[bytes], int] | None:
                     return None
                 at = close + 1
             else:
-                while at < size and page[at : at + 1] not in (*_SPACE, b">"):
+                while at < size and page[at : at + 1] not in _VALUE_END:
                     at += 1
     return None
 
@@ -104,7 +106,9 @@ def searchable(page: bytes) -> bytes:
     position = body_start
     while (mark := lowered.find(BODY_MARK, position, body_end)) != -1:
         start = page.rfind(b"<", position, mark)
-        tag = _tag(page, start) if start != -1 else None
+        if start == -1 or page.count(b'"', start, mark) % 2 or page.count(b"'", start, mark) % 2:
+            return page  # the "<" found may be inside a quoted value rather than start the tag
+        tag = _tag(page, start)
         if tag is None or BODY_MARK not in tag[1] or tag[2] <= mark or tag[0] in VOID:
             return page  # the mark is text, or a value, or on an element without content
         end = _element_end(page, tag[0], tag[2])

@@ -84,6 +84,24 @@ def test_a_page_that_cannot_be_read_with_certainty_is_kept_whole(original: bytes
     assert searchable(original) == original
 
 
+@pytest.mark.parametrize(
+    "marked",
+    [
+        b"<p data-pagefind-body hidden>Text</p>",
+        b"<div class=x data-pagefind-body>Text</div>",
+        b"<div\n  class='a'\tdata-pagefind-body\n>Text</div>",
+        b'<article DATA-PAGEFIND-BODY="">Text</ARTICLE>',
+    ],
+)
+def test_attributes_are_read_as_html_writes_them(marked: bytes) -> None:
+    assert searchable(page(HEADER + marked + FOOTER)) == cut_to(marked)
+
+
+def test_an_angle_bracket_inside_a_quoted_value_is_not_taken_for_a_tag() -> None:
+    original = page(HEADER + b'<article title="a<b" data-pagefind-body>Text</article><b>cut</b>' + FOOTER)
+    assert searchable(original) == original  # which "<" starts the tag is not certain: kept whole
+
+
 def test_a_quoted_angle_bracket_does_not_end_a_tag() -> None:
     article = b'<article title="a > b" data-pagefind-body>Text</article>'
     assert searchable(page(HEADER + article + FOOTER)) == cut_to(article)
