@@ -11,7 +11,6 @@ shows the stages and where an extension goes.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import os
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
 from .atomic import recording_writes, write_atomic
 from .clock import system_clock
-from .collector import collector_paused
+from .collector import collector_paused, long_lived
 from .contentfiles import ContentFiles
 from .counts import counts_signature
 from .engine import Engine, bytecode_cache
@@ -292,11 +291,10 @@ def build(
         render_markdown(site)
     if base_url:
         site.config = site.config.model_copy(update={"base_url": base_url.rstrip("/")})
-    with stage("views"):
-        with collector_paused():
-            views = build_views(site, now, supports)
-        if one_shot:
-            gc.freeze()  # the views live as long as the process: later collections need not walk them
+    # one_shot: the views live as long as the process, so they are frozen out of the collector's reach before it
+    # runs again (frozen after it resumed, they were first walked by a young collection: 0.27 s at 50,000 ideas)
+    with stage("views"), long_lived() if one_shot else collector_paused():
+        views = build_views(site, now, supports)
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)
