@@ -229,11 +229,13 @@ def write_other_files(views: SiteViews, target: Target, code: str) -> OtherFiles
     return OtherFiles(kept, written, timings.stages)
 
 
-def write_pages(engine: Engine, target: Target, timings: Timings) -> RenderStats:
+def write_pages(engine: Engine, target: Target, timings: Timings, one_shot: bool) -> RenderStats:
     """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build)."""
     made_with = globals_signature(engine.env, engine.context["code_signature"])
     views: SiteViews = engine.context["views"]
-    stats = render_pages(engine.env, engine.context, engine.page_specs(), target.path, target.in_place, views, made_with, progress=timings.progress)
+    stats = render_pages(
+        engine.env, engine.context, engine.page_specs(), target.path, target.in_place, views, made_with, progress=timings.progress, one_shot=one_shot
+    )
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 
@@ -308,7 +310,7 @@ def build(
 
             def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
                 with stage("render pages"):
-                    rendered = write_pages(engine, target, timings)
+                    rendered = write_pages(engine, target, timings, one_shot)
                 indexing = None
                 pagefind_runs = threading.Event()
                 if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 import generator.build
 from generator.cli import main
 from generator.collector import BATCH_THRESHOLD, batch_collection
+from generator.serve import Rebuilder
 
 
 def test_batch_collection_raises_the_young_threshold_and_restores_every_threshold_even_on_error() -> None:
@@ -81,3 +83,25 @@ def test_a_one_shot_build_freezes_its_views_before_the_collector_can_walk_them(
     else:  # `consult serve` replaces its views on every rebuild: not frozen here, collected as usual
         assert window["collections"] > 0
         assert watched == [True]
+
+
+def test_rebuilds_under_consult_serve_freeze_nothing_so_the_last_build_is_freed(sample_repo: Path, tmp_path: Path) -> None:
+    """`consult serve` rebuilds in one process: what a rebuild froze was never freed where it held reference cycles
+    (an idea's view and its comments' views, the Jinja environment), 2.9 MiB more resident memory a rebuild at 1,000 ideas.
+    """
+    rebuild = Rebuilder(sample_repo, tmp_path / "site", None, search_delay=3600)
+    frozen = gc.get_freeze_count()
+    try:
+        assert rebuild()
+        assert rebuild.last is not None and rebuild.last.renderer is not None
+        idea_view = next(view for view in rebuild.last.views.ideas.values() if view.comments)
+        first = [weakref.ref(idea_view), weakref.ref(idea_view.comments[0]), weakref.ref(rebuild.last.renderer.env)]
+        del idea_view
+        idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
+        idea.write_text(idea.read_text().rstrip() + "\n\nEdited while served.\n")
+        assert rebuild()
+    finally:
+        rebuild.stop()
+    gc.collect()
+    assert gc.get_freeze_count() == frozen
+    assert [ref() for ref in first] == [None, None, None], "the first build's objects are still held after the rebuild replaced them"
