@@ -76,7 +76,7 @@ class RenderStats:
     urls: list[str] = field(default_factory=list)
     """Every page of the site, in the order the plugins describe them."""
     manifest: Manifest | None = None
-    """This build's manifest, for `write_manifest` (the pipeline writes it once the search index has started)."""
+    """This build's manifest, for `write_manifest` (the pipeline writes it once the search index has started; dropped then, unless the build is one-shot)."""
 
 
 INDEX_MARK = b"data-pagefind-body"
