@@ -87,6 +87,7 @@ bench: setup-test
 	$(PY) benchmarks/intake.py
 	$(PY) benchmarks/duplicates.py
 	$(PY) benchmarks/github_surge.py
+	$(PY) benchmarks/serve_memory.py
 
 clean:
 	rm -rf $(VENV) node_modules theme/build _site .consult
