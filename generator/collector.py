@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 @contextmanager
@@ -56,3 +56,13 @@ def long_lived() -> Iterator[None]:
             yield
         finally:
             gc.freeze()
+
+
+def kept_for_the_build(one_shot: bool) -> AbstractContextManager[None]:
+    """Make objects kept for the rest of a build: the collector paused while they are made and, in a one-shot
+    process (`consult build`, which ends with the build), frozen out of its reach (`long_lived`).
+
+    Never frozen in a process that builds again (`consult serve`): frozen objects are never collected, and the
+    views and the Jinja environment a rebuild replaces hold reference cycles.
+    """
+    return long_lived() if one_shot else collector_paused()

@@ -26,7 +26,7 @@ from jinja2 import Environment
 
 from . import reads
 from .atomic import write_atomic
-from .collector import collector_paused, long_lived
+from .collector import kept_for_the_build
 from .manifest import Base, Manifest, PageRecord, read_manifest
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
@@ -226,13 +226,12 @@ def render_pages(
 
     `made_with` is the signature of the code, theme and templates' globals (`reads.globals_signature`):
     when it differs from the last build's, every page is rendered. `one_shot`: the process ends after this
-    build, so the last build's records are frozen out of the cycle collector's reach (never under
-    `consult serve`, where frozen records and views, replaced on every rebuild, would never be freed).
+    build, so the last build's records are frozen out of the cycle collector's reach (`kept_for_the_build`).
     """
     specs = list(specs)
     context = template_context(context)
     # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
-    with long_lived() if one_shot else collector_paused():
+    with kept_for_the_build(one_shot):
         previous = read_manifest(output) if incremental else Manifest()
         if previous.made_with != made_with:
             previous = Manifest(made_with)
