@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -50,3 +51,30 @@ def test_ideas_of_the_same_day_are_taken_newest_first_then_by_slug_from_the_last
     found = related(ideas)
     assert found["a"] == ["h", "i", "j"], "h to t are the candidates; the first by slug are shown"
     assert found["t"] == ["h", "i", "j"]
+
+
+def test_ideas_sharing_a_challenge_and_tags_each_get_what_ranking_them_alone_gives() -> None:
+    """Ideas with the same challenge and tags are ranked together; each still gets the definition's answer, never itself."""
+    rng = random.Random(13)
+    tags = ["rota", "paper", "it", "leave", "food"]
+    ideas = [
+        idea(f"idea-{n:03}", rng.choice(["basics", "training"]), rng.sample(tags, rng.randint(0, 3)), rng.randint(1, 28)) for n in range(300)
+    ]
+    found = related(ideas)
+    ranked = sorted(ideas, key=lambda i: (-i.date.toordinal(), i.entry.slug))
+    newest = {}
+    for candidate in sorted(ideas, key=lambda i: (i.date, i.entry.slug), reverse=True):
+        for tag in candidate.entry.meta.tags:
+            bucket = newest.setdefault((candidate.entry.meta.challenge, tag), [])
+            if len(bucket) <= 12:
+                bucket.append(candidate.entry.slug)
+    for each in ideas:
+        meta = each.entry.meta
+        shared = {
+            other.entry.slug: sum(other.entry.slug in newest.get((meta.challenge, tag), []) for tag in meta.tags)
+            for other in ranked
+            if other is not each
+        }
+        expected = [slug for slug, count in sorted(shared.items(), key=lambda item: -item[1]) if count][:3]
+        assert found[each.entry.slug] == expected, each.entry.slug
+    assert sum(len(slugs) for slugs in found.values()) > 500, "most ideas have related ideas"
