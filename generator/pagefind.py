@@ -28,8 +28,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import cbor2
@@ -57,6 +59,9 @@ UNUSED = (
 
 MAIN_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
 """Files (or name prefixes) only the main bundle needs: a merged part is read by the main bundle's script and WebAssembly."""
+
+NO_PAGES: Mapping[str, bytes] = MappingProxyType({})
+"""No page given by its bytes: every file is read from the site."""
 
 SIGNATURE = b"pagefind_dcd"
 """What every Pagefind data file starts with once un-gzipped."""
@@ -120,12 +125,16 @@ def version() -> str:
         return ""
 
 
-def _copy_tree(site: Path, farm: Path, files: list[str]) -> None:
-    """A folder holding `files` (paths relative to site) at the same paths, each cut to what Pagefind reads of it (`searchable`)."""
+def _copy_tree(site: Path, farm: Path, files: list[str], pages: Mapping[str, bytes] = NO_PAGES) -> None:
+    """A folder holding `files` (paths relative to site) at the same paths, each cut to what Pagefind reads of it (`searchable`).
+
+    `pages`: files given by their bytes (pages not written yet), read from there rather than from site.
+    """
     for rel in files:
         target = farm / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(searchable((site / rel).read_bytes()))
+        data = pages.get(rel)
+        target.write_bytes(searchable((site / rel).read_bytes() if data is None else data))
 
 
 def _read_tree(folder: Path) -> dict[str, bytes]:
@@ -204,7 +213,7 @@ MEMORY_MARGIN = 64 * 1024 * 1024
 """Room a memory file system must keep free beyond a part's scratch work (a container's /dev/shm may be 64 MiB in all)."""
 
 
-def scratch_parent(site: Path, files: list[str]) -> str | None:
+def scratch_parent(site: Path, files: list[str], pages: Mapping[str, bytes] = NO_PAGES) -> str | None:
     """Where a part's scratch folder goes: a memory file system with room for it, unless TMPDIR says otherwise; None for tempfile's choice.
 
     Pagefind writes a file per page and its index chunks; in memory, a part of 500 ideas
@@ -212,7 +221,8 @@ def scratch_parent(site: Path, files: list[str]) -> str | None:
     """
     if os.environ.get("TMPDIR"):
         return None
-    needed = 3 * sum((site / rel).stat().st_size for rel in files) + MEMORY_MARGIN  # the pages, Pagefind's fragments and chunks
+    sizes = (len(pages[rel]) if rel in pages else (site / rel).stat().st_size for rel in files)
+    needed = 3 * sum(sizes) + MEMORY_MARGIN  # the pages, Pagefind's fragments and chunks
     for folder in MEMORY_FOLDERS:
         try:
             if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK) and shutil.disk_usage(folder).free >= needed:
@@ -222,35 +232,85 @@ def scratch_parent(site: Path, files: list[str]) -> str | None:
     return None
 
 
-def _index_in(parent: str | None, site: Path, files: list[str], started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
-    """Pagefind over `files` of site, in a scratch folder under parent: its bundle's files and its peak memory in MiB."""
-    with tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent) as work:
-        source = Path(work) / "site"
-        source.mkdir()
-        _copy_tree(site, source, files)
-        fresh = Path(work) / "bundle"
-        peak = _index(source, fresh, 600, started)
-        return _read_tree(fresh), peak
+class Scratch:
+    """A part's pages copied into a scratch folder, each cut to what Pagefind reads of it (`prepare_part`), for `run_part`.
+
+    The folder goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
+    site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
+    """
+
+    def __init__(self, site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES, parent: str | None = None) -> None:
+        self.site, self.number, self.files, self.pages, self.parent = site, number, files, pages, parent
+        self._work = tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent)
+        try:
+            self.source.mkdir()
+            _copy_tree(site, self.source, files, pages)
+        except BaseException:
+            self._work.cleanup()
+            raise
+
+    @property
+    def source(self) -> Path:
+        return Path(self._work.name) / "site"
+
+    def index(self, started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
+        """Pagefind over the copied pages: its bundle's files and its peak memory in MiB; the folder is removed after."""
+        try:
+            fresh = Path(self._work.name) / "bundle"
+            peak = _index(self.source, fresh, 600, started)
+            return _read_tree(fresh), peak
+        finally:
+            self._work.cleanup()
 
 
-def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
-    """(Re)build part `number` of the index from `files` (relative to site); return Pagefind's peak memory in MiB.
+def prepare_part(site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES) -> Scratch:
+    """Copy the pages of part `number` (`files`, relative to site; some given by their bytes in `pages`, rendered but not
+    written yet) into a scratch folder for `run_part`.
+
+    Reading and cutting 500 pages is Python work, so a build preparing a part while another thread works holds the GIL
+    for it here, where a thread of its own would wait for the GIL at every file.
+    """
+    parent = scratch_parent(site, files, pages)
+    try:
+        return Scratch(site, number, files, pages, parent)
+    except OSError:
+        if parent is None:
+            raise
+        return Scratch(site, number, files, pages)  # the memory file system filled up meanwhile (another part, another program)
+
+
+def run_part(scratch: Scratch, started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
+    """Pagefind over a prepared part: the bundle's files (made stable, not installed yet) and Pagefind's peak memory in MiB.
 
     `started` is set once Pagefind runs (in a process of its own, so the caller's thread may hold the GIL from then on).
     """
-    # Scratch work goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
-    # site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
-    # Pages are copied there cut to what Pagefind reads of them (`generator.searchable`).
-    parent = scratch_parent(site, files)
     try:
-        made, peak = _index_in(parent, site, files, started)
+        made, peak = scratch.index(started)
     except (BuildError, OSError):
-        if parent is None:
+        if scratch.parent is None:
             raise
-        made, peak = _index_in(None, site, files, started)  # the memory file system filled up meanwhile (another part, another program)
-    unused = UNUSED if number == 0 else UNUSED + MAIN_ONLY
-    kept = {rel: data for rel, data in made.items() if not rel.startswith(unused)}
-    _install(stabilise(kept), site / part_folder(number), main=number == 0)
+        # the memory file system filled up meanwhile (another part, another program): again in the system's temporary folder
+        made, peak = Scratch(scratch.site, scratch.number, scratch.files, scratch.pages).index(started)
+    unused = UNUSED if scratch.number == 0 else UNUSED + MAIN_ONLY
+    return stabilise({rel: data for rel, data in made.items() if not rel.startswith(unused)}), peak
+
+
+def make_part(
+    site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES, started: threading.Event | None = None
+) -> tuple[dict[str, bytes], float]:
+    """Part `number` of the index made from `files` (relative to site), not installed yet: `prepare_part` then `run_part`."""
+    return run_part(prepare_part(site, number, files, pages), started)
+
+
+def install_part(site: Path, number: int, files: dict[str, bytes]) -> None:
+    """Make part `number`'s bundle in site hold exactly files (`make_part`'s)."""
+    _install(files, site / part_folder(number), main=number == 0)
+
+
+def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
+    """(Re)build part `number` of the index from `files` (relative to site) and install it; return Pagefind's peak memory in MiB."""
+    made, peak = make_part(site, number, files, started=started)
+    install_part(site, number, made)
     return peak
 
 
