@@ -23,7 +23,7 @@ from pathlib import Path
 from plugins.consult_calendar import write_calendars
 from plugins.consult_feeds import write_feeds, write_sitemap
 from plugins.consult_open_data import write_open_data
-from plugins.consult_search import index_search, previous_parts, record_search
+from plugins.consult_search import Ahead, index_search, prepare_ahead_of, previous_parts, record_search, search_ahead
 
 from .assets import MANIFEST as ASSETS_MANIFEST
 from .assets import collect
@@ -38,9 +38,22 @@ from .engine import start as start_engine
 from .errors import BuildError, ContentError
 from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
 from .loader import ContentCache, Site, load_site, render_markdown
-from .manifest import CHANGES, MANIFEST, write_manifest
+from .manifest import CHANGES, MANIFEST, Manifest, write_manifest
 from .pagefind import BUNDLE
-from .pagewriter import OUTPUTS, PageRenderer, RenderStats, page_file, remove_file, render_pages, template_context
+from .pagewriter import (
+    OUTPUTS,
+    PageRenderer,
+    PageSpec,
+    RenderStats,
+    edited_pages,
+    guessed_index,
+    page_file,
+    previous_manifest,
+    remove_file,
+    render_ahead,
+    render_pages,
+    template_context,
+)
 from .parallel import beside
 from .progress import QUIET, BuildProgress
 from .reads import globals_signature
@@ -58,6 +71,8 @@ class BuildResult:
     pages_written: int
     render_stats: RenderStats | None = None
     renderer: PageRenderer | None = None
+    search: IndexUpdate | None = None
+    """What the search index stage did (None when it did not run)."""
 
 
 def check(root: Path, cache: ContentCache | None = None) -> Site:
@@ -229,13 +244,36 @@ def write_other_files(views: SiteViews, target: Target, code: str) -> OtherFiles
     return OtherFiles(kept, written, timings.stages)
 
 
-def write_pages(engine: Engine, target: Target, timings: Timings, one_shot: bool) -> RenderStats:
+def last_pages(engine: Engine, target: Target, one_shot: bool) -> Manifest:
+    """What each page of the last build read (`previous_manifest`): empty for a cold build, or when the code, theme or templates' globals changed."""
+    return previous_manifest(target.path, target.in_place, globals_signature(engine.env, engine.context["code_signature"]), one_shot)
+
+
+def ahead_of_pages(
+    engine: Engine, specs: list[PageSpec], previous: Manifest, target: Target, code: str, parts: list[str], background: ThreadPoolExecutor
+) -> Ahead | None:
+    """An edit's own pages rendered ahead (`edited_pages`, not written yet), their search part copied for Pagefind, and
+    Pagefind started on it in the search thread while the other pages are looked at; None when there is no such page.
+
+    `parts`: the search parts' signatures as the last build left them. Pagefind reads only the pages, so the part made
+    ahead is right when no other page of it changed, which `index_search` checks before installing it.
+    """
+    edited = edited_pages(specs, previous)
+    if not edited:
+        return None
+    pages = render_ahead(engine.env, engine.context, edited)
+    guessed = guessed_index(previous, pages, {spec.file: spec.url for spec in edited})
+    try:
+        prepared = prepare_ahead_of(engine.context["views"], guessed, target.path, code, parts, pages)
+    except OSError:  # no room for a scratch folder now: the part is made after the page build, as without an edit's pages
+        return None
+    return search_ahead(prepared, background)
+
+
+def write_pages(engine: Engine, specs: list[PageSpec], previous: Manifest, target: Target, timings: Timings, one_shot: bool) -> RenderStats:
     """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build)."""
-    made_with = globals_signature(engine.env, engine.context["code_signature"])
     views: SiteViews = engine.context["views"]
-    stats = render_pages(
-        engine.env, engine.context, engine.page_specs(), target.path, target.in_place, views, made_with, progress=timings.progress, one_shot=one_shot
-    )
+    stats = render_pages(engine.env, engine.context, specs, target.path, previous, views, progress=timings.progress, one_shot=one_shot)
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 
@@ -309,19 +347,25 @@ def build(
                 engine = start_engine(site, views, assets, target.path, now, code, bytecode_cache(root))
 
             def render_then_index() -> tuple[RenderStats, Future[IndexUpdate] | None]:
+                indexes = search_index or not target.in_place or not (target.path / BUNDLE).is_dir()
+                parts = previous_parts(target.path, target.in_place)
+                ahead = None
                 with stage("render pages"):
-                    rendered = write_pages(engine, target, timings, one_shot)
+                    specs = list(engine.page_specs())
+                    previous = last_pages(engine, target, one_shot)
+                    if indexes and target.in_place:
+                        with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
+                            ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background)
+                    rendered = write_pages(engine, specs, previous, target, timings, one_shot)
                 indexing = None
                 pagefind_runs = threading.Event()
-                if search_index or not target.in_place or not (target.path / BUNDLE).is_dir():
+                if indexes:
                     timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
-                    # Pagefind reads only the written pages: it starts now, and "search index" waits for it
-                    indexing = background.submit(
-                        index_search, views, rendered.indexed, target.path, code, previous_parts(target.path, target.in_place), pagefind_runs
-                    )
+                    # Pagefind reads only the written pages: it starts now (after the part made ahead, if any), and "search index" waits for it
+                    indexing = background.submit(index_search, views, rendered.indexed, target.path, code, parts, pagefind_runs, ahead)
                     # Pickling the manifest holds the GIL throughout: first let the search thread get Pagefind
                     # running in its own process (or find nothing to index), which took it 0.3 s more behind the pickling
-                    pagefind_runs.wait()
+                    (pagefind_runs if ahead is None else ahead.started).wait()
                 if rendered.manifest is not None:
                     with stage("manifest"):  # while Pagefind works
                         write_manifest(target.path, rendered.manifest)
@@ -340,6 +384,7 @@ def build(
             with stage("sitemap"):
                 write_sitemap(views, pages.urls, target.path)
             kept = {page_file(url) for url in pages.urls}  # while Pagefind works
+            search = None
             if indexing is not None:
                 with stage("search index"):
                     search = indexing.result()
@@ -388,7 +433,7 @@ def build(
     timings.note_build_peak()
     write_stamp(output, inputs, valid_until(views, now))
     timings.stop()
-    return BuildResult(output, views, timings, len(pages.urls), pages, PageRenderer(engine.env, template_context(engine.context)))
+    return BuildResult(output, views, timings, len(pages.urls), pages, PageRenderer(engine.env, template_context(engine.context)), search)
 
 
 __all__ = ["BuildError", "BuildResult", "build", "cache_file", "check", "up_to_date"]

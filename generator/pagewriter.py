@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,10 +83,14 @@ INDEX_MARK = b"data-pagefind-body"
 """What makes a page part of the search index: the templates decide, the written page tells."""
 
 
+def search_digest(data: bytes) -> str:
+    """A page's signature in the search index ("" for a page not in it): only the search index's parts use it."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest() if INDEX_MARK in data else ""
+
+
 def page_record(data: bytes, seen: reads.Reads) -> PageRecord:
-    indexed = INDEX_MARK in data
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest() if indexed else ""  # only the search index's parts use it
-    return PageRecord(digest, indexed, tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots)
+    digest = search_digest(data)
+    return PageRecord(digest, bool(digest), tuple(sorted(seen.pairs)), tuple(sorted(seen.pieces)), seen.roots)
 
 
 def remove_file(output: Path, path: Path) -> None:
@@ -211,30 +215,88 @@ def pages_to_render(
     return todo
 
 
+def previous_manifest(output: Path, incremental: bool, made_with: str, one_shot: bool = False) -> Manifest:
+    """The last build's manifest (empty for a cold build), or an empty one naming `made_with` when the code, theme or
+    templates' globals changed since (`reads.globals_signature`): every page is then rendered.
+
+    `one_shot`: the process ends after this build, so the records are frozen out of the cycle collector's reach (`kept_for_the_build`).
+    """
+    # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
+    with kept_for_the_build(one_shot):
+        previous = read_manifest(output) if incremental else Manifest()
+    return previous if previous.made_with == made_with else Manifest(made_with)
+
+
+AHEAD_AT_MOST = 8
+"""An edit's own pages (`edited_pages`) are rendered ahead only when there are at most this many."""
+
+
+def edited_pages(specs: Sequence[PageSpec], previous: Manifest) -> list[PageSpec]:
+    """The pages whose own values hold a view whose content file changed since the last build, or is new (an edited or
+    added idea's page, say), when there are a few of them (`AHEAD_AT_MOST`) and the site has the pages it had then, and
+    these; else none.
+
+    Rendered ahead (`render_ahead`), they let the search index start on their part while the other pages are looked at.
+    Only a guess: what they show, and which other pages changed, is found by the replay as always.
+    """
+    known, texts = previous.tables.models, reads.TEXTS
+    if not known:
+        return []
+    edited = {identity for identity, text in texts.items() if ":" in identity and known.get(identity) != text}
+    if not edited:
+        return []
+    found = [spec for spec in specs if any(getattr(value, "read_identity", None) in edited for value in spec.values.values())]
+    if len(found) > AHEAD_AT_MOST:
+        return []
+    added = {spec.url for spec in specs if spec.url not in previous.pages}
+    if len(specs) - len(added) != len(previous.pages) or not added <= {spec.url for spec in found}:
+        return []  # pages gone, or new pages that are not an edit's own
+    return found
+
+
+def render_ahead(env: Environment, context: dict[str, Any], specs: Sequence[PageSpec]) -> dict[str, bytes]:
+    """The pages of specs rendered without recording their reads (they are rendered again, recorded, if the replay finds
+    them changed), by file; the environment then forgets the markup it reused, so the page build starts afresh."""
+    context = template_context(context)
+    forget(env)
+    try:
+        return {spec.file: _render_one(env, context, spec) for spec in specs}
+    finally:
+        forget(env)
+
+
+def guessed_index(previous: Manifest, ahead: Mapping[str, bytes], urls: Mapping[str, str]) -> dict[str, str]:
+    """The search index's page signatures as the build expects them: the last build's, with the pages rendered ahead
+    (`ahead`, by file; `urls` gives each file's URL) as rendered."""
+    guessed = {url: record.digest for url, record in previous.pages.items() if record.indexed}
+    for file, data in ahead.items():
+        digest = search_digest(data)
+        if digest:
+            guessed[urls[file]] = digest
+        else:
+            guessed.pop(urls[file], None)
+    return guessed
+
+
 def render_pages(
     env: Environment,
     context: dict[str, Any],
     specs: Iterable[PageSpec],
     output: Path,
-    incremental: bool,
+    previous: Manifest,
     views: SiteViews,
-    made_with: str,
     progress: BuildProgress = QUIET,
     one_shot: bool = False,
 ) -> RenderStats:
-    """Render every page whose recorded reads changed (all of them unless incremental) into output.
+    """Render every page whose recorded reads changed since the `previous` manifest (`previous_manifest`; all of them
+    when it is empty) into output.
 
-    `made_with` is the signature of the code, theme and templates' globals (`reads.globals_signature`):
-    when it differs from the last build's, every page is rendered. `one_shot`: the process ends after this
-    build, so the last build's records are frozen out of the cycle collector's reach (`kept_for_the_build`).
+    `one_shot`: the process ends after this build, so what the replay keeps is frozen out of the cycle collector's reach.
     """
     specs = list(specs)
     context = template_context(context)
-    # hundreds of thousands of small objects, kept for the whole build: out of the cycle collector's way
+    made_with = previous.made_with
     with kept_for_the_build(one_shot):
-        previous = read_manifest(output) if incremental else Manifest()
-        if previous.made_with != made_with:
-            previous = Manifest(made_with)
         todo = pages_to_render(env, context, specs, output, previous, views)
     stats = RenderStats(total=len(specs), rendered=len(todo))
     processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1

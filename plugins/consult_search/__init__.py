@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.errors import BuildError
 from generator.features import SEARCH
 from generator.pagefind import BUNDLE, part_folder
 from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.schema import IdeaStatus
-from generator.search_parts import IndexUpdate, part_count, update_index
+from generator.search_parts import NOTHING_AHEAD, IndexUpdate, MadeAhead, PreparedAhead, index_ahead, part_count, prepare_ahead, update_index
 from generator.views import SiteViews
 
 NAME = "consult_search"
@@ -71,16 +73,58 @@ def previous_parts(output: Path, incremental: bool) -> list[str]:
     return read_outputs(output).get(NAME, "").split() if incremental else []
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """Search parts made ahead of the page build (`search_ahead`), in the search thread."""
+
+    made: Future[MadeAhead]
+    started: threading.Event
+    """Set once Pagefind runs for them (or there was nothing to make)."""
+
+
+def prepare_ahead_of(
+    views: SiteViews, guessed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], pages: Mapping[str, bytes]
+) -> PreparedAhead:
+    """The parts the pages rendered ahead (`pages`, by file) change, copied for Pagefind (`index_ahead`)."""
+    return prepare_ahead(output, guessed, previous, parts_of(views), code_signature, pages)
+
+
+def search_ahead(prepared: PreparedAhead, background: ThreadPoolExecutor) -> Ahead:
+    """Pagefind started in the search thread (`background`) on the parts prepared ahead."""
+    started = threading.Event()
+
+    def made() -> MadeAhead:
+        try:
+            return index_ahead(prepared, started)
+        finally:
+            started.set()
+
+    return Ahead(background.submit(made), started)
+
+
 def index_search(
-    views: SiteViews, indexed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], started: threading.Event | None = None
+    views: SiteViews,
+    indexed: Mapping[str, str],
+    output: Path,
+    code_signature: str,
+    previous: list[str],
+    started: threading.Event | None = None,
+    ahead: Ahead | None = None,
 ) -> IndexUpdate:
     """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed.
 
     `previous` is `previous_parts(output, incremental)`, read before; the pipeline runs this beside the
-    stages after rendering (it reads only the written pages), then calls `record_search`.
+    stages after rendering (it reads only the written pages), then calls `record_search`. `ahead`: parts made
+    ahead of the page build, installed when right (a failure there only means they are made here).
     """
     try:
-        return update_index(output, indexed, previous, parts_of(views), code_signature, started)
+        made = NOTHING_AHEAD
+        if ahead is not None:
+            try:
+                made = ahead.made.result()
+            except (BuildError, OSError):
+                pass
+        return update_index(output, indexed, previous, parts_of(views), code_signature, started, made)
     finally:
         if started is not None:
             started.set()  # nothing to index, or a failure: the pipeline may be waiting for it

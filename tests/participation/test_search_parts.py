@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from generator import search_parts
 from generator.build import build
-from generator.pagefind import ENTRY, MAIN_ONLY, part_folder
+from generator.pagefind import ENTRY, MAIN_ONLY, Scratch, part_folder
 from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
@@ -131,16 +132,22 @@ def search_tree(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted((site / "pagefind").rglob("*")) if p.is_file()}
 
 
+def counting_pagefind(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The parts Pagefind is run on from now on, in order (made ahead of the page build or after it)."""
+    indexed: list[int] = []
+    real_run_part = search_parts.run_part
+
+    def counting(scratch: Scratch, started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
+        indexed.append(scratch.number)
+        return real_run_part(scratch, started)
+
+    monkeypatch.setattr(search_parts, "run_part", counting)
+    return indexed
+
+
 def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counted through the build itself: the parts Pagefind is run on, cold, then after one idea is edited."""
-    indexed: list[int] = []
-    real_index_part = search_parts.index_part
-
-    def counting(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
-        indexed.append(number)
-        return real_index_part(site, number, files, started)
-
-    monkeypatch.setattr(search_parts, "index_part", counting)
+    indexed = counting_pagefind(monkeypatch)
     repo = copy_sample(tmp_path / "repo")
     with (repo / "site.yml").open("a", encoding="utf-8") as settings:
         settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
@@ -154,13 +161,67 @@ def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, c
     idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
     idea.write_text(idea.read_text().rstrip() + "\n\nA word nobody else uses: zyzzyvaquokka.\n")
     indexed.clear()
-    build(repo, out, now=BUILD_NOW, incremental=True)
+    result = build(repo, out, now=BUILD_NOW, incremental=True)
     assert indexed == [count - 1], f"one edited idea re-indexes its own part only, not {indexed}"
+    assert result.search is not None and result.search.ahead == (count - 1,), "made ahead of the page build, while it looked for changed pages"
     assert b"zyzzyvaquokka" in b"".join(gzip.decompress(data) for rel, data in search_tree(out).items() if rel.endswith(".pf_fragment"))
 
     cold = tmp_path / "cold"
     build(repo, cold, now=BUILD_NOW)
     assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
+
+
+def test_a_part_made_ahead_is_made_again_when_another_of_its_pages_changed(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new title shows on the edited idea's page and on listings: the part made ahead from the idea's page alone
+    (all in one part here) is wrong, so it is made again once every page is written, and the index is the cold build's."""
+    repo = copy_sample(tmp_path / "repo")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    assert part_count(len(content.ideas), 500) == 1
+    idea = next((repo / "content" / "ideas").rglob("*.md"))
+    text = idea.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    idea.write_text(text.replace(title, "title: Quiet rooms zyzzyvaquokka for night staff breaks", 1), encoding="utf-8")
+    indexed = counting_pagefind(monkeypatch)
+    result = build(repo, out, now=BUILD_NOW, incremental=True)
+    assert result.render_stats is not None and result.render_stats.rendered > 1, "the title shows on other pages too"
+    assert indexed == [0, 0], "made ahead from the idea's own page, then again with the other pages that changed"
+    assert result.search is not None and result.search.reindexed == (0,) and result.search.ahead == ()
+
+    cold = tmp_path / "cold"
+    build(repo, cold, now=BUILD_NOW)
+    assert search_tree(out) == search_tree(cold), "the index is byte for byte the cold build's"
+    assert b"zyzzyvaquokka" in b"".join(gzip.decompress(data) for rel, data in search_tree(out).items() if rel.endswith(".pf_fragment"))
+
+
+def test_a_new_idea_starts_its_part_ahead_and_the_index_matches_a_cold_build(
+    tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a publish after a merged submission does: the new idea's page is rendered ahead and its part made from it
+    first; whether that part is then installed or made again, the index is the cold build's."""
+    repo = copy_sample(tmp_path / "repo")
+    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
+        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    count = part_count(len(content.ideas), PART_IDEAS)
+    assert part_count(len(content.ideas) + 1, PART_IDEAS) == count, "the new idea leaves the number of parts as it is"
+    source = min((repo / "content" / "ideas").rglob("*.md"))
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"^title: .*$", "title: Quokka rota swaps for night staff", text, count=1, flags=re.MULTILINE)
+    text = re.sub(r"^reference: .*$", "reference: TH-QQQQ7", text, count=1, flags=re.MULTILINE)
+    source.with_name("quokka-rota-swaps.md").write_text(text, encoding="utf-8")
+    indexed = counting_pagefind(monkeypatch)
+    result = build(repo, out, now=BUILD_NOW, incremental=True)
+    new_part = search_parts.part_of("/ideas/quokka-rota-swaps/", count)
+    assert indexed[0] == new_part, f"the new idea's part is made first, ahead of the page build, not {indexed}"
+    assert result.search is not None and new_part in result.search.reindexed and 0 in result.search.reindexed
+    made_again = indexed.count(new_part) - 1
+    assert (new_part in result.search.ahead) == (made_again == 0), "a part made ahead is either installed or made again"
+
+    cold = tmp_path / "cold"
+    build(repo, cold, now=BUILD_NOW)
+    assert search_tree(out) == search_tree(cold), "the index is byte for byte the cold build's"
 
 
 def test_part_signatures_change_only_where_a_page_did() -> None:
