@@ -25,11 +25,17 @@ from .test_search import pages_with_body
 PART_IDEAS = 10
 
 
-@pytest.fixture(scope="module")
-def parted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = copy_sample(tmp_path_factory.mktemp("parted") / "repo")
+def parted_copy(folder: Path) -> Path:
+    """A copy of the sample site in folder, with search parts of `PART_IDEAS` ideas."""
+    repo = copy_sample(folder)
     with (repo / "site.yml").open("a", encoding="utf-8") as settings:
         settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def parted_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = parted_copy(tmp_path_factory.mktemp("parted") / "repo")
     out = repo.parent / "site"
     build(repo, out, now=BUILD_NOW)
     return out
@@ -97,9 +103,7 @@ def part_name(rel: str) -> str:
 
 
 def test_an_edit_re_indexes_only_the_part_it_is_in(tmp_path: Path, content: Content) -> None:
-    repo = copy_sample(tmp_path / "repo")
-    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
-        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    repo = parted_copy(tmp_path / "repo")
     out = tmp_path / "site"
     build(repo, out, now=BUILD_NOW, incremental=True)
     before = bundle_files(out)
@@ -148,9 +152,7 @@ def counting_pagefind(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counted through the build itself: the parts Pagefind is run on, cold, then after one idea is edited."""
     indexed = counting_pagefind(monkeypatch)
-    repo = copy_sample(tmp_path / "repo")
-    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
-        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    repo = parted_copy(tmp_path / "repo")
     out = tmp_path / "site"
     build(repo, out, now=BUILD_NOW, incremental=True)
     count = part_count(len(content.ideas), PART_IDEAS)
@@ -199,9 +201,7 @@ def test_a_new_idea_starts_its_part_ahead_and_the_index_matches_a_cold_build(
 ) -> None:
     """What a publish after a merged submission does: the new idea's page is rendered ahead and its part made from it
     first; whether that part is then installed or made again, the index is the cold build's."""
-    repo = copy_sample(tmp_path / "repo")
-    with (repo / "site.yml").open("a", encoding="utf-8") as settings:
-        settings.write(f"\nsearch_part_ideas: {PART_IDEAS}\n")
+    repo = parted_copy(tmp_path / "repo")
     out = tmp_path / "site"
     build(repo, out, now=BUILD_NOW, incremental=True)
     count = part_count(len(content.ideas), PART_IDEAS)
