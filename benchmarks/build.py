@@ -23,6 +23,9 @@ corpus, then times whole processes, alternating with Hugo on the same corpus:
   repository's `handbook/` and `--with-handbook`, the restored output being one
   the last run built with the handbook (so MkDocs runs only if it changed).
 
+Every timed run, Hugo's included, starts once what was written before it reached
+the disk (`settle_writes`).
+
 Memory: the peak resident set of the build (its process and render workers)
 and of Pagefind, as the build reports them, and the largest of any process.
 Prints a table; asserts nothing.
@@ -131,11 +134,13 @@ CI_CACHED = (".consult/cache", ".consult/templates")
 
 
 def settle_writes() -> None:
-    """Flush the clone's and the restore's writes (half a gigabyte at 10,000 ideas) to disk before the build is timed.
+    """Flush what was written before a timed run to disk: each run (Hugo's too) starts with the disk idle.
 
-    In the workflow, `make setup` (a virtual environment and pip) runs between the restore and the build, and the
-    kernel writes the restored files out meanwhile. Timed straight after the copy, the build shared the disk with
-    that write-back: CI publish at 10,000 ideas took 2.35-3.16 s over three runs, and 2.31-2.33 s once flushed.
+    A cold build writes half a gigabyte at 10,000 ideas, and so do a CI run's clone and restore; the kernel writes it
+    out over the next half minute, and a build timed meanwhile shared the disk with that write-back (CI publish at
+    10,000 ideas took 2.35-3.16 s over three runs, and 2.31-2.33 s once flushed). In the workflow `make setup` (a
+    virtual environment and pip) runs between the restore and the build, and an editor's edit does not follow a
+    cold build by seconds.
     """
     os.sync()
 
@@ -238,6 +243,7 @@ def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> 
     row = Row(n)
     for _ in range(repeats):
         clean_caches(corpus, out)
+        settle_writes()
         seconds, rss, output = timed(build)
         row.cold.append(seconds)
         row.search.append(stage_seconds(output, "search index"))
@@ -246,13 +252,16 @@ def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> 
         row.any_peak_mib = max(row.any_peak_mib, rss)
         if with_hugo:
             shutil.rmtree(hugo_dir / "public", ignore_errors=True)
+            settle_writes()
             row.hugo.append(timed(["hugo", "--quiet", "-s", str(hugo_dir), "-d", str(hugo_dir / "public")])[0])
+        settle_writes()
         seconds, rss, output = timed(build)
         row.warm.append(seconds)
         row.any_peak_mib = max(row.any_peak_mib, rss)
         original = idea.read_text()
         try:
             idea.write_text(edit_text(idea))
+            settle_writes()
             seconds, rss, output = timed(build)
             row.edit_build.append(seconds)
             row.build_peak_mib = max(row.build_peak_mib, peak_mib(output, "build"))
