@@ -295,21 +295,14 @@ def run_part(scratch: Scratch, started: threading.Event | None = None) -> tuple[
     return stabilise({rel: data for rel, data in made.items() if not rel.startswith(unused)}), peak
 
 
-def make_part(
-    site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES, started: threading.Event | None = None
-) -> tuple[dict[str, bytes], float]:
-    """Part `number` of the index made from `files` (relative to site), not installed yet: `prepare_part` then `run_part`."""
-    return run_part(prepare_part(site, number, files, pages), started)
-
-
 def install_part(site: Path, number: int, files: dict[str, bytes]) -> None:
-    """Make part `number`'s bundle in site hold exactly files (`make_part`'s)."""
+    """Make part `number`'s bundle in site hold exactly files (`run_part`'s)."""
     _install(files, site / part_folder(number), main=number == 0)
 
 
 def index_part(site: Path, number: int, files: list[str], started: threading.Event | None = None) -> float:
     """(Re)build part `number` of the index from `files` (relative to site) and install it; return Pagefind's peak memory in MiB."""
-    made, peak = make_part(site, number, files, started=started)
+    made, peak = run_part(prepare_part(site, number, files), started)
     install_part(site, number, made)
     return peak
 
