@@ -147,6 +147,8 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         )
     global _BUILT
     _BUILT = True
+    if _ONE_SHOT:  # `run` ends the process once the output is flushed: what the build made is not freed object by object first
+        _KEPT.append((result, cache, states, files))
     stats = result.render_stats
     changed = f" ({stats.rendered} rendered, {stats.total - stats.rendered} unchanged)" if stats else ""
     click.echo(f"Built {result.pages_written} pages{changed} into {result.output}")
@@ -267,6 +269,9 @@ _BUILT = False
 """Set once `consult build` has written the site and its caches: `run` may then end the process at once."""
 _ONE_SHOT = False
 """Set by `run`: this process is the `consult` command, which ends after one build (not a test calling `main`)."""
+_KEPT: list[object] = []
+"""In the `consult` command, what `consult build` made (its result and content cache), kept until `run` ends the
+process: freed as the command returned, they took 0.12 s at 50,000 ideas."""
 
 
 def run() -> None:
