@@ -141,11 +141,11 @@ def test_git_is_asked_once_many_files_are_restated(built: Path, how: str) -> Non
     assert set(cache._blobs) >= {key for key in cache.entries if key.startswith("content/")}
 
 
-def test_after_a_fresh_checkout_git_is_asked_once_this_process_has_walked_its_half(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cache is shown this process's half of the walk first: restated files among them are enough to ask git,
-    beside the loading, without waiting for the forked half."""
+def test_after_a_fresh_checkout_git_is_asked_once_the_first_files_are_walked(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is shown the first files the forked process walked (`startup.EARLY_FILES`) before the rest: restated
+    files among them are enough to ask git, beside the loading, without waiting for the whole walk."""
     fresh_checkout(built)
-    monkeypatch.setattr(contentcache, "GIT_AFTER", 4)  # the sample's half holds fewer files than 64
+    monkeypatch.setattr(contentcache, "GIT_AFTER", 4)  # the sample holds fewer files than EARLY_FILES × 64
     every: FileStates = {}
     input_fingerprint(built, None, None, every)
     calls: list[tuple[int, bool]] = []
@@ -159,7 +159,7 @@ def test_after_a_fresh_checkout_git_is_asked_once_this_process_has_walked_its_ha
     started = startup.start(built, None, None, lambda inputs: True)
     assert started.cache is not None and started.cache._blobs, "git's index answered"
     first_seen, asked = calls[0]
-    assert 0 < first_seen < len(every) and asked, "asked with this process's half, before the forked half came back"
+    assert 0 < first_seen < len(every) and asked, "asked with the first files, before the rest of the walk came back"
     assert started.states == every
 
 
