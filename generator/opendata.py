@@ -20,7 +20,7 @@ import io
 import json
 import pickle
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 from .atomic import write_atomic
 from .config import SiteConfig
 from .markdown import plain_text
-from .outputs import absolute_url, write_output
+from .outputs import absolute_url, write_output_pieces
 from .parallel import parallel_map
 from .views import CommentView, IdeaView, SiteViews
 
@@ -215,9 +215,15 @@ def csv_row(values: Iterable[Any]) -> str:
     return out.getvalue()
 
 
+def csv_pieces(rows: Iterable[str], fields: tuple[Field, ...]) -> Iterator[str]:
+    """A CSV file in pieces: a byte order mark and the header row, then the finished rows (from `csv_row`) as they are."""
+    yield BOM + csv_row(f.name for f in fields)
+    yield from rows
+
+
 def to_csv(rows: Iterable[str], fields: tuple[Field, ...]) -> str:
-    """A CSV file: a byte order mark, the header row, then the finished rows (from `csv_row`) as they are."""
-    return BOM + csv_row(f.name for f in fields) + "".join(rows)
+    """A CSV file (`csv_pieces` joined)."""
+    return "".join(csv_pieces(rows, fields))
 
 
 HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -239,8 +245,9 @@ def json_item(record: dict[str, Any]) -> str:
     return JSON_ITEM_INDENT + text.replace("\n", "\n" + JSON_ITEM_INDENT)
 
 
-def to_json(config: SiteConfig, items: Sequence[str]) -> str:
-    """The ideas (finished by `json_item`) with the licence and source alongside: what `inert_json` gives for the whole document."""
+def json_pieces(config: SiteConfig, items: Sequence[str]) -> Iterator[str]:
+    """The ideas (finished by `json_item`) with the licence and source alongside, in pieces that make what
+    `inert_json` gives for the whole document."""
     document = {
         "title": f"Ideas published on {config.title}",
         "publisher": config.organisation.name,
@@ -251,8 +258,20 @@ def to_json(config: SiteConfig, items: Sequence[str]) -> str:
         "fields": {f.name: f.description for f in IDEA_FIELDS},
     }
     head = inert_json(document).removesuffix("\n}\n")  # "ideas" is the last key: it goes where the document closed
-    ideas = "[\n" + ",\n".join(items) + "\n  ]" if items else "[]"
-    return f'{head},\n  "ideas": {ideas}\n}}\n'
+    if not items:
+        yield f'{head},\n  "ideas": []\n}}\n'
+        return
+    yield f'{head},\n  "ideas": [\n'
+    yield items[0]
+    for item in items[1:]:
+        yield ",\n"
+        yield item
+    yield "\n  ]\n}\n"
+
+
+def to_json(config: SiteConfig, items: Sequence[str]) -> str:
+    """The whole ideas.json (`json_pieces` joined)."""
+    return "".join(json_pieces(config, items))
 
 
 Finished = tuple[str, str]
@@ -370,8 +389,9 @@ def render_files(
     made_with: str = "",
     chosen: Selection | None = None,
     only: Collection[str] | None = None,
-) -> dict[str, str]:
-    """File name → contents, for each format asked for; records are taken from `kept` when there, and added to it.
+) -> dict[str, Iterator[str]]:
+    """File name → contents in pieces (`csv_pieces`, `json_pieces`), for each format asked for; records are taken from
+    `kept` when there, and added to it.
 
     `made_with` (the build's code signature) is part of every key, so a change of code makes every record again.
     `chosen` holds the ideas and comments with their keys, in order, when the caller has them already (made with the same
@@ -381,18 +401,18 @@ def render_files(
     kept = Kept() if kept is None else kept
     names = [name for fmt in dict.fromkeys(formats) for name in (("ideas.json",) if fmt == "json" else ("ideas.csv", "comments.csv"))]
     names = [name for name in names if only is None or name in only]
-    files: dict[str, str] = {}
+    files: dict[str, Iterator[str]] = {}
     if any(name.startswith("ideas.") for name in names):
         keyed_ideas = chosen.ideas if chosen else [(idea_key(config, i, made_with), i) for i in select_ideas(views, challenge)]
         ideas = kept.finish(keyed_ideas, functools.partial(_finish_idea, config))
         if "ideas.json" in names:
-            files["ideas.json"] = to_json(config, [item for _, item in ideas])
+            files["ideas.json"] = json_pieces(config, [item for _, item in ideas])
         if "ideas.csv" in names:
-            files["ideas.csv"] = to_csv((row for row, _ in ideas), IDEA_FIELDS)
+            files["ideas.csv"] = csv_pieces([row for row, _ in ideas], IDEA_FIELDS)
     if "comments.csv" in names:
         keyed_comments = chosen.comments if chosen else [(comment_key(config, c, made_with), c) for c in select_comments(views, challenge)]
         comments = kept.finish(keyed_comments, functools.partial(_finish_comment, config))
-        files["comments.csv"] = to_csv((row for row, _ in comments), COMMENT_FIELDS)
+        files["comments.csv"] = csv_pieces([row for row, _ in comments], COMMENT_FIELDS)
     return dict(sorted(files.items(), key=lambda item: names.index(item[0])))
 
 
@@ -409,4 +429,4 @@ def write_files(
 ) -> list[Path]:
     """Write the files of each format (only those named in `only`, when given) into output/folder; return their paths."""
     files = render_files(views, formats, challenge, kept, made_with, chosen, only)
-    return [write_output(output, f"{folder.rstrip('/')}/{name}", text) for name, text in files.items()]
+    return [write_output_pieces(output, f"{folder.rstrip('/')}/{name}", pieces) for name, pieces in files.items()]
