@@ -221,11 +221,6 @@ def csv_pieces(rows: Iterable[str], fields: tuple[Field, ...]) -> Iterator[str]:
     yield from rows
 
 
-def to_csv(rows: Iterable[str], fields: tuple[Field, ...]) -> str:
-    """A CSV file (`csv_pieces` joined)."""
-    return "".join(csv_pieces(rows, fields))
-
-
 HTML_SIGNIFICANT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
