@@ -97,6 +97,8 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
             if not wanted(inputs):
                 loading.abandon()
                 return Start(inputs, {}, None)
+            if not loaded:  # the first files came before any pack: shown now the build is wanted (nothing to do opens no cache)
+                loading.see(Checkout(root, CONTENT_FOLDERS, states))
             _load_until_ready(loading, child)  # the forked process sends the states it saw, and lists the content files
             seen_rest, files = cast(tuple[FileStates, ContentFiles], child.next())
             states.update(seen_rest)

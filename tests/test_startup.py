@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,6 +162,37 @@ def test_after_a_fresh_checkout_git_is_asked_once_the_first_files_are_walked(bui
     assert started.cache is not None and started.cache._blobs, "git's index answered"
     first_seen, asked = calls[0]
     assert 0 < first_seen < len(every) and asked, "asked with the first files, before the rest of the walk came back"
+    assert started.states == every
+
+
+def test_first_files_walked_before_any_pack_loaded_are_shown_once_the_build_is_wanted(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the forked process's first files come before this one loaded a pack (a busy machine), git is still asked
+    with them, before the rest of the walk's states come back."""
+    fresh_checkout(built)
+    monkeypatch.setattr(contentcache, "GIT_AFTER", 4)
+    every: FileStates = {}
+    input_fingerprint(built, None, None, every)
+    calls: list[int] = []
+    real_see, real_until = CacheLoading.see, startup._load_until_ready
+    first = [True]
+
+    def see(self: CacheLoading, checkout: Checkout) -> None:
+        real_see(self, checkout)
+        calls.append(len(checkout.seen))
+
+    def until_ready(loading: CacheLoading, child: Any) -> bool:
+        if first:  # the forked process wins the race: nothing loaded before its first files
+            first.clear()
+            while not child.ready():
+                time.sleep(0.001)
+            return False
+        return real_until(loading, child)
+
+    monkeypatch.setattr(CacheLoading, "see", see)
+    monkeypatch.setattr(startup, "_load_until_ready", until_ready)
+    started = startup.start(built, None, None, lambda inputs: True)
+    assert started.cache is not None and started.cache._blobs, "git's index answered"
+    assert 0 < calls[0] < len(every), "shown the first files before the rest of the walk came back"
     assert started.states == every
 
 
