@@ -47,6 +47,7 @@ from .pagewriter import (
     RenderStats,
     edited_pages,
     guessed_index,
+    missing_pages,
     page_file,
     previous_manifest,
     remove_file,
@@ -270,10 +271,13 @@ def ahead_of_pages(
     return search_ahead(prepared, background)
 
 
-def write_pages(engine: Engine, specs: list[PageSpec], previous: Manifest, target: Target, timings: Timings, one_shot: bool) -> RenderStats:
-    """Render every page the plugins describe whose recorded reads give other values now (all of them in a cold build)."""
+def write_pages(
+    engine: Engine, specs: list[PageSpec], previous: Manifest, missing: set[str], target: Target, timings: Timings, one_shot: bool
+) -> RenderStats:
+    """Render every page the plugins describe whose recorded reads give other values now, or whose file is `missing`
+    (all of them in a cold build)."""
     views: SiteViews = engine.context["views"]
-    stats = render_pages(engine.env, engine.context, specs, target.path, previous, views, progress=timings.progress, one_shot=one_shot)
+    stats = render_pages(engine.env, engine.context, specs, target.path, previous, views, missing, progress=timings.progress, one_shot=one_shot)
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 
@@ -353,10 +357,11 @@ def build(
                 with stage("render pages"):
                     specs = list(engine.page_specs())
                     previous = last_pages(engine, target, one_shot)
+                    missing = missing_pages(target.path, specs, previous)  # before Pagefind runs beside: `missing_pages`
                     if indexes and target.in_place:
                         with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
                             ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background)
-                    rendered = write_pages(engine, specs, previous, target, timings, one_shot)
+                    rendered = write_pages(engine, specs, previous, missing, target, timings, one_shot)
                 indexing = None
                 pagefind_runs = threading.Event()
                 if indexes:

@@ -60,6 +60,20 @@ def test_the_next_day_renders_only_the_pages_that_show_the_date(sample_repo: Pat
     assert_same_as_cold(sample_repo, out, tmp_path, "next-day", now=next_day)
 
 
+def test_a_page_removed_from_the_output_by_hand_is_written_again_and_only_it(sample_repo: Path, tmp_path: Path) -> None:
+    """Nothing in the content changed, so every read gives what it gave: the missing file alone decides (`missing_pages`)."""
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
+    page = out / "ideas" / idea.stem / "index.html"
+    page.unlink()
+    (out / "privacy" / "index.html").unlink()
+    again = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert again.render_stats is not None and again.render_stats.rendered == 2
+    assert page.is_file() and (out / "privacy" / "index.html").is_file()
+    assert_same_as_cold(sample_repo, out, tmp_path, "removed")
+
+
 def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
     cache_path = tmp_path / "content.sqlite"
