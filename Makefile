@@ -44,7 +44,10 @@ lint: setup-test
 	$(VENV)/bin/ruff format --check generator intake plugins
 	$(VENV)/bin/mypy
 
+# Bytecode for the project's own modules, written even where PYTHONDONTWRITEBYTECODE is set (as on the development
+# machine): each `consult` command then starts without compiling them (0.05-0.1 s). Up to date, this takes 0.1 s.
 setup: $(STAMP) $(CSS)
+	@$(PY) -m compileall -q generator intake plugins >/dev/null
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
