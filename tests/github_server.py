@@ -781,7 +781,10 @@ def _handler(server: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("x-github-media-type", "github.v3; param=full; format=json")
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client stopped waiting (its timeout): the request stands, as on GitHub
+                self.close_connection = True
 
     return Handler
