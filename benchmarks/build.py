@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import re
@@ -53,8 +54,8 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(HERE))
 
-from corpus import make_corpus  # noqa: E402
-from hugo_project import write_hugo_project  # noqa: E402
+from corpus import make_corpus
+from hugo_project import write_hugo_project
 
 CONSULT = [sys.executable, "-m", "generator.cli"]
 MEASURE = [sys.executable, str(HERE / "measure.py")]
@@ -83,7 +84,7 @@ class Row:
 
 def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
     """Run cmd under measure.py; return (seconds, peak RSS of any of its processes in MiB, its output)."""
-    proc = subprocess.run(MEASURE + cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(MEASURE + cmd, check=False, cwd=cwd, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     lines = proc.stdout.strip().splitlines()
@@ -93,12 +94,12 @@ def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
 
 def stage_seconds(output: str, stage: str) -> float:
     """A stage's time from `consult build --timings` output (0 when the stage did not run)."""
-    match = re.search(rf"^{re.escape(stage)}\s+([0-9.]+) s$", output, re.M)
+    match = re.search(rf"^{re.escape(stage)}\s+([0-9.]+) s$", output, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
 
 
 def peak_mib(output: str, name: str) -> float:
-    match = re.search(rf"^peak memory, {re.escape(name)}: ([0-9,]+) MiB$", output, re.M)
+    match = re.search(rf"^peak memory, {re.escape(name)}: ([0-9,]+) MiB$", output, re.MULTILINE)
     return float(match.group(1).replace(",", "")) if match else 0.0
 
 
@@ -204,13 +205,17 @@ def fetch(url: str) -> str:
 def one_edit(corpus: Path, out: Path, timeout: float = 600.0) -> float:
     """Seconds from saving one idea's new text until `consult serve` serves it."""
     port = free_port()
-    serve = subprocess.Popen(CONSULT + ["--root", str(corpus), "serve", "--no-intake", "--port", str(port), "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    serve = subprocess.Popen(
+        CONSULT + ["--root", str(corpus), "serve", "--no-intake", "--port", str(port), "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while not fetch(base + "/") and time.monotonic() < deadline:
             time.sleep(0.2)
-        idea = sorted((corpus / "content" / "ideas").glob("*/*.md"))[0]
+        idea = min((corpus / "content" / "ideas").glob("*/*.md"))
         original = idea.read_text()
         marker = f"Edited at {time.time_ns()}"
         try:
@@ -239,7 +244,7 @@ def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> 
     if with_hugo:
         write_hugo_project(corpus, hugo_dir)
     build = CONSULT + ["--root", str(corpus), "build", "--output", str(out), "--timings"]
-    idea = sorted((corpus / "content" / "ideas").glob("*/*.md"))[0]
+    idea = min((corpus / "content" / "ideas").glob("*/*.md"))
     row = Row(n)
     for _ in range(repeats):
         clean_caches(corpus, out)
@@ -293,8 +298,12 @@ def ratio(values: list[float], hugo: list[float]) -> str:
 def print_table(rows: list[Row]) -> None:
     print()
     print("Times in seconds (median of the repeats), memory in MiB. 'pages' = cold minus search index; x hugo compares it.")
-    print(f"{'N ideas':>8} {'pages':>7} {'cold':>8} {'search':>8} {'pages':>8} {'hugo':>8} {'x hugo':>8} {'warm':>8} {'x hugo':>8} {'edit':>8} {'served':>8} {'CI':>8} {'CI':>8} {'build':>8} {'search':>8} {'any':>8}")
-    print(f"{'':>8} {'written':>7} {'':>8} {'index':>8} {'build':>8} {'':>8} {'':>8} {'':>8} {'':>8} {'build':>8} {'edit':>8} {'publish':>8} {'workflow':>8} {'peak':>8} {'peak':>8} {'peak':>8}")
+    print(
+        f"{'N ideas':>8} {'pages':>7} {'cold':>8} {'search':>8} {'pages':>8} {'hugo':>8} {'x hugo':>8} {'warm':>8} {'x hugo':>8} {'edit':>8} {'served':>8} {'CI':>8} {'CI':>8} {'build':>8} {'search':>8} {'any':>8}"
+    )
+    print(
+        f"{'':>8} {'written':>7} {'':>8} {'index':>8} {'build':>8} {'':>8} {'':>8} {'':>8} {'':>8} {'build':>8} {'edit':>8} {'publish':>8} {'workflow':>8} {'peak':>8} {'peak':>8} {'peak':>8}"
+    )
     for row in rows:
         print(
             f"{row.n:>8} {row.pages:>7} {fmt(row.cold)} {fmt(row.search)} {fmt(row.page_build)} {fmt(row.hugo)} {ratio(row.page_build, row.hugo)}"
@@ -302,14 +311,18 @@ def print_table(rows: list[Row]) -> None:
             f" {row.build_peak_mib:8.0f} {row.search_peak_mib:8.0f} {row.any_peak_mib:8.0f}"
         )
     if len(rows) > 1:
-        for a, b in zip(rows, rows[1:]):
+        for a, b in itertools.pairwise(rows):
             grow = b.n / a.n
-            print(f"N={b.n} / N={a.n} ({grow:.0f}x the ideas): cold {statistics.median(b.cold) / statistics.median(a.cold):.2f}x, page build {statistics.median(b.page_build) / statistics.median(a.page_build):.2f}x")
+            print(
+                f"N={b.n} / N={a.n} ({grow:.0f}x the ideas): cold {statistics.median(b.cold) / statistics.median(a.cold):.2f}x, page build {statistics.median(b.page_build) / statistics.median(a.page_build):.2f}x"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000", help="comma-separated numbers of ideas (default 1000,10000; the issue's full set is 1000,10000,50000)")
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="comma-separated numbers of ideas (default 1000,10000; the issue's full set is 1000,10000,50000)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-hugo", action="store_true")

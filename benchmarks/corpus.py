@@ -16,27 +16,77 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from generator.frontmatter import dump  # noqa: E402
-from generator.schema import slugify  # noqa: E402
+from generator.frontmatter import dump
+from generator.schema import slugify
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-TAGS = ["rotas", "e-rostering", "it-systems", "paperwork", "rest-breaks", "car-parking", "food-at-night", "mentoring",
-        "apprenticeships", "leadership", "speaking-up", "recognition", "flexible-working", "wellbeing", "induction",
-        "digital-skills", "reporting", "handover", "agency-staff", "night-shifts"]
+TAGS = [
+    "rotas",
+    "e-rostering",
+    "it-systems",
+    "paperwork",
+    "rest-breaks",
+    "car-parking",
+    "food-at-night",
+    "mentoring",
+    "apprenticeships",
+    "leadership",
+    "speaking-up",
+    "recognition",
+    "flexible-working",
+    "wellbeing",
+    "induction",
+    "digital-skills",
+    "reporting",
+    "handover",
+    "agency-staff",
+    "night-shifts",
+]
 STATUSES = ["waiting"] * 5 + ["under-consideration"] * 3 + ["responded"] * 2 + ["adopted", "not-taken-forward"]
 OPENERS = ["Every shift we", "On our ward we", "In community teams we", "At night we", "Most weeks we", "Our team"]
 VERBS = ["lose time", "spend an hour", "wait", "struggle", "waste effort", "have to queue", "cannot get help"]
-OBJECTS = ["logging in to five different systems", "finding a working computer", "chasing rota changes by text",
-           "filling in the same form twice", "looking for somewhere to take a break", "finding a parking space",
-           "getting a hot meal after 8pm", "booking mandatory training", "reporting a problem without blame",
-           "getting feedback on our ideas", "swapping a shift with a colleague", "handing over between teams"]
-FIXES = ["A single sign-on would fix this.", "Let teams choose their own rota patterns.", "Give us protected time for it.",
-         "Ask the people who do the job before buying a new system.", "Put it on the intranet where everyone can see it.",
-         "Make managers accountable for it in their appraisals.", "A small budget for each ward would help.",
-         "Other trusts already do this and it works."]
+OBJECTS = [
+    "logging in to five different systems",
+    "finding a working computer",
+    "chasing rota changes by text",
+    "filling in the same form twice",
+    "looking for somewhere to take a break",
+    "finding a parking space",
+    "getting a hot meal after 8pm",
+    "booking mandatory training",
+    "reporting a problem without blame",
+    "getting feedback on our ideas",
+    "swapping a shift with a colleague",
+    "handing over between teams",
+]
+FIXES = [
+    "A single sign-on would fix this.",
+    "Let teams choose their own rota patterns.",
+    "Give us protected time for it.",
+    "Ask the people who do the job before buying a new system.",
+    "Put it on the intranet where everyone can see it.",
+    "Make managers accountable for it in their appraisals.",
+    "A small budget for each ward would help.",
+    "Other trusts already do this and it works.",
+]
 TITLE_STARTS = ["Better", "Simpler", "Fairer", "Faster", "Protected", "Shared", "Safer", "Clearer", "Local", "Flexible"]
-TITLE_ENDS = ["rotas", "log-ins", "rest breaks", "handovers", "training time", "parking", "night food", "feedback",
-              "recognition", "reporting", "induction", "mentoring", "shift swaps", "IT support", "paperwork"]
+TITLE_ENDS = [
+    "rotas",
+    "log-ins",
+    "rest breaks",
+    "handovers",
+    "training time",
+    "parking",
+    "night food",
+    "feedback",
+    "recognition",
+    "reporting",
+    "induction",
+    "mentoring",
+    "shift swaps",
+    "IT support",
+    "paperwork",
+]
 NAMES = ["Asha", "Ben", "Ciara", "Dev", "Ewa", "Femi", "Grace", "Hamid", "Iona", "Jas", "Kelly", "Liam", "Mo", "Nia"]
 
 
@@ -92,8 +142,14 @@ def make_corpus(out: Path, ideas: int, seed: int = 7, comments_per_idea: float =
         submitted = start + dt.timedelta(days=rng.randint(0, 35))
         published = submitted + dt.timedelta(days=rng.randint(1, 5))
         status = rng.choice(STATUSES)
-        data: dict = {"title": title, "challenge": challenge, "summary": paragraph(rng, 1)[:380], "submitted": submitted,
-                      "published": published, "reference": reference(rng, used)}
+        data: dict = {
+            "title": title,
+            "challenge": challenge,
+            "summary": paragraph(rng, 1)[:380],
+            "submitted": submitted,
+            "published": published,
+            "reference": reference(rng, used),
+        }
         if rng.random() < 0.5:
             data["attribution"] = rng.choice(NAMES)
         if rng.random() < 0.85:

@@ -24,10 +24,10 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 
-from corpus import TITLE_ENDS, TITLE_STARTS, body  # noqa: E402
+from corpus import TITLE_ENDS, TITLE_STARTS, body
 
-from intake.catalogue import IdeaInfo, load_catalogue  # noqa: E402
-from intake.moderation import WaitingIdea, duplicate_index, duplicates  # noqa: E402
+from intake.catalogue import IdeaInfo, load_catalogue
+from intake.moderation import WaitingIdea, duplicate_index, duplicates
 
 
 def idea(rng: random.Random, n: int) -> tuple[str, str, str]:
@@ -69,11 +69,15 @@ def main() -> None:
             best = max(every)
             found = index.closest(title, text, threshold=threshold)
             agree += (best[0] < threshold and not found) or bool(found and found[0][1] == best[1])
-        print(f"  {size:>7,} published: index built in {built:6.2f} s; {statistics.mean(times) * 1000:6.2f} ms per submission "
-              f"(p99 {sorted(times)[int(len(times) * 0.99) - 1] * 1000:.2f} ms), {statistics.mean(scored):.0f} ideas scored on average "
-              f"(most {max(scored)}), {flagged} of {len(times)} flagged")
-        print(f"           scoring every published idea instead: {statistics.mean(full) * 1000:.1f} ms per submission; "
-              f"the same closest published idea (or none above the threshold) for {agree} of {len(full)}")
+        print(
+            f"  {size:>7,} published: index built in {built:6.2f} s; {statistics.mean(times) * 1000:6.2f} ms per submission "
+            f"(p99 {sorted(times)[int(len(times) * 0.99) - 1] * 1000:.2f} ms), {statistics.mean(scored):.0f} ideas scored on average "
+            f"(most {max(scored)}), {flagged} of {len(times)} flagged"
+        )
+        print(
+            f"           scoring every published idea instead: {statistics.mean(full) * 1000:.1f} ms per submission; "
+            f"the same closest published idea (or none above the threshold) for {agree} of {len(full)}"
+        )
 
 
 if __name__ == "__main__":

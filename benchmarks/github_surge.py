@@ -26,27 +26,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from github_server import FakeGitHub  # noqa: E402
+from github_server import FakeGitHub
 
-from intake.forge.base import Flag, Proposal  # noqa: E402
-from intake.forge.clock import FakeClock  # noqa: E402
-from intake.forge.github import GitHubForge, GitHubOptions  # noqa: E402
-from intake.forge.batching import claim_size  # noqa: E402
+from intake.forge.base import Flag, Proposal
+from intake.forge.batching import claim_size
+from intake.forge.clock import FakeClock
+from intake.forge.github import GitHubForge, GitHubOptions
 
-CHALLENGES = ("feeling-empowered", "free-from-bullying", "getting-the-basics-right",
-              "respected-and-valued", "training-and-development")
+CHALLENGES = ("feeling-empowered", "free-from-bullying", "getting-the-basics-right", "respected-and-valued", "training-and-development")
 
 
 def submission(n: int, rng: random.Random) -> Proposal:
     challenge = rng.choice(CHALLENGES)
     ref = f"TH-{n:06d}"
-    flags = (Flag("possible-duplicate", "64% similar", (("Flexible rotas", f"/challenges/{challenge}/"),)),) \
-        if rng.random() < 0.1 else ()
-    return Proposal(ref, "idea", f"content/ideas/{challenge}/idea-{n}.md",
-                    f"---\ntitle: Idea {n}\nreference: {ref}\n---\nAn idea about rotas, number {n}.\n",
-                    f"Idea: Rotas {n}", challenge,
-                    (("Challenge", challenge), ("Title", f"Rotas {n}"), ("Role", "Nurse"), ("Region", "London"),
-                     ("Credit", "anonymous")), flags)
+    flags = (Flag("possible-duplicate", "64% similar", (("Flexible rotas", f"/challenges/{challenge}/"),)),) if rng.random() < 0.1 else ()
+    return Proposal(
+        ref,
+        "idea",
+        f"content/ideas/{challenge}/idea-{n}.md",
+        f"---\ntitle: Idea {n}\nreference: {ref}\n---\nAn idea about rotas, number {n}.\n",
+        f"Idea: Rotas {n}",
+        challenge,
+        (("Challenge", challenge), ("Title", f"Rotas {n}"), ("Role", "Nurse"), ("Region", "London"), ("Credit", "anonymous")),
+        flags,
+    )
 
 
 def run(count: int, seed: int, batch_size: int) -> dict[str, float]:
@@ -56,9 +59,11 @@ def run(count: int, seed: int, batch_size: int) -> dict[str, float]:
     arrivals = sorted((t0 + rng.uniform(0, 3600), n) for n in range(count))
     proposals = {n: submission(n, rng) for n in range(count)}
     with FakeGitHub(clock) as server:
-        forge = GitHubForge(GitHubOptions(repository=f"{server.owner}/{server.name}", url=server.url,
-                                          site_url="https://talk.example.nhs.uk", batch_size=batch_size),
-                            clock, env={"GITHUB_TOKEN": "test-token"})
+        forge = GitHubForge(
+            GitHubOptions(repository=f"{server.owner}/{server.name}", url=server.url, site_url="https://talk.example.nhs.uk", batch_size=batch_size),
+            clock,
+            env={"GITHUB_TOKEN": "test-token"},
+        )
         pending: deque[Proposal] = deque()
         arrived_at: dict[str, float] = {}
         in_front: dict[str, float] = {}
@@ -72,7 +77,7 @@ def run(count: int, seed: int, batch_size: int) -> dict[str, float]:
             if not pending:
                 clock.sleep(arrivals[nxt][0] - clock.time())
                 continue
-            claimed = list(pending)[:claim_size(len(pending), forge.one_by_one_capacity(), forge.batch_size)]
+            claimed = list(pending)[: claim_size(len(pending), forge.one_by_one_capacity(), forge.batch_size)]
             done = forge.propose_many(claimed)
             for ref in done:
                 in_front[ref] = clock.time()

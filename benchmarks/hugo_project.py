@@ -99,7 +99,9 @@ def write_hugo_project(corpus: Path, out: Path) -> Path:
     comments: dict[str, list[dict]] = {}
     for path in sorted((corpus / "content" / "comments").glob("*/*.md")):
         doc = parse(path.read_text())
-        comments.setdefault(path.parent.name, []).append({"attribution": doc.data.get("attribution"), "submitted": str(doc.data["submitted"]), "body": doc.body})
+        comments.setdefault(path.parent.name, []).append(
+            {"attribution": doc.data.get("attribution"), "submitted": str(doc.data["submitted"]), "body": doc.body}
+        )
     data = out / "data" / "comments"
     data.mkdir(parents=True)
     for slug, items in comments.items():

@@ -43,8 +43,7 @@ import httpx
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.intake.conftest import IDEA, free_port, intake_env, make_repo  # noqa: E402
-
+from tests.intake.conftest import IDEA, free_port, intake_env, make_repo
 
 SITE_ORIGIN = "http://localhost:8000"
 """The sample site.yml's base_url: where the forms are."""
@@ -100,8 +99,10 @@ async def post_supports(url: str, total: int, concurrency: int, ideas: list[str]
 
     def request(idea: str) -> bytes:
         body = urlencode({"idea": idea, "action": "support", "website": ""}).encode()
-        head = (f"POST /supports HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {SITE_ORIGIN}\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST /supports HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {SITE_ORIGIN}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         return head.encode() + body
 
     async def client_loop() -> None:
@@ -207,7 +208,11 @@ def main() -> None:
         process = subprocess.Popen(command, env={**env, "PYTHONFAULTHANDLER": "1"}, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_up(url, process)
-            load = (lambda total: post_supports(url, total, args.concurrency, ideas)) if ideas else (lambda total: run_load(url, total, args.concurrency, args.form))
+            load = (
+                (lambda total: post_supports(url, total, args.concurrency, ideas))
+                if ideas
+                else (lambda total: run_load(url, total, args.concurrency, args.form))
+            )
             asyncio.run(load(args.warmup))
             workers = child_pids(process.pid)
             web_before, worker_before = cpu_by_role(process.pid, workers)
@@ -231,15 +236,19 @@ def main() -> None:
         accepted = len(latencies) - failures
         what = "supports" if args.supports else "submissions"
         sent = "support form 303, a new browser each" if args.supports else "form 303" if args.form else "JSON 202"
-        print(f"intake benchmark: {accepted} accepted of {len(latencies)} ({sent}), "
-              f"{args.concurrency} concurrent clients, durability on (WAL, synchronous=FULL), worker {'off' if args.no_worker else 'on'}")
+        print(
+            f"intake benchmark: {accepted} accepted of {len(latencies)} ({sent}), "
+            f"{args.concurrency} concurrent clients, durability on (WAL, synchronous=FULL), worker {'off' if args.no_worker else 'on'}"
+        )
         print(f"  throughput   {accepted / elapsed:8.1f} accepted {what}/s  ({elapsed:.2f} s)")
         print(f"  latency p50  {statistics.median(latencies) * 1000:8.1f} ms")
         print(f"  latency p99  {p99 * 1000:8.1f} ms")
         print(f"  server CPU   {cpu / max(1, accepted) * 1000:8.2f} ms per accepted {what[:-1]} (the intake's processes, git commands not)")
         if catch_up:
-            print(f"               {web_load / max(1, accepted) * 1000:8.2f} ms of it in the web process during the load; "
-                  f"the worker caught up {catch_up:.1f} s after the load")
+            print(
+                f"               {web_load / max(1, accepted) * 1000:8.2f} ms of it in the web process during the load; "
+                f"the worker caught up {catch_up:.1f} s after the load"
+            )
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews these)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -254,8 +263,12 @@ through a trusted proxy from one of 250 client addresses (X-Forwarded-For), as b
 
 
 def add_replica_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
-                        help="postgresql: a throwaway cluster shared by the replicas, measured beside the same layout on SQLite.")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: a throwaway cluster shared by the replicas, measured beside the same layout on SQLite.",
+    )
     parser.add_argument("--replicas", type=int, default=1, help="Web replicas (consult intake --no-worker), plus one publisher process.")
 
 
@@ -274,9 +287,11 @@ async def post_ideas_spread(urls: list[str], total: int, concurrency: int) -> tu
         try:
             for number in counter:
                 body = json.dumps({**IDEA, "title": f"Benchmark idea {number}"}).encode()
-                head = (f"POST /ideas HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {SITE_ORIGIN}\r\n"
-                        f"X-Forwarded-For: 198.51.100.{number % 250}\r\n"
-                        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+                head = (
+                    f"POST /ideas HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {SITE_ORIGIN}\r\n"
+                    f"X-Forwarded-For: 198.51.100.{number % 250}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                )
                 start = time.perf_counter()
                 writer.write(head.encode() + body)
                 lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
@@ -311,8 +326,10 @@ def measure_layout(args: argparse.Namespace, tmp: Path, database_url: str, datab
     env = {**os.environ, **intake_env(tmp / "data", **REPLICA_LIMITS), "CONSULT_INTAKE_DATABASE_URL": database_url}
     ports = [free_port() for _ in range(args.replicas)]
     log = (tmp / "intake.log").open("wb")
-    replicas = [subprocess.Popen([consult, "--root", str(repo), "intake", "--port", str(port), "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-                for port in ports]
+    replicas = [
+        subprocess.Popen([consult, "--root", str(repo), "intake", "--port", str(port), "--no-worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        for port in ports
+    ]
     publisher = subprocess.Popen([consult, "--root", str(repo), "intake", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
@@ -330,8 +347,13 @@ def measure_layout(args: argparse.Namespace, tmp: Path, database_url: str, datab
             process.wait(timeout=60)
     ordered = sorted(latencies)
     accepted = len(latencies) - failures
-    figures = {"accepted": accepted, "sent": len(latencies), "per_second": accepted / elapsed,
-               "p50": statistics.median(latencies) * 1000, "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+    figures = {
+        "accepted": accepted,
+        "sent": len(latencies),
+        "per_second": accepted / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    }
     figures |= {f"cpu_{role}": seconds / max(1, accepted) * 1000 for role, seconds in used.items()}
     return figures
 
@@ -358,13 +380,17 @@ def run_replicas(args: argparse.Namespace) -> None:
             cluster.destroy()
     with tempfile.TemporaryDirectory(prefix="consult-bench-") as tmp:
         rows["SQLite"] = measure_layout(args, Path(tmp), "", None)
-    print(f"intake benchmark, {args.replicas} replica(s) + 1 publisher process, {args.concurrency} concurrent clients spread over them, "
-          f"{args.requests} JSON posts (202), durability on (PostgreSQL fsync + synchronous_commit; SQLite synchronous=FULL)")
+    print(
+        f"intake benchmark, {args.replicas} replica(s) + 1 publisher process, {args.concurrency} concurrent clients spread over them, "
+        f"{args.requests} JSON posts (202), durability on (PostgreSQL fsync + synchronous_commit; SQLite synchronous=FULL)"
+    )
     print(f"  {'store':<11}{'accepted/s':>11}{'p50 ms':>9}{'p99 ms':>9}   CPU ms per accepted submission: replicas / publisher / database")
     for name, row in rows.items():
-        print(f"  {name:<11}{row['per_second']:>11.1f}{row['p50']:>9.1f}{row['p99']:>9.1f}   "
-              f"{row['cpu_replicas']:.2f} / {row['cpu_publisher']:.2f} / {row['cpu_database']:.2f}"
-              + ("" if row["accepted"] == row["sent"] else f"   ({row['sent'] - row['accepted']} refused)"))
+        print(
+            f"  {name:<11}{row['per_second']:>11.1f}{row['p50']:>9.1f}{row['p99']:>9.1f}   "
+            f"{row['cpu_replicas']:.2f} / {row['cpu_publisher']:.2f} / {row['cpu_database']:.2f}"
+            + ("" if row["accepted"] == row["sent"] else f"   ({row['sent'] - row['accepted']} refused)")
+        )
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews these)")
 
 

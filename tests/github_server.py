@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 SHAPES = json.loads((Path(__file__).parent / "github" / "recorded_shapes.json").read_text())["shapes"]
@@ -45,8 +45,15 @@ SECONDARY_MESSAGE = (
     "If you reach out to GitHub Support for help, please include the request ID."
 )
 FAULT_KINDS = {
-    "secondary", "secondary-no-retry-after", "primary", "429", "502",
-    "reset", "reset-after-write", "timeout-after-write", "404",
+    "secondary",
+    "secondary-no-retry-after",
+    "primary",
+    "429",
+    "502",
+    "reset",
+    "reset-after-write",
+    "timeout-after-write",
+    "404",
 }
 
 
@@ -141,9 +148,19 @@ class Repo:
 class FakeGitHub:
     """The server; see the module docstring. Thread-safe; one lock around all state."""
 
-    def __init__(self, clock: Any, owner: str = "nhs", name: str = "consult-site", files: dict[str, str] | None = None,
-                 branch: str = "main", tokens: tuple[str, ...] = ("test-token",), primary_limit: int = 5000,
-                 per_minute: int = 80, per_hour: int = 500, app_public_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        clock: Any,
+        owner: str = "nhs",
+        name: str = "consult-site",
+        files: dict[str, str] | None = None,
+        branch: str = "main",
+        tokens: tuple[str, ...] = ("test-token",),
+        primary_limit: int = 5000,
+        per_minute: int = 80,
+        per_hour: int = 500,
+        app_public_key: bytes | None = None,
+    ) -> None:
         self.clock, self.owner, self.name, self.branch = clock, owner, name, branch
         self.tokens = set(tokens)
         self.primary_limit, self.per_minute, self.per_hour = primary_limit, per_minute, per_hour
@@ -178,7 +195,7 @@ class FakeGitHub:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> FakeGitHub:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -243,36 +260,46 @@ class FakeGitHub:
 
     def shape(self, name: str) -> Any:
         text = json.dumps(SHAPES[name])
-        for key, value in (("{API_REPO}", self.api_repo), ("{WEB_REPO}", self.web_repo),
-                           ("{API}", self.api), ("{WEB}", self.url)):
+        for key, value in (("{API_REPO}", self.api_repo), ("{WEB_REPO}", self.web_repo), ("{API}", self.api), ("{WEB}", self.url)):
             text = text.replace(key, value)
         return json.loads(text)
 
     def repository_json(self) -> dict[str, Any]:
         data = self.shape("repository")
-        data.update(name=self.name, full_name=f"{self.owner}/{self.name}", default_branch=self.branch,
-                    url=self.api_repo, html_url=self.web_repo)
+        data.update(name=self.name, full_name=f"{self.owner}/{self.name}", default_branch=self.branch, url=self.api_repo, html_url=self.web_repo)
         data["owner"]["login"] = self.owner
         return data
 
     def ref_json(self, ref: str) -> dict[str, Any]:
         sha = self.repo.refs[ref]
-        return {"ref": ref, "node_id": "REF_" + sha[:10], "url": f"{self.api_repo}/git/{ref}",
-                "object": {"sha": sha, "type": "commit", "url": f"{self.api_repo}/git/commits/{sha}"}}
+        return {
+            "ref": ref,
+            "node_id": "REF_" + sha[:10],
+            "url": f"{self.api_repo}/git/{ref}",
+            "object": {"sha": sha, "type": "commit", "url": f"{self.api_repo}/git/commits/{sha}"},
+        }
 
     def commit_json(self, sha: str) -> dict[str, Any]:
         c = self.repo.commits[sha]
         person = {"name": "consult-bot[bot]", "email": "bot@users.noreply.github.com", "date": _iso(self.clock.time())}
-        return {"sha": sha, "node_id": "C_" + sha[:10], "url": f"{self.api_repo}/git/commits/{sha}",
-                "html_url": f"{self.web_repo}/commit/{sha}", "author": person, "committer": person,
-                "message": c["message"], "tree": {"sha": c["tree"], "url": f"{self.api_repo}/git/trees/{c['tree']}"},
-                "parents": [{"sha": p, "url": f"{self.api_repo}/git/commits/{p}", "html_url": f"{self.web_repo}/commit/{p}"}
-                            for p in c["parents"]],
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None}}
+        return {
+            "sha": sha,
+            "node_id": "C_" + sha[:10],
+            "url": f"{self.api_repo}/git/commits/{sha}",
+            "html_url": f"{self.web_repo}/commit/{sha}",
+            "author": person,
+            "committer": person,
+            "message": c["message"],
+            "tree": {"sha": c["tree"], "url": f"{self.api_repo}/git/trees/{c['tree']}"},
+            "parents": [{"sha": p, "url": f"{self.api_repo}/git/commits/{p}", "html_url": f"{self.web_repo}/commit/{p}"} for p in c["parents"]],
+            "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+        }
 
     def tree_json(self, sha: str) -> dict[str, Any]:
-        entries = [{"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(self.repo.blobs[b]),
-                    "url": f"{self.api_repo}/git/blobs/{b}"} for p, b in sorted(self.repo.trees[sha].items())]
+        entries = [
+            {"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(self.repo.blobs[b]), "url": f"{self.api_repo}/git/blobs/{b}"}
+            for p, b in sorted(self.repo.trees[sha].items())
+        ]
         return {"sha": sha, "url": f"{self.api_repo}/git/trees/{sha}", "tree": entries, "truncated": False}
 
     def label_json(self, name: str) -> dict[str, Any]:
@@ -283,25 +310,49 @@ class FakeGitHub:
         repo = self.repository_json()
         api, web = f"{self.api_repo}/pulls/{pull.number}", f"{self.web_repo}/pull/{pull.number}"
         data.update(
-            url=api, html_url=web, id=1000 + pull.number, node_id=f"PR_{pull.number}", number=pull.number,
-            diff_url=f"{web}.diff", patch_url=f"{web}.patch", issue_url=f"{self.api_repo}/issues/{pull.number}",
-            state=pull.state, title=pull.title, body=pull.body, body_text=pull.body, body_html=pull.body,
-            created_at=_iso(pull.created_at), updated_at=_iso(pull.updated_at or pull.created_at), closed_at=_iso(pull.closed_at),
-            merged_at=_iso(pull.merged_at), merge_commit_sha=pull.merge_commit_sha, merged=pull.merged_at is not None,
-            labels=[self.labels[n] for n in pull.labels], draft=False, commits=1,
+            url=api,
+            html_url=web,
+            id=1000 + pull.number,
+            node_id=f"PR_{pull.number}",
+            number=pull.number,
+            diff_url=f"{web}.diff",
+            patch_url=f"{web}.patch",
+            issue_url=f"{self.api_repo}/issues/{pull.number}",
+            state=pull.state,
+            title=pull.title,
+            body=pull.body,
+            body_text=pull.body,
+            body_html=pull.body,
+            created_at=_iso(pull.created_at),
+            updated_at=_iso(pull.updated_at or pull.created_at),
+            closed_at=_iso(pull.closed_at),
+            merged_at=_iso(pull.merged_at),
+            merge_commit_sha=pull.merge_commit_sha,
+            merged=pull.merged_at is not None,
+            labels=[self.labels[n] for n in pull.labels],
+            draft=False,
+            commits=1,
             comments=sum(1 for c in self.comments if c["issue"] == pull.number),
-            commits_url=f"{api}/commits", review_comments_url=f"{api}/comments",
+            commits_url=f"{api}/commits",
+            review_comments_url=f"{api}/comments",
             comments_url=f"{self.api_repo}/issues/{pull.number}/comments",
             statuses_url=f"{self.api_repo}/statuses/{pull.head_sha}",
         )
-        data["_links"] = {key: {"href": href} for key, href in (
-            ("self", api), ("html", web), ("issue", f"{self.api_repo}/issues/{pull.number}"),
-            ("comments", f"{self.api_repo}/issues/{pull.number}/comments"), ("review_comments", f"{api}/comments"),
-            ("review_comment", f"{self.api_repo}/pulls/comments{{/number}}"), ("commits", f"{api}/commits"),
-            ("statuses", f"{self.api_repo}/statuses/{pull.head_sha}"))}
+        data["_links"] = {
+            key: {"href": href}
+            for key, href in (
+                ("self", api),
+                ("html", web),
+                ("issue", f"{self.api_repo}/issues/{pull.number}"),
+                ("comments", f"{self.api_repo}/issues/{pull.number}/comments"),
+                ("review_comments", f"{api}/comments"),
+                ("review_comment", f"{self.api_repo}/pulls/comments{{/number}}"),
+                ("commits", f"{api}/commits"),
+                ("statuses", f"{self.api_repo}/statuses/{pull.head_sha}"),
+            )
+        }
         data["head"].update(ref=pull.head, sha=pull.head_sha, label=f"{self.owner}:{pull.head}", repo=repo)
-        data["base"].update(ref=pull.base, sha=self.repo.refs.get(f"refs/heads/{pull.base}", ""),
-                            label=f"{self.owner}:{pull.base}", repo=repo)
+        data["base"].update(ref=pull.base, sha=self.repo.refs.get(f"refs/heads/{pull.base}", ""), label=f"{self.owner}:{pull.base}", repo=repo)
         return data
 
     def issue_json(self, pull: Pull) -> dict[str, Any]:
@@ -310,26 +361,53 @@ class FakeGitHub:
         api, web = f"{self.api_repo}/issues/{pull.number}", f"{self.web_repo}/pull/{pull.number}"
         closed_by = copy.deepcopy(data["closed_by"]) if pull.state == "closed" else None
         data.update(
-            url=api, html_url=web, labels_url=f"{api}/labels{{/name}}", comments_url=f"{api}/comments",
-            events_url=f"{api}/events", id=2000 + pull.number, node_id=f"I_{pull.number}", number=pull.number,
-            title=pull.title, body=pull.body, body_text=pull.body, body_html=pull.body, state=pull.state,
-            labels=[self.labels[n] for n in pull.labels], assignee=None, assignees=[], milestone=None,
-            comments=sum(1 for c in self.comments if c["issue"] == pull.number), closed_by=closed_by,
-            created_at=_iso(pull.created_at), updated_at=_iso(pull.updated_at or pull.created_at),
+            url=api,
+            html_url=web,
+            labels_url=f"{api}/labels{{/name}}",
+            comments_url=f"{api}/comments",
+            events_url=f"{api}/events",
+            id=2000 + pull.number,
+            node_id=f"I_{pull.number}",
+            number=pull.number,
+            title=pull.title,
+            body=pull.body,
+            body_text=pull.body,
+            body_html=pull.body,
+            state=pull.state,
+            labels=[self.labels[n] for n in pull.labels],
+            assignee=None,
+            assignees=[],
+            milestone=None,
+            comments=sum(1 for c in self.comments if c["issue"] == pull.number),
+            closed_by=closed_by,
+            created_at=_iso(pull.created_at),
+            updated_at=_iso(pull.updated_at or pull.created_at),
             closed_at=_iso(pull.closed_at),
-            pull_request={"url": f"{self.api_repo}/pulls/{pull.number}", "html_url": web, "diff_url": f"{web}.diff",
-                          "patch_url": f"{web}.patch", "merged_at": _iso(pull.merged_at)},
+            pull_request={
+                "url": f"{self.api_repo}/pulls/{pull.number}",
+                "html_url": web,
+                "diff_url": f"{web}.diff",
+                "patch_url": f"{web}.patch",
+                "merged_at": _iso(pull.merged_at),
+            },
         )
         return data
 
     def file_json(self, path: str, ref: str, blob: str) -> dict[str, Any]:
         data = self.shape("file")
         content = self.repo.blobs[blob]
-        data.update(name=path.rsplit("/", 1)[-1], path=path, sha=blob, size=len(content),
-                    url=f"{self.api_repo}/contents/{quote(path)}?ref={ref}",
-                    html_url=f"{self.web_repo}/blob/{ref}/{path}", git_url=f"{self.api_repo}/git/blobs/{blob}",
-                    download_url=f"{self.web_repo}/raw/{ref}/{path}",
-                    content=base64.encodebytes(content).decode(), encoding="base64")
+        data.update(
+            name=path.rsplit("/", 1)[-1],
+            path=path,
+            sha=blob,
+            size=len(content),
+            url=f"{self.api_repo}/contents/{quote(path)}?ref={ref}",
+            html_url=f"{self.web_repo}/blob/{ref}/{path}",
+            git_url=f"{self.api_repo}/git/blobs/{blob}",
+            download_url=f"{self.web_repo}/raw/{ref}/{path}",
+            content=base64.encodebytes(content).decode(),
+            encoding="base64",
+        )
         return data
 
     # -- the limits ---------------------------------------------------------------
@@ -338,10 +416,13 @@ class FakeGitHub:
         now = self.clock.time()
         if self.window_start is None or now >= self.window_start + 3600:
             self.window_start, self.used = now, 0
-        return {"x-ratelimit-limit": str(self.primary_limit),
-                "x-ratelimit-remaining": str(max(0, self.primary_limit - self.used)),
-                "x-ratelimit-reset": str(int(self.window_start + 3600)),
-                "x-ratelimit-used": str(self.used), "x-ratelimit-resource": "core"}
+        return {
+            "x-ratelimit-limit": str(self.primary_limit),
+            "x-ratelimit-remaining": str(max(0, self.primary_limit - self.used)),
+            "x-ratelimit-reset": str(int(self.window_start + 3600)),
+            "x-ratelimit-used": str(self.used),
+            "x-ratelimit-resource": "core",
+        }
 
     def over_secondary(self, now: float) -> bool:
         """True when this request (already recorded) makes more than the limits allow."""
@@ -362,15 +443,18 @@ class FakeGitHub:
     def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
         prefix = f"/repos/{self.owner}/{self.name}"
         if method == "POST" and re.fullmatch(r"/app/installations/\d+/access_tokens", path):
-            return 201, {"token": "test-token", "expires_at": _iso(time.time() + 3600),
-                         "permissions": {"contents": "write", "pull_requests": "write"}}, {}
+            return (
+                201,
+                {"token": "test-token", "expires_at": _iso(time.time() + 3600), "permissions": {"contents": "write", "pull_requests": "write"}},
+                {},
+            )
         if path == "/rate_limit":
             return 200, {"resources": {"core": {}}}, {}
         if path == prefix and method == "GET":
             return 200, self.repository_json(), {}
         if not path.startswith(prefix + "/"):
             return 404, None, {}
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         for pattern, verb, handler in self.routes():
             match = re.fullmatch(pattern, rest)
             if match and verb == method:
@@ -418,7 +502,7 @@ class FakeGitHub:
         """One page of a list, with the Link header GitHub sends (next and last, prev and first)."""
         per_page = min(100, int(query.get("per_page", 30)))
         page = int(query.get("page", 1))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         last = max(1, -(-len(items) // per_page))
         rest = "".join(f"{k}={quote(v)}&" for k, v in query.items() if k != "page")
         links = []
@@ -527,18 +611,32 @@ class FakeGitHub:
     def create_pull(self, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         head, base = body.get("head", "").split(":")[-1], body.get("base", "")
         if f"refs/heads/{head}" not in self.repo.refs:
-            return 422, {"message": "Validation Failed", "documentation_url": f"{DOCS}/pulls/pulls#create-a-pull-request",
-                         "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]}, {}
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "documentation_url": f"{DOCS}/pulls/pulls#create-a-pull-request",
+                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+                },
+                {},
+            )
         if any(p.state == "open" for p in self.pulls_for(head)):
-            return 422, {"message": "Validation Failed", "documentation_url": f"{DOCS}/pulls/pulls#create-a-pull-request",
-                         "errors": [{"resource": "PullRequest", "code": "custom",
-                                     "message": f"A pull request already exists for {self.owner}:{head}."}]}, {}
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "documentation_url": f"{DOCS}/pulls/pulls#create-a-pull-request",
+                    "errors": [{"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {self.owner}:{head}."}],
+                },
+                {},
+            )
         head_sha = self.repo.refs[f"refs/heads/{head}"]
         base_history = set(self.repo.ancestors(self.repo.refs[f"refs/heads/{base}"]))
         merge_base = next(c for c in self.repo.ancestors(head_sha) if c in base_history)
         number = len(self.pulls) + 1
-        self.pulls[number] = Pull(number, body.get("title", ""), body.get("body") or "", head, base, head_sha,
-                                  merge_base, self.clock.time(), self.clock.time())
+        self.pulls[number] = Pull(
+            number, body.get("title", ""), body.get("body") or "", head, base, head_sha, merge_base, self.clock.time(), self.clock.time()
+        )
         return 201, self.pull_json(self.pulls[number]), {"location": f"{self.api_repo}/pulls/{number}"}
 
     def update_pull(self, n: str, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
@@ -560,8 +658,9 @@ class FakeGitHub:
                 files.pop(path, None)
             elif before.get(path) != after[path]:
                 files[path] = after[path]
-        sha = self.repo.commit(f"Merge pull request #{pull.number} from {self.owner}/{pull.head}",
-                               self.repo.tree(files), [self.repo.refs[base_ref], pull.head_sha])
+        sha = self.repo.commit(
+            f"Merge pull request #{pull.number} from {self.owner}/{pull.head}", self.repo.tree(files), [self.repo.refs[base_ref], pull.head_sha]
+        )
         self.repo.refs[base_ref] = sha
         now = self.clock.time()
         pull.state, pull.merged_at, pull.closed_at, pull.merge_commit_sha = "closed", now, now, sha
@@ -588,22 +687,44 @@ class FakeGitHub:
             status = "added" if path not in before else "removed" if path not in after else "modified"
             sha = after.get(path) or before[path]
             lines = self.repo.blobs[sha].decode().count("\n") + 1
-            out.append({"sha": sha, "filename": path, "status": status, "additions": lines if status != "removed" else 0,
-                        "deletions": lines if status == "removed" else 0, "changes": lines,
-                        "blob_url": f"{self.web_repo}/blob/{pull.head_sha}/{path}",
-                        "raw_url": f"{self.web_repo}/raw/{pull.head_sha}/{path}",
-                        "contents_url": f"{self.api_repo}/contents/{quote(path)}?ref={pull.head_sha}", "patch": ""})
+            out.append(
+                {
+                    "sha": sha,
+                    "filename": path,
+                    "status": status,
+                    "additions": lines if status != "removed" else 0,
+                    "deletions": lines if status == "removed" else 0,
+                    "changes": lines,
+                    "blob_url": f"{self.web_repo}/blob/{pull.head_sha}/{path}",
+                    "raw_url": f"{self.web_repo}/raw/{pull.head_sha}/{path}",
+                    "contents_url": f"{self.api_repo}/contents/{quote(path)}?ref={pull.head_sha}",
+                    "patch": "",
+                }
+            )
         return self._page(out, query, f"/pulls/{n}/files")
 
     def create_label(self, body: dict[str, Any], **_: Any) -> tuple[int, Any, dict[str, str]]:
         name = body.get("name", "")
         if name in self.labels:
-            return 422, {"message": "Validation Failed", "documentation_url": f"{DOCS}/issues/labels#create-a-label",
-                         "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}]}, {}
+            return (
+                422,
+                {
+                    "message": "Validation Failed",
+                    "documentation_url": f"{DOCS}/issues/labels#create-a-label",
+                    "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+                },
+                {},
+            )
         label = self.shape("label")
-        label.update(id=len(self.labels) + 1, node_id=f"LA_{len(self.labels) + 1}", name=name,
-                     url=f"{self.api_repo}/labels/{quote(name)}", color=body.get("color", "ededed"),
-                     description=body.get("description"), default=False)
+        label.update(
+            id=len(self.labels) + 1,
+            node_id=f"LA_{len(self.labels) + 1}",
+            name=name,
+            url=f"{self.api_repo}/labels/{quote(name)}",
+            color=body.get("color", "ededed"),
+            description=body.get("description"),
+            default=False,
+        )
         self.labels[name] = label
         return 201, label, {"location": label["url"]}
 
@@ -655,8 +776,14 @@ class FakeGitHub:
             return 404, None, {}
         data = self.shape("comment")
         now = _iso(self.clock.time())
-        data.update(id=955722176 + len(self.comments), body=body.get("body", ""), issue=int(n),
-                    issue_url=f"{self.api_repo}/issues/{n}", created_at=now, updated_at=now)
+        data.update(
+            id=955722176 + len(self.comments),
+            body=body.get("body", ""),
+            issue=int(n),
+            issue_url=f"{self.api_repo}/issues/{n}",
+            created_at=now,
+            updated_at=now,
+        )
         data["url"] = f"{self.api_repo}/issues/comments/{data['id']}"
         data["html_url"] = f"{self.web_repo}/pull/{n}#issuecomment-{data['id']}"
         self.comments.append(data)
@@ -680,6 +807,7 @@ class FakeGitHub:
             if self.app_public_key is None:
                 return True
             import jwt
+
             try:
                 jwt.decode(credential, self.app_public_key, algorithms=["RS256"])
             except jwt.PyJWTError:
@@ -740,8 +868,14 @@ def _handler(server: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 elif fault:
                     status, data, extra = self.fault_response(fault, now)
                 elif int(headers["x-ratelimit-remaining"]) <= 0:
-                    status, data, extra = 403, {"message": "API rate limit exceeded for installation.",
-                                                "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"}, {}
+                    status, data, extra = (
+                        403,
+                        {
+                            "message": "API rate limit exceeded for installation.",
+                            "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api",
+                        },
+                        {},
+                    )
                 elif creating and server.over_secondary(now):
                     server.violations.append(record)
                     status, data, extra = 403, {"message": SECONDARY_MESSAGE, "documentation_url": DOCS}, {"retry-after": "60"}
@@ -760,8 +894,11 @@ def _handler(server: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "404":
                 return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
             if fault.kind == "primary":
-                return 403, {"message": "API rate limit exceeded for installation.", "documentation_url": DOCS}, {
-                    "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + (fault.retry_after or 60)))}
+                return (
+                    403,
+                    {"message": "API rate limit exceeded for installation.", "documentation_url": DOCS},
+                    {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + (fault.retry_after or 60)))},
+                )
             extra = {"retry-after": str(fault.retry_after)} if fault.retry_after and fault.kind != "secondary-no-retry-after" else {}
             status = 429 if fault.kind == "429" else 403
             return status, {"message": SECONDARY_MESSAGE, "documentation_url": DOCS}, extra

@@ -33,13 +33,22 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
 EMAIL = re.compile(r"^[^\s@()<>,;:\\\"\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-ALLOWED_FIELDS = {"email_address", "template_id", "personalisation", "reference", "scheduled_for", "email_reply_to_id", "one_click_unsubscribe_url", "sanitise_content_for"}
+ALLOWED_FIELDS = {
+    "email_address",
+    "template_id",
+    "personalisation",
+    "reference",
+    "scheduled_for",
+    "email_reply_to_id",
+    "one_click_unsubscribe_url",
+    "sanitise_content_for",
+}
 """The properties of Notify's `post_email_request` schema (app/v2/notifications/notification_schemas.py); no others are allowed."""
 FAULT_KINDS = {"500", "429", "403", "timeout", "timeout-after-create", "reset"}
 
@@ -80,7 +89,7 @@ class FakeNotify:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> FakeNotify:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -254,7 +263,11 @@ class FakeNotify:
                 if refused:
                     return refused
                 if fake.over_limit(time.time()) or fault == "429":
-                    return 429, error_body(429, "RateLimitError", f"Exceeded rate limit for key type LIVE of {fake.rate_limit} requests per {fake.rate_window:.0f} seconds")
+                    return 429, error_body(
+                        429,
+                        "RateLimitError",
+                        f"Exceeded rate limit for key type LIVE of {fake.rate_limit} requests per {fake.rate_window:.0f} seconds",
+                    )
                 if fault == "403":
                     return 403, error_body(403, "AuthError", "Invalid token: API key revoked")
                 if fault == "500":

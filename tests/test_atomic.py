@@ -9,7 +9,7 @@ import pytest
 
 from generator.atomic import recording_writes, write_atomic, write_atomic_pieces
 
-PIECES = ["\ufeffreference,title\r\n", "TH-7QK2M,Cafés at night £3\r\n", "", "TH-8AB3C,\"Two\nlines\"\r\n", "x" * 20_000]
+PIECES = ["\ufeffreference,title\r\n", "TH-7QK2M,Cafés at night £3\r\n", "", 'TH-8AB3C,"Two\nlines"\r\n', "x" * 20_000]
 
 
 def test_pieces_give_the_bytes_of_their_joined_text(tmp_path: Path) -> None:

@@ -153,7 +153,10 @@ def test_no_asset_from_another_origin_and_assets_are_fingerprinted(site_dir: Pat
 def test_markdown_raw_html_never_reaches_the_page(sample_repo: Path, tmp_path: Path) -> None:
     idea = next((sample_repo / "content/ideas/feeling-empowered").glob("*.md"))
     text = idea.read_text()
-    idea.write_text(text + '\n<script>alert(1)</script>\n\n<img src=x onerror="alert(2)">\n\n[click](javascript:alert(3))\n\n<iframe src="https://evil.example"></iframe>\n')
+    idea.write_text(
+        text
+        + '\n<script>alert(1)</script>\n\n<img src=x onerror="alert(2)">\n\n[click](javascript:alert(3))\n\n<iframe src="https://evil.example"></iframe>\n'
+    )
     result = build(sample_repo, tmp_path / "out", now=BUILD_NOW)
     html = (result.output / "ideas" / idea.stem / "index.html").read_text()
     body = BeautifulSoup(html, "html.parser").select_one("article")

@@ -55,7 +55,9 @@ def test_check_accepts_the_old_published_status_and_says_it_is_deprecated(runner
     result = runner.invoke(main, ["--root", str(sample_repo), "check"])
     assert result.exit_code == 0, result.output
     rel = idea.relative_to(sample_repo).as_posix()
-    expected = f"{rel}:{status_line}: status: 'published' is deprecated; it is read as 'waiting' (Waiting for a response) (hint: write status: waiting)"
+    expected = (
+        f"{rel}:{status_line}: status: 'published' is deprecated; it is read as 'waiting' (Waiting for a response) (hint: write status: waiting)"
+    )
     assert expected in result.stderr.splitlines()
     assert "Found 1 deprecated value" in result.stderr
     site = check(sample_repo)
@@ -91,7 +93,18 @@ def test_build_writes_the_site(runner: CliRunner, sample_repo: Path, tmp_path: P
     result = runner.invoke(main, ["--root", str(sample_repo), "build", "--output", str(out), "--timings"])
     assert result.exit_code == 0, result.output
     assert (out / "index.html").exists()
-    for stage in ("load", "validate", "markdown", "render pages", "write pages", "assets", "search index", "total", "peak memory, build", "peak memory, search index"):
+    for stage in (
+        "load",
+        "validate",
+        "markdown",
+        "render pages",
+        "write pages",
+        "assets",
+        "search index",
+        "total",
+        "peak memory, build",
+        "peak memory, search index",
+    ):
         assert stage in result.output, stage
 
 
@@ -127,7 +140,9 @@ def test_a_consult_error_prints_its_message_and_exits_1(runner: CliRunner, sampl
     assert result.stderr.startswith("Error: an idea needs --challenge SLUG; the challenges are: ") and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("names", "count"), [(["feeling-empowered"], "Found 1 problem;"), (["feeling-empowered", "getting-the-basics-right"], "Found 2 problems;")])
+@pytest.mark.parametrize(
+    ("names", "count"), [(["feeling-empowered"], "Found 1 problem;"), (["feeling-empowered", "getting-the-basics-right"], "Found 2 problems;")]
+)
 def test_content_problems_are_counted_after_the_list(runner: CliRunner, sample_repo: Path, names: list[str], count: str) -> None:
     for name in names:
         challenge = sample_repo / "challenges" / f"{name}.md"
@@ -185,7 +200,14 @@ def _imports_of(path: Path) -> set[str]:
 
 def test_the_import_reader_sees_late_and_relative_imports() -> None:
     source = "import click\n\ndef command():\n    from ..cli import Context\n    from . import review\n    import generator.errors\n"
-    assert _imported_modules(source, "generator.sub") == {"click", "generator.cli", "generator.cli.Context", "generator.sub", "generator.sub.review", "generator.errors"}
+    assert _imported_modules(source, "generator.sub") == {
+        "click",
+        "generator.cli",
+        "generator.cli.Context",
+        "generator.sub",
+        "generator.sub.review",
+        "generator.errors",
+    }
 
 
 def test_no_intake_module_imports_the_consult_command_module_even_late() -> None:
@@ -230,6 +252,14 @@ def test_the_build_pipeline_loads_icalendar_only_to_write_the_calendars(sample_r
 
 def test_python_m_runs_the_intake_group_with_the_same_context(sample_repo: Path) -> None:
     env = {**os.environ, "CONSULT_NOW": "not a date"}
-    result = subprocess.run([sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "intake"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "intake"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("Error: CONSULT_NOW must be a date or time") and "Traceback" not in result.stderr

@@ -19,7 +19,7 @@ from .conftest import PROJECT
 
 
 def test_a_set_clock_reads_its_moment_and_runs_on() -> None:
-    moment = dt.datetime(2029, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2029, 3, 1, 12, 0, tzinfo=dt.UTC)
     clock = Clock.at(moment)
     first = clock.now()
     assert abs((first - moment).total_seconds()) < 1
@@ -29,7 +29,7 @@ def test_a_set_clock_reads_its_moment_and_runs_on() -> None:
 
 
 def test_today_is_londons_date() -> None:
-    late_in_summer = Clock.at(dt.datetime(2027, 7, 1, 23, 30, tzinfo=dt.timezone.utc))  # 00:30 on 2 July in London (BST)
+    late_in_summer = Clock.at(dt.datetime(2027, 7, 1, 23, 30, tzinfo=dt.UTC))  # 00:30 on 2 July in London (BST)
     assert late_in_summer.today() == dt.date(2027, 7, 2)
 
 
@@ -37,7 +37,7 @@ def test_today_is_londons_date() -> None:
     ("text", "expected"),
     [
         ("2029-03-01T09:15:00", dt.datetime(2029, 3, 1, 9, 15, tzinfo=LONDON)),
-        ("2029-03-01T09:15:00+00:00", dt.datetime(2029, 3, 1, 9, 15, tzinfo=dt.timezone.utc)),
+        ("2029-03-01T09:15:00+00:00", dt.datetime(2029, 3, 1, 9, 15, tzinfo=dt.UTC)),
         ("2029-03-01", dt.datetime(2029, 3, 1, 12, 0, tzinfo=LONDON)),
     ],
 )
@@ -46,9 +46,9 @@ def test_consult_now_takes_a_time_or_a_date(text: str, expected: dt.datetime) ->
 
 
 def test_consult_now_takes_days_from_now() -> None:
-    ahead = parse_moment("+730d") - dt.datetime.now(dt.timezone.utc)
+    ahead = parse_moment("+730d") - dt.datetime.now(dt.UTC)
     assert abs(ahead - dt.timedelta(days=730)) < dt.timedelta(seconds=5)
-    behind = parse_moment("-30d") - dt.datetime.now(dt.timezone.utc)
+    behind = parse_moment("-30d") - dt.datetime.now(dt.UTC)
     assert abs(behind + dt.timedelta(days=30)) < dt.timedelta(seconds=5)
 
 
@@ -60,7 +60,7 @@ def test_a_wrong_consult_now_says_what_it_takes() -> None:
 
 
 def test_unset_consult_now_is_the_real_time() -> None:
-    assert abs((Clock.from_environment({}).now() - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 1
+    assert abs((Clock.from_environment({}).now() - dt.datetime.now(dt.UTC)).total_seconds()) < 1
 
 
 def test_the_command_line_honours_consult_now(tmp_path: Path) -> None:
@@ -72,7 +72,12 @@ def test_the_command_line_honours_consult_now(tmp_path: Path) -> None:
 
     root = copy_sample(tmp_path / "repo")
     env = {**os.environ, "CONSULT_NOW": "2029-06-01T12:00:00"}
-    subprocess.run([str(PROJECT / ".venv/bin/consult"), "--root", str(root), "build", "--output", str(tmp_path / "site")], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(PROJECT / ".venv/bin/consult"), "--root", str(root), "build", "--output", str(tmp_path / "site")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     page = (tmp_path / "site/challenges/feeling-empowered/index.html").read_text(encoding="utf-8")
     assert "Closed to new ideas" in page and 'id="share-form"' not in page
 
@@ -100,7 +105,7 @@ def event(**fields: object) -> Event:
 def test_a_monthly_event_falls_on_the_same_weekday_of_the_month() -> None:
     drop_in = event(start="2026-12-01 12:30", end="2026-12-01 13:15", repeats="monthly")  # the first Tuesday
     assert describe(drop_in) == "Every month, on the first Tuesday"
-    start, end = occurrence(drop_in, dt.datetime(2027, 3, 2, 14, 0, tzinfo=dt.timezone.utc))  # after March's
+    start, end = occurrence(drop_in, dt.datetime(2027, 3, 2, 14, 0, tzinfo=dt.UTC))  # after March's
     assert (start, end) == (dt.datetime(2027, 4, 6, 12, 30, tzinfo=LONDON), dt.datetime(2027, 4, 6, 13, 15, tzinfo=LONDON))
     assert ical_rule(drop_in) == {"freq": "MONTHLY", "byday": "1TU"}
 
@@ -113,7 +118,7 @@ def test_an_occurrence_under_way_is_still_the_current_one() -> None:
 
 def test_a_night_event_keeps_its_london_time_across_the_clock_change() -> None:
     night = event(start="2027-03-03 03:00", end="2027-03-03 04:00", repeats="weekly")  # GMT
-    start, _ = occurrence(night, dt.datetime(2027, 4, 1, tzinfo=dt.timezone.utc))  # BST by then
+    start, _ = occurrence(night, dt.datetime(2027, 4, 1, tzinfo=dt.UTC))  # BST by then
     assert (start.hour, start.utcoffset()) == (3, dt.timedelta(hours=1))
     assert describe(night) == "Every week, on Wednesday"
 
@@ -121,9 +126,9 @@ def test_a_night_event_keeps_its_london_time_across_the_clock_change() -> None:
 def test_a_series_with_an_end_stops_and_its_last_occurrence_is_past() -> None:
     series = event(start="2026-11-30 10:00", end="2026-11-30 11:00", repeats="monthly", repeats_until="2027-01-31")
     assert describe(series) == "Every month, on the last Monday, until 31 January 2027"
-    start, end = occurrence(series, dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc))
-    assert start == dt.datetime(2027, 1, 25, 10, 0, tzinfo=LONDON) and end < dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc)
-    assert ical_rule(series)["until"] == dt.datetime(2027, 1, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+    start, end = occurrence(series, dt.datetime(2029, 1, 1, tzinfo=dt.UTC))
+    assert start == dt.datetime(2027, 1, 25, 10, 0, tzinfo=LONDON) and end < dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
+    assert ical_rule(series)["until"] == dt.datetime(2027, 1, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -156,13 +161,16 @@ def wall_clock_reads(path: Path) -> list[str]:
 
 def test_the_finder_of_wall_clock_reads_finds_them(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text(textwrap.dedent("""\
+    sample.write_text(
+        textwrap.dedent("""\
         import datetime as dt
         from datetime import date
         a = dt.datetime.now(dt.timezone.utc)
         b = date.today()
         c = dt.timedelta(days=1)
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     assert wall_clock_reads(sample) == ["3: datetime.now()", "4: date.today()"]
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from generator import contentcache, pagewriter
 from generator.build import build, up_to_date
 from generator.cli import main
-from generator import contentcache, pagewriter
 from generator.freshness import STAMP
 from generator.schema import LONDON
 
@@ -40,7 +40,7 @@ def test_any_change_to_an_input_means_a_rebuild(sample_repo: Path, tmp_path: Pat
     assert up_to_date(sample_repo, out, now=BUILD_NOW)
     assert not up_to_date(sample_repo, out, base_url="https://elsewhere.example", now=BUILD_NOW), "another base URL"
 
-    idea = sorted((sample_repo / "content" / "ideas").rglob("*.md"))[0]
+    idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
     stat = idea.stat()
     idea.write_text(idea.read_text() + "\nOne more line.\n")
     assert not up_to_date(sample_repo, out, now=BUILD_NOW), "an edited idea"
@@ -86,15 +86,15 @@ def test_the_output_expires_at_midnight_and_when_an_event_ends(sample_repo: Path
 
     event.write_text(text)  # back to a past event: only midnight is left
     build(sample_repo, out, now=BUILD_NOW)
-    assert up_to_date(sample_repo, out, now=dt.datetime(2026, 11, 25, 23, 59, tzinfo=dt.timezone.utc))
-    assert not up_to_date(sample_repo, out, now=dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.timezone.utc)), "a new day may close a challenge"
+    assert up_to_date(sample_repo, out, now=dt.datetime(2026, 11, 25, 23, 59, tzinfo=dt.UTC))
+    assert not up_to_date(sample_repo, out, now=dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.UTC)), "a new day may close a challenge"
 
 
 def test_an_interrupted_build_in_place_leaves_no_stamp(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW)
     assert (out / STAMP).is_file()
-    idea = sorted((sample_repo / "content" / "ideas").rglob("*.md"))[0]
+    idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
     original, stat = idea.read_text(), idea.stat()
     idea.write_text(original + "\nAn edit.\n")
 

@@ -26,7 +26,14 @@ def handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_handbook_builds_strictly_with_every_page(handbook: Path) -> None:
-    for page in ("index.html", "editors/review/index.html", "editors/review-local/index.html", "editors/personal-data/index.html", "team/deploy/index.html", "reference/index.html"):
+    for page in (
+        "index.html",
+        "editors/review/index.html",
+        "editors/review-local/index.html",
+        "editors/personal-data/index.html",
+        "team/deploy/index.html",
+        "reference/index.html",
+    ):
         assert (handbook / page).is_file(), page
     assert (handbook / "search" / "search_index.json").is_file(), "Material's search is built in"
     review = (handbook / "editors/review/index.html").read_text()
@@ -47,7 +54,7 @@ def test_generated_reference_lists_every_schema_field(handbook: Path) -> None:
 
 
 def test_handbook_makes_no_third_party_request(handbook: Path) -> None:
-    external = re.compile(r"""(?:<script[^>]+src|<link[^>]+href|<img[^>]+src|@import\s+url\()\s*=?\s*["']?(?:https?:)?//""", re.I)
+    external = re.compile(r"""(?:<script[^>]+src|<link[^>]+href|<img[^>]+src|@import\s+url\()\s*=?\s*["']?(?:https?:)?//""", re.IGNORECASE)
     for path in handbook.rglob("*"):
         if path.suffix in (".html", ".css"):
             text = path.read_text(errors="replace")
@@ -143,11 +150,20 @@ def test_screenshots_of_the_sample_site(tmp_path: Path) -> None:
         "module = importlib.util.module_from_spec(spec); sys.modules['shots'] = module; spec.loader.exec_module(module)\n"
         f"print(module.take(Path({str(repo)!r}), Path({str(tmp_path / 'images')!r}), {{'home.png': '/'}})[0])\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     written = Path(result.stdout.strip().splitlines()[-1])
     assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    names = subprocess.run([sys.executable, "-c", f"import runpy; print(' '.join(runpy.run_path({str(PROJECT / 'handbook' / 'screenshots.py')!r}, run_name='x')['SHOTS']))"], capture_output=True, text=True, check=True).stdout.split()
+    names = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import runpy; print(' '.join(runpy.run_path({str(PROJECT / 'handbook' / 'screenshots.py')!r}, run_name='x')['SHOTS']))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert names
     for name in names:
         committed = PROJECT / "handbook" / "docs" / "images" / name
@@ -155,6 +171,7 @@ def test_screenshots_of_the_sample_site(tmp_path: Path) -> None:
 
 
 # -- deploy recipes ------------------------------------------------------------------
+
 
 def unit_sections(text: str) -> dict[str, dict[str, list[str]]]:
     """A systemd unit as section → key → values; raises on a line that is neither."""
@@ -207,7 +224,7 @@ def test_containerfile_parses() -> None:
             continue
         word = line.split()[0]
         assert word in INSTRUCTIONS, f"unknown instruction {word!r}"
-        instructions.append((word, line[len(word):].strip()))
+        instructions.append((word, line[len(word) :].strip()))
     words = [w for w, _ in instructions]
     assert words[0] == "FROM"
     assert words.index("USER") < words.index("ENTRYPOINT"), "runs as an unprivileged user"

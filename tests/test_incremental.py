@@ -45,7 +45,7 @@ def edit_body(path: Path, extra: str) -> None:
 def test_cold_builds_are_reproducible(sample_repo: Path, tmp_path: Path) -> None:
     build(sample_repo, tmp_path / "a", now=BUILD_NOW)
     build(sample_repo, tmp_path / "b", now=BUILD_NOW)
-    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", list(tree(tmp_path / "a")), shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", list(tree(tmp_path / "a")), shallow=False)
     assert not mismatch and not errors
 
 
@@ -64,7 +64,7 @@ def test_a_page_removed_from_the_output_by_hand_is_written_again_and_only_it(sam
     """Nothing in the content changed, so every read gives what it gave: the missing file alone decides (`missing_pages`)."""
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
+    idea = min((sample_repo / "content/ideas").rglob("*.md"))
     page = out / "ideas" / idea.stem / "index.html"
     page.unlink()
     (out / "privacy" / "index.html").unlink()
@@ -92,7 +92,7 @@ def test_incremental_matches_cold_after_each_kind_of_change(sample_repo: Path, t
     assert (out / FILES).stat().st_mtime_ns == files_written, "the same files: their list is not written again"
     assert_same_as_cold(sample_repo, out, tmp_path, "warm")
 
-    idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
+    idea = min((sample_repo / "content/ideas").rglob("*.md"))
     edit_body(idea, "An extra paragraph from the editor.")
     edited = build(sample_repo, out, now=BUILD_NOW, incremental=True, content_cache=cache)
     assert 0 < edited.render_stats.rendered < edited.render_stats.total / 4

@@ -120,7 +120,7 @@ def test_an_edited_build_keeps_the_base_and_records_what_a_cold_build_does(sampl
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
     base = (out / MANIFEST).read_bytes()
-    idea = sorted((sample_repo / "content/ideas").rglob("*.md"))[0]
+    idea = min((sample_repo / "content/ideas").rglob("*.md"))
     edit_body(idea, "A line added by an editor.")
     edited = build(sample_repo, out, now=BUILD_NOW, incremental=True)
     assert 0 < edited.render_stats.rendered < edited.render_stats.total / REWRITE_FRACTION

@@ -10,9 +10,36 @@ from hypothesis import strategies as st
 
 from generator.markdown import _parser, plain_text, render, render_all
 
-PIECES = ["word", "Fish & chips", "<b>bold</b>", "*em*", "**strong**", "`code`", "[link](https://example.org)", "[bad](javascript:alert(1))",
-          "![img](https://example.org/x.png)", "# Heading", "###### Small", "- item", "1. first", "> quote", "    indented", "---", "===",
-          "| a | b |\n|---|---|\n| 1 | 2 |", "&amp;", "&#x41;", "\\*", "<script>x</script>", "\u00a0", "é", "\t", "  ", "\n", "\n\n"]
+PIECES = [
+    "word",
+    "Fish & chips",
+    "<b>bold</b>",
+    "*em*",
+    "**strong**",
+    "`code`",
+    "[link](https://example.org)",
+    "[bad](javascript:alert(1))",
+    "![img](https://example.org/x.png)",
+    "# Heading",
+    "###### Small",
+    "- item",
+    "1. first",
+    "> quote",
+    "    indented",
+    "---",
+    "===",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "&amp;",
+    "&#x41;",
+    "\\*",
+    "<script>x</script>",
+    "\u00a0",
+    "é",
+    "\t",
+    "  ",
+    "\n",
+    "\n\n",
+]
 
 
 def direct(text: str) -> str:

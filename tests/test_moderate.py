@@ -41,7 +41,10 @@ def pr_repo(tmp_path: Path) -> Path:
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "base")
     git(root, "checkout", "-q", "-b", "submissions/TH-ZZZZ9")
-    write(root, IDEA, """
+    write(
+        root,
+        IDEA,
+        """
         ---
         title: "LET US SWAP SHIFTS IN AN APP"
         challenge: feeling-empowered
@@ -50,8 +53,12 @@ def pr_repo(tmp_path: Path) -> Path:
         ---
 
         Swapping a shift today means ringing round for hours. Call me on 07700 900123 or write to jo.bloggs@example.org and I will explain how our old trust did it with a simple app.
-        """)
-    write(root, COMMENT, """
+        """,
+    )
+    write(
+        root,
+        COMMENT,
+        """
         ---
         target: "idea:hot-food-for-staff-working-nights"
         submitted: last tuesday
@@ -59,7 +66,8 @@ def pr_repo(tmp_path: Path) -> Path:
         ---
 
         Yes please, the vending machine is all we have after 10pm.
-        """)
+        """,
+    )
     commit(root, "Add submissions")
     return root
 
@@ -75,14 +83,37 @@ def github() -> Any:
         server.create_label({"name": "possible-duplicate"})
         server.create_label({"name": "submission"})
         sha = server.repo.refs["refs/heads/main"]
-        server.pulls[7] = Pull(7, "Idea: Let us swap shifts", "", "submissions/TH-ZZZZ9", "main", sha, sha, server.clock.time(),
-                               labels=["submission", "possible-duplicate"])
+        server.pulls[7] = Pull(
+            7,
+            "Idea: Let us swap shifts",
+            "",
+            "submissions/TH-ZZZZ9",
+            "main",
+            sha,
+            sha,
+            server.clock.time(),
+            labels=["submission", "possible-duplicate"],
+        )
         yield server
 
 
 def moderate(root: Path, server: FakeGitHub, *extra: str) -> Any:
-    args = ["--root", str(root), "moderate", "--pr", "7", "--base", "main", "--repo", "nhs/consult-site",
-            "--github-url", server.url, "--run-url", "https://example.invalid/run/1", *extra]
+    args = [
+        "--root",
+        str(root),
+        "moderate",
+        "--pr",
+        "7",
+        "--base",
+        "main",
+        "--repo",
+        "nhs/consult-site",
+        "--github-url",
+        server.url,
+        "--run-url",
+        "https://example.invalid/run/1",
+        *extra,
+    ]
     return CliRunner().invoke(main, args, env={"GITHUB_TOKEN": "test-token", "GITHUB_REPOSITORY": None})
 
 
@@ -129,8 +160,11 @@ def test_moderate_waits_out_a_secondary_limit_as_the_forge_does(pr_repo: Path, g
 
 
 def test_a_pull_request_github_does_not_have_is_named(pr_repo: Path, github: FakeGitHub) -> None:
-    result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "41", "--base", "main", "--repo", "nhs/consult-site",
-                                       "--github-url", github.url], env={"GITHUB_TOKEN": "test-token"})
+    result = CliRunner().invoke(
+        main,
+        ["--root", str(pr_repo), "moderate", "--pr", "41", "--base", "main", "--repo", "nhs/consult-site", "--github-url", github.url],
+        env={"GITHUB_TOKEN": "test-token"},
+    )
     assert result.exit_code == 1
     assert "Error: GitHub has no pull request #41 in nhs/consult-site. Check --pr and --repo" in result.output
 
@@ -138,7 +172,10 @@ def test_a_pull_request_github_does_not_have_is_named(pr_repo: Path, github: Fak
 def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr_repo: Path, github: FakeGitHub) -> None:
     """Compared with the ideas of the other open submission pull requests (their branches, as the checkout holds them)."""
     git(pr_repo, "checkout", "-q", "-b", "submissions/TH-ZZZZ7", "main")
-    write(pr_repo, "content/ideas/feeling-empowered/swap-shifts-in-an-app.md", """
+    write(
+        pr_repo,
+        "content/ideas/feeling-empowered/swap-shifts-in-an-app.md",
+        """
         ---
         title: Let us swap shifts in an app
         challenge: feeling-empowered
@@ -147,7 +184,8 @@ def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr
         ---
 
         Swapping a shift today means ringing round for hours. Our old trust did it with a simple app.
-        """)
+        """,
+    )
     commit(pr_repo, "Add TH-ZZZZ7")
     copy = (pr_repo / "content/ideas/feeling-empowered/swap-shifts-in-an-app.md").read_text().replace("TH-ZZZZ7", "TH-ZZZZ6")
     git(pr_repo, "checkout", "-q", "-b", "submissions/TH-ZZZZ6", "main")
@@ -167,8 +205,7 @@ def test_the_same_idea_in_another_open_pull_request_is_flagged_as_a_duplicate(pr
 
 
 def test_check_without_a_token_for_forks(pr_repo: Path) -> None:
-    result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--base", "main", "--no-comment"],
-                                env={"GITHUB_TOKEN": None})
+    result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--base", "main", "--no-comment"], env={"GITHUB_TOKEN": None})
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith("::error ")]
     assert lines == [lines[0]] and lines[0].startswith(f"::error file={COMMENT},line=3,title=submitted::")
@@ -179,10 +216,15 @@ def test_changed_files_from_the_api(pr_repo: Path) -> None:
     files = {p: (pr_repo / p).read_text() for p in ("site.yml",)}
     with FakeGitHub(SystemClock(), files=files) as server:
         base = server.repo.refs["refs/heads/main"]
-        head = server.repo.commit("idea", server.repo.tree({**server.repo.files_at(base), IDEA: server.repo.blob((pr_repo / IDEA).read_bytes())}), [base])
+        head = server.repo.commit(
+            "idea", server.repo.tree({**server.repo.files_at(base), IDEA: server.repo.blob((pr_repo / IDEA).read_bytes())}), [base]
+        )
         server.pulls[7] = Pull(7, "Idea", "", "submissions/TH-ZZZZ9", "main", head, base, server.clock.time())
-        result = CliRunner().invoke(main, ["--root", str(pr_repo), "moderate", "--pr", "7", "--repo", "nhs/consult-site",
-                                           "--github-url", server.url, "--no-annotate"], env={"GITHUB_TOKEN": "test-token"})
+        result = CliRunner().invoke(
+            main,
+            ["--root", str(pr_repo), "moderate", "--pr", "7", "--repo", "nhs/consult-site", "--github-url", server.url, "--no-annotate"],
+            env={"GITHUB_TOKEN": "test-token"},
+        )
     assert result.exit_code == 0, result.output
     assert f"{IDEA}: possible-personal-data" in result.output
     assert "Comment on" not in server.comments[0]["body"], "only the files the API listed are flagged"

@@ -55,7 +55,7 @@ def test_the_sweep_removes_what_the_last_build_left_from_its_record_of_files(sam
     walked = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
     assert set((out / FILES).read_text().splitlines()) == walked, "the record lists every file a cold build left"
 
-    event = sorted((sample_repo / "content" / "events").glob("*.md"))[0]
+    event = min((sample_repo / "content" / "events").glob("*.md"))
     ics = [p for p in out.rglob("*.ics") if event.stem in p.as_posix()]
     assert ics, "each event has its own calendar file"
     event.unlink()

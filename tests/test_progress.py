@@ -33,7 +33,9 @@ def test_a_disabled_bar_prints_nothing(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize(("tty", "env", "expected"), [(True, {}, True), (True, {"CI": "true"}, False), (False, {}, False), (True, {"TERM": "dumb"}, False)])
+@pytest.mark.parametrize(
+    ("tty", "env", "expected"), [(True, {}, True), (True, {"CI": "true"}, False), (False, {}, False), (True, {"TERM": "dumb"}, False)]
+)
 def test_wanted_only_for_a_person_at_a_terminal(monkeypatch: pytest.MonkeyPatch, tty: bool, env: dict[str, str], expected: bool) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("TERM", "xterm")

@@ -24,4 +24,6 @@ def test_committed_reference_is_current() -> None:
 
 
 def test_readme_site_yml_table_is_current() -> None:
-    assert site_yml_reference() in (PROJECT / "README.md").read_text(), "README's site.yml table is out of date: paste `consult reference`'s site.yml table"
+    assert site_yml_reference() in (PROJECT / "README.md").read_text(), (
+        "README's site.yml table is out of date: paste `consult reference`'s site.yml table"
+    )

@@ -57,9 +57,7 @@ def test_ideas_sharing_a_challenge_and_tags_each_get_what_ranking_them_alone_giv
     """Ideas with the same challenge and tags are ranked together; each still gets the definition's answer, never itself."""
     rng = random.Random(13)
     tags = ["rota", "paper", "it", "leave", "food"]
-    ideas = [
-        idea(f"idea-{n:03}", rng.choice(["basics", "training"]), rng.sample(tags, rng.randint(0, 3)), rng.randint(1, 28)) for n in range(300)
-    ]
+    ideas = [idea(f"idea-{n:03}", rng.choice(["basics", "training"]), rng.sample(tags, rng.randint(0, 3)), rng.randint(1, 28)) for n in range(300)]
     found = related(ideas)
     ranked = sorted(ideas, key=lambda i: (-i.date.toordinal(), i.entry.slug))
     newest = {}

@@ -43,7 +43,9 @@ def served(sample_repo: Path):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "serve", "--no-intake", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,7 +73,7 @@ def test_rebuilds_when_content_changes(served) -> None:
 
 def test_an_edited_idea_is_served_at_once_then_everything_catches_up(served) -> None:
     base, repo = served
-    idea = sorted((repo / "content" / "ideas").rglob("*.md"))[0]
+    idea = min((repo / "content" / "ideas").rglob("*.md"))
     idea.write_text(idea.read_text().rstrip() + "\n\nA sentence added while serving.\n")
     wait_for(lambda: "A sentence added while serving." in httpx.get(f"{base}/ideas/{idea.stem}/").text, what="the edited idea to be served")
 
@@ -175,12 +177,14 @@ def indexed_urls(site: Path) -> dict[str, str]:
 
 
 def test_the_search_index_catches_up_after_content_changes(served) -> None:
-    base, repo = served
+    _base, repo = served
     site = repo / "_site"
     wait_for(lambda: any(site.rglob("pagefind*/fragment/*.pf_fragment")), what="the first search index")
-    source = sorted((repo / "content" / "ideas").rglob("*.md"))[0]
-    text = source.read_text().replace(re.search(r"^title: .*$", source.read_text(), re.M).group(0), "title: Quokka rota swaps for night staff", 1)
-    text = re.sub(r"^reference: .*$", "reference: TH-QQQQ7", text, flags=re.M)
+    source = min((repo / "content" / "ideas").rglob("*.md"))
+    text = source.read_text().replace(
+        re.search(r"^title: .*$", source.read_text(), re.MULTILINE).group(0), "title: Quokka rota swaps for night staff", 1
+    )
+    text = re.sub(r"^reference: .*$", "reference: TH-QQQQ7", text, flags=re.MULTILINE)
     new = source.with_name("quokka-rota-swaps.md")
     new.write_text(text)  # an idea accepted into the content
     wait_for(lambda: "/ideas/quokka-rota-swaps/" in indexed_urls(site), timeout=60, what="the new idea to be indexed for search")

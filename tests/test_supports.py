@@ -90,7 +90,7 @@ class CountsHandler(http.server.BaseHTTPRequestHandler):
 
     body = document(COUNTS).encode()
 
-    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_GET(self) -> None:
         if self.path == "/slow":
             threading.Event().wait(2)
         status = 200 if self.path == "/counts.json" else 404
@@ -132,7 +132,11 @@ def test_unreachable_or_failing_urls_stop_with_a_reason(counts_server: str, tmp_
 def test_fold_adds_duplicates_to_their_original_and_drops_unknown_slugs() -> None:
     originals = {"a": "a", "b": "b", "dup": "a"}
     assert fold({"a": 2, "dup": 3, "zzz": 5}, originals) == {"a": 5}
-    assert [support_sentence(n) for n in (0, 1, 2)] == ["No one has supported this idea yet", "1 person supports this idea", "2 people support this idea"]
+    assert [support_sentence(n) for n in (0, 1, 2)] == [
+        "No one has supported this idea yet",
+        "1 person supports this idea",
+        "2 people support this idea",
+    ]
 
 
 def test_cli_build_with_counts(counts_server: str, sample_repo: Path) -> None:
@@ -158,7 +162,9 @@ def test_cli_build_with_counts(counts_server: str, sample_repo: Path) -> None:
 
 def test_export_with_counts(sample_repo: Path) -> None:
     (sample_repo / "counts.json").write_text(document(COUNTS))
-    result = CliRunner().invoke(main, ["--root", str(sample_repo), "export", "--format", "json", "--counts", "counts.json", "-o", str(sample_repo / "out")])
+    result = CliRunner().invoke(
+        main, ["--root", str(sample_repo), "export", "--format", "json", "--counts", "counts.json", "-o", str(sample_repo / "out")]
+    )
     assert result.exit_code == 0, result.output
     ideas = json.loads((sample_repo / "out/ideas.json").read_text())["ideas"]
     assert {i["url"].rsplit("/ideas/", 1)[1].strip("/"): i["supports"] for i in ideas}[ORIGINAL] == 6
@@ -214,7 +220,7 @@ def test_closed_ideas_show_the_count_without_the_form(tmp_path: Path) -> None:
     import datetime as dt
 
     root = copy_sample(tmp_path / "repo")
-    later = dt.datetime(2027, 3, 1, 12, tzinfo=dt.timezone.utc)
+    later = dt.datetime(2027, 3, 1, 12, tzinfo=dt.UTC)
     result = build(root, tmp_path / "site", now=later, supports={"protected-time-for-mandatory-training": 2})
     count, form = support_block(result.output, "protected-time-for-mandatory-training")
     assert count.get_text(strip=True) == "2 people support this idea" and form is None
@@ -292,7 +298,9 @@ def test_a_duplicate_leaves_listings_feeds_search_numbers_data_and_sitemap(count
 def test_duplicate_of_is_validated(tmp_path: Path) -> None:
     root = copy_sample(tmp_path / "repo")
     folder = root / "content/ideas" / CHALLENGE
-    (folder / f"{DUPLICATE}.md").write_text((folder / f"{DUPLICATE}.md").read_text().replace(f"duplicate_of: {ORIGINAL}", "duplicate_of: hot-food-for-staff-working-night"))
+    (folder / f"{DUPLICATE}.md").write_text(
+        (folder / f"{DUPLICATE}.md").read_text().replace(f"duplicate_of: {ORIGINAL}", "duplicate_of: hot-food-for-staff-working-night")
+    )
     cases = {
         "publish-rotas-at-least-six-weeks-ahead": "duplicate_of: publish-rotas-at-least-six-weeks-ahead",
         "scrap-hospital-parking-charges-for-all-staff": f"duplicate_of: {DUPLICATE}",
@@ -311,8 +319,13 @@ def test_duplicate_of_is_validated(tmp_path: Path) -> None:
     with pytest.raises(ContentError) as info:
         check(root)
     chained = [p for p in info.value.problems if p.path.endswith("scrap-hospital-parking-charges-for-all-staff.md")]
-    assert [(p.message, p.hint) for p in chained] == [(f"'{DUPLICATE}' is itself a duplicate of '{ORIGINAL}'", f"write duplicate_of: {ORIGINAL} (point at the original idea)")]
-    assert chained[0].line == (folder / "scrap-hospital-parking-charges-for-all-staff.md").read_text().splitlines().index(f"duplicate_of: {DUPLICATE}") + 1
+    assert [(p.message, p.hint) for p in chained] == [
+        (f"'{DUPLICATE}' is itself a duplicate of '{ORIGINAL}'", f"write duplicate_of: {ORIGINAL} (point at the original idea)")
+    ]
+    assert (
+        chained[0].line
+        == (folder / "scrap-hospital-parking-charges-for-all-staff.md").read_text().splitlines().index(f"duplicate_of: {DUPLICATE}") + 1
+    )
 
 
 # --- incremental builds ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from generator.freshness import STAMP
 from generator.schema import LONDON
 from intake.store import Store
 
-from .conftest import SAMPLE_PARTS, PROJECT, copy_sample
+from .conftest import PROJECT, SAMPLE_PARTS, copy_sample
 from .intake.conftest import IDEA, Running, make_repo, running_intake
 
 OPEN_ENDED = "getting-the-basics-right"
@@ -167,7 +167,7 @@ def test_the_intake_refuses_an_idea_for_a_closed_challenge_naming_its_closing_da
 
 
 def test_the_intake_refuses_a_comment_on_a_closed_challenge_naming_the_date(future_intake: Running) -> None:
-    idea = sorted((PROJECT / "content/ideas/feeling-empowered").glob("*.md"))[0].stem
+    idea = min((PROJECT / "content/ideas/feeling-empowered").glob("*.md")).stem
     with future_intake.client() as client:
         response = client.post("/comments", json={"target": f"idea:{idea}", "comment": "We need this too.", "consent": "yes"})
     assert response.status_code == 422
@@ -179,7 +179,7 @@ def test_the_intake_still_takes_ideas_for_the_open_ended_challenge(future_intake
         response = client.post("/ideas", json={**IDEA, "challenge": OPEN_ENDED})
     assert response.status_code == 202
     record = future_intake.app.state.intake.store.get(response.json()["reference"])
-    assert record is not None and record.received_at.date() == FUTURE.astimezone(dt.timezone.utc).date()
+    assert record is not None and record.received_at.date() == FUTURE.astimezone(dt.UTC).date()
 
 
 def test_a_422_on_the_only_open_challenge_keeps_it_chosen(future_intake: Running) -> None:

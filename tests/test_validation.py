@@ -130,7 +130,10 @@ def test_duplicate_reference(sample_repo: Path) -> None:
 
 
 def test_event_needs_location_or_online(sample_repo: Path) -> None:
-    write(sample_repo, "content/events/meet-up.md", """
+    write(
+        sample_repo,
+        "content/events/meet-up.md",
+        """
         ---
         title: Meet up
         summary: A meeting in person somewhere.
@@ -138,13 +141,17 @@ def test_event_needs_location_or_online(sample_repo: Path) -> None:
         end: "2026-12-03 15:00"
         ---
         Body.
-    """)
+    """,
+    )
     problem = only(problems_for(sample_repo), "content/events/meet-up.md")
     assert "needs a location" in problem.message
 
 
 def test_bad_event_time_hint(sample_repo: Path) -> None:
-    write(sample_repo, "content/events/meet-up.md", """
+    write(
+        sample_repo,
+        "content/events/meet-up.md",
+        """
         ---
         title: Meet up
         summary: A meeting in person somewhere.
@@ -153,27 +160,36 @@ def test_bad_event_time_hint(sample_repo: Path) -> None:
         online: true
         ---
         Body.
-    """)
+    """,
+    )
     problem = only(problems_for(sample_repo), "content/events/meet-up.md")
     assert problem.key == "start" and problem.line == 4 and "YYYY-MM-DD HH:MM" in problem.hint
 
 
 def test_comment_target_must_exist(sample_repo: Path) -> None:
-    write(sample_repo, "content/comments/no-such-idea/TH-QQQQQ.md", """
+    write(
+        sample_repo,
+        "content/comments/no-such-idea/TH-QQQQQ.md",
+        """
         ---
         target: idea:no-such-idea
         submitted: 2026-11-10
         reference: TH-QQQQQ
         ---
         A comment.
-    """)
+    """,
+    )
     problem = only(problems_for(sample_repo), "content/comments/no-such-idea/TH-QQQQQ.md")
     assert problem.key == "target" and "no idea 'no-such-idea'" in problem.message
 
 
 def test_site_yml_problems(sample_repo: Path) -> None:
     site_yml = sample_repo / "site.yml"
-    site_yml.write_text(site_yml.read_text().replace("title: Talk Health and Care", "titel: Talk Health and Care").replace("base_url: http://localhost:8000", "base_url: localhost"))
+    site_yml.write_text(
+        site_yml.read_text()
+        .replace("title: Talk Health and Care", "titel: Talk Health and Care")
+        .replace("base_url: http://localhost:8000", "base_url: localhost")
+    )
     problems = [p for p in problems_for(sample_repo) if p.path == "site.yml"]
     keys = {p.key: p for p in problems}
     assert "did you mean 'title'?" in keys["titel"].hint and keys["titel"].line == 4
@@ -182,7 +198,11 @@ def test_site_yml_problems(sample_repo: Path) -> None:
 
 def test_every_problem_is_reported_at_once(sample_repo: Path) -> None:
     write(sample_repo, "content/ideas/getting-the-basics-right/a.md", IDEA.replace("summary:", "sumary:"))
-    write(sample_repo, "content/ideas/getting-the-basics-right/b.md", IDEA.replace("TH-ABCDE", "TH-BBBBB").replace("submitted: 2026-11-01", "submitted: soon"))
+    write(
+        sample_repo,
+        "content/ideas/getting-the-basics-right/b.md",
+        IDEA.replace("TH-ABCDE", "TH-BBBBB").replace("submitted: 2026-11-01", "submitted: soon"),
+    )
     write(sample_repo, "content/pages/x.md", "no front matter")
     paths = {p.path for p in problems_for(sample_repo)}
     assert {"content/ideas/getting-the-basics-right/a.md", "content/ideas/getting-the-basics-right/b.md", "content/pages/x.md"} <= paths

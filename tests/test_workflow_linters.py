@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from .conftest import PROJECT
@@ -49,6 +48,8 @@ def test_moderation_workflow_keeps_forks_read_only() -> None:
     assert writers == {"comment"}
     assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs["comment"]["if"]
     checkouts = [s for s in jobs["comment"]["steps"] if s.get("uses", "").startswith("actions/checkout@")]
-    assert checkouts[0]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}", "the code that holds the write token comes from the base branch"
+    assert checkouts[0]["with"]["ref"] == "${{ github.event.pull_request.base.sha }}", (
+        "the code that holds the write token comes from the base branch"
+    )
     uploads = [s["uses"] for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert uploads == ["actions/upload-artifact@b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882"]  # v4.4.3

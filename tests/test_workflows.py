@@ -83,7 +83,19 @@ def test_the_published_site_leaves_the_build_records_out(site_dir: Path, tmp_pat
     archive = tmp_path / "artifact.tar"
     # The archive step of that version's action.yml, as it runs on Linux
     subprocess.run(
-        ["tar", "--dereference", "--hard-dereference", "--directory", str(site_dir), "-cf", str(archive), "--exclude=.git", "--exclude=.github", "--exclude=.[^/]*", "."],
+        [
+            "tar",
+            "--dereference",
+            "--hard-dereference",
+            "--directory",
+            str(site_dir),
+            "-cf",
+            str(archive),
+            "--exclude=.git",
+            "--exclude=.github",
+            "--exclude=.[^/]*",
+            ".",
+        ],
         check=True,
     )
     with tarfile.open(archive) as tar:

@@ -121,7 +121,12 @@ def site_app(root: Path, output: Path, base_url: str, data_dir: Path):
     from intake.settings import IntakeSettings
 
     # The intake judges dates (which challenges are open) at the moment the site was built for.
-    environ = {"CONSULT_INTAKE_DATA": str(data_dir), "CONSULT_INTAKE_SECRET": "browser-tests", "CONSULT_INTAKE_RATE_LIMIT": "0", "CONSULT_NOW": BUILD_NOW.isoformat()}
+    environ = {
+        "CONSULT_INTAKE_DATA": str(data_dir),
+        "CONSULT_INTAKE_SECRET": "browser-tests",
+        "CONSULT_INTAKE_RATE_LIMIT": "0",
+        "CONSULT_NOW": BUILD_NOW.isoformat(),
+    }
     settings = IntakeSettings.from_environment(root, site_dir=output, base_url=base_url, environ=environ, run_worker=False)
     intake = create_intake(settings)
     return with_intake(static, intake, settings.mount_path), intake.state.intake.store

@@ -118,7 +118,9 @@ def test_contrast_in_every_state(name: str, context, live_site) -> None:
                 element.evaluate("el => el.disabled = false")
             for state, measured in states.items():
                 if measured and measured["ratio"] < measured["needed"]:
-                    failures.append(f"{state}: {measured['ratio']}:1 (needs {measured['needed']}) {measured['color']} on {measured['background']}: {html}")
+                    failures.append(
+                        f"{state}: {measured['ratio']}:1 (needs {measured['needed']}) {measured['color']} on {measured['background']}: {html}"
+                    )
     finally:
         page.close()
     assert not failures, f"{name}: low contrast\n  " + "\n  ".join(failures)

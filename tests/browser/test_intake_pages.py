@@ -95,7 +95,14 @@ def test_confirmation_without_javascript_has_the_reference_in_the_panel_and_lead
 
 def test_the_status_page_in_every_state_passes_axe_with_its_own_word_and_colour(no_js, live_site, browser, axe_source) -> None:
     store = live_site.intake_store
-    fields = {"challenge": "getting-the-basics-right", "title": "Browser test: a state of its own", "idea": "Text of an idea put in each state.", "role": "", "region": "", "name": ""}
+    fields = {
+        "challenge": "getting-the-basics-right",
+        "title": "Browser test: a state of its own",
+        "idea": "Text of an idea put in each state.",
+        "role": "",
+        "region": "",
+        "name": "",
+    }
     references = {state: store.add_now("idea", fields, None) for state in STATE_TAGS}
     store.mark_proposed({references["proposed"]: "submissions/" + references["proposed"]})
     store.decide(references["merged"], "merged")

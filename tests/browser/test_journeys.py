@@ -211,7 +211,9 @@ def test_numbers_page_puts_each_table_under_show_the_data(page_at, live_site) ->
         details = section.locator("figure + details.nhsuk-details")
         assert details.count() == 1 and details.get_attribute("open") is None
         title = section.locator("h2").inner_text().strip()
-        assert " ".join(details.locator("summary").text_content().split()) == f"Show the data: {title.lower()}", "each summary names its chart for a screen reader"
+        assert " ".join(details.locator("summary").text_content().split()) == f"Show the data: {title.lower()}", (
+            "each summary names its chart for a screen reader"
+        )
         assert details.locator("table").count() == 1 and not details.locator("table").is_visible()
     folded = page.evaluate("document.documentElement.scrollHeight")
     assert folded <= NUMBERS_HEIGHT_320, f"the numbers page is {folded}px long at 320px"

@@ -29,7 +29,9 @@ FOCUS_STYLE = """el => {
   return {parts, inView: r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth};
 }"""
 
-ACTIVE = "() => document.activeElement && document.activeElement.dataset.tabStop !== undefined ? Number(document.activeElement.dataset.tabStop) : null"
+ACTIVE = (
+    "() => document.activeElement && document.activeElement.dataset.tabStop !== undefined ? Number(document.activeElement.dataset.tabStop) : null"
+)
 
 
 def shows_focus(focused: list[str], resting: list[str]) -> bool:
@@ -63,10 +65,14 @@ def test_skip_link_is_first_and_moves_focus_to_main(page_type: PageType, context
         # skip link must still be the first stop from the top of the page.
         page.evaluate("() => { document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex'); }")
         page.keyboard.press("Tab")
-        first = page.evaluate("() => ({cls: document.activeElement.className, href: document.activeElement.getAttribute('href'), text: document.activeElement.textContent.trim()})")
+        first = page.evaluate(
+            "() => ({cls: document.activeElement.className, href: document.activeElement.getAttribute('href'), text: document.activeElement.textContent.trim()})"
+        )
         assert "nhsuk-skip-link" in first["cls"], f"{page_type.name}: first Tab stop is {first}, not the skip link"
         page.keyboard.press("Enter")
-        focus = page.evaluate("() => ({tag: document.activeElement.tagName, id: document.activeElement.id, inMain: !!document.activeElement.closest('main')})")
+        focus = page.evaluate(
+            "() => ({tag: document.activeElement.tagName, id: document.activeElement.id, inMain: !!document.activeElement.closest('main')})"
+        )
         assert focus["inMain"], f"{page_type.name}: after the skip link, focus is on {focus}, not in <main>"
         page.keyboard.press("Tab")
         after = page.evaluate(
@@ -163,7 +169,7 @@ def test_focus_check_tells_visible_from_invisible_focus(context) -> None:
     page = context.new_page()
     try:
         page.set_content(
-            '<style>a { outline: none; } #seen:focus { outline: 3px solid #ffeb3b; }</style>'
+            "<style>a { outline: none; } #seen:focus { outline: 3px solid #ffeb3b; }</style>"
             '<a id="seen" href="#a">seen</a> <a id="unseen" href="#b">unseen</a>'
         )
         results = {}

@@ -84,7 +84,9 @@ def test_email_without_its_box_is_an_error_that_keeps_the_address_then_emails_ar
 
     violations = axe_after(browser, no_js.width, axe_source, error_page)
     assert not violations, describe(violations)
-    assert live_site.intake_store.conn.execute("SELECT email FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchone()["email"] == ADDRESS
+    assert (
+        live_site.intake_store.conn.execute("SELECT email FROM notify_subscriptions WHERE reference = ?", (reference,)).fetchone()["email"] == ADDRESS
+    )
 
 
 def test_the_unsubscribe_page_valid_repeated_and_tampered(no_js, live_site, browser, axe_source) -> None:  # type: ignore[no-untyped-def]

@@ -66,9 +66,7 @@ def test_text_follows_the_browser_text_size(page_type: PageType, large_text, bas
     before = baseline[page_type.name]
     assert found["root"] == 2 * before["root"], f"{page_type.name}: the root font size ignores the browser's setting"
     fixed = [
-        f"{name}: {old}px → {new}px"
-        for name, old in before["sizes"].items()
-        if (new := found["sizes"].get(name)) is not None and new < GROWTH * old
+        f"{name}: {old}px → {new}px" for name, old in before["sizes"].items() if (new := found["sizes"].get(name)) is not None and new < GROWTH * old
     ]
     assert not fixed, f"{page_type.name}: text that does not follow the browser's text size: {fixed[:10]}"
     assert found["scrollWidth"] <= found["viewport"], f"{page_type.name}: at 200% text the page scrolls sideways ({found['scrollWidth']}px)"

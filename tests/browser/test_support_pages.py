@@ -1,4 +1,4 @@
-""""I support this idea" in the browser: the intake's support page in each state, with and without JavaScript,
+""" "I support this idea" in the browser: the intake's support page in each state, with and without JavaScript,
 supporting and withdrawing, the problem pages (unknown idea, closed challenge, too many), axe at 0 on every one.
 
 Journeys that start on the idea page use the support form the site builds into it, sent as a browser sends it.
@@ -29,7 +29,6 @@ OPEN_IDEA = "hot-food-for-staff-working-nights"
 CLOSING_IDEA = "bystander-training-for-every-team"
 """Its challenge closes on 31 January 2027."""
 WIDTHS = (320, 1280)
-
 
 
 def the_idea_pages_form(page, slug: str) -> None:
@@ -142,7 +141,9 @@ def site_at(root: Path, output: Path, **environ: str) -> Iterator[tuple[str, Sta
 def after_closing(live_site) -> Iterator[tuple[str, Starlette]]:
     """The site on 1 March 2027, when 'Free from bullying' has closed; two supports per address an hour (a fresh
     intake and store for each test)."""
-    with site_at(live_site.output.parent / "repo", live_site.output, CONSULT_NOW="2027-03-01T12:00", CONSULT_INTAKE_RATE_LIMIT_SUPPORTS="2/3600") as site:
+    with site_at(
+        live_site.output.parent / "repo", live_site.output, CONSULT_NOW="2027-03-01T12:00", CONSULT_INTAKE_RATE_LIMIT_SUPPORTS="2/3600"
+    ) as site:
         yield site
 
 
@@ -151,7 +152,10 @@ def test_a_closed_challenge_in_every_state(browser, after_closing, axe_source) -
     supports = intake.state.supports
     token = supports.cookie.new_token()
     supports.store.change_now(SupportChange(token_hash(token), (CLOSING_IDEA,), True))
-    for cookies, heading in (([{"name": COOKIE, "value": supports.cookie.value(token), "url": base_url}], "You support this idea"), ([], "This idea no longer takes support")):
+    for cookies, heading in (
+        ([{"name": COOKIE, "value": supports.cookie.value(token), "url": base_url}], "You support this idea"),
+        ([], "This idea no longer takes support"),
+    ):
         context = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False)
         try:
             context.add_cookies(cookies)

@@ -57,7 +57,9 @@ def table() -> str:
         other = f["font"] + f["other"]
         cells = (f["document"], f["stylesheet"], f["script"], f["image"], other, f["total"], f["repeat"])
         rows.append(f"{name:<22}" + "".join(f"{c:>11,}" for c in cells))
-    rows.append(f"budget: total ≤ {BUDGET_TOTAL:,} bytes, JavaScript ≤ {BUDGET_JS:,} bytes; 'repeat' = bytes the server sent for a visit to another page type right after this one (HTML only, or HTML + assets only that page uses)")
+    rows.append(
+        f"budget: total ≤ {BUDGET_TOTAL:,} bytes, JavaScript ≤ {BUDGET_JS:,} bytes; 'repeat' = bytes the server sent for a visit to another page type right after this one (HTML only, or HTML + assets only that page uses)"
+    )
     return "\n".join(rows)
 
 
@@ -144,7 +146,9 @@ def test_page_weight_and_repeat_visit(page_type: PageType, browser, live_site) -
         asked = live_site.requests.since(mark)
         first_visit = {path for _, path, _ in live_site.requests.since(start)[: mark - start]}
         fetched = {path for _, path, _ in asked}
-        repeat_bytes = sum(gzip_size(body) for r in repeat if not 300 <= r.status < 400 and path_of(r.url) in fetched and (body := body_of(r)) is not None)
+        repeat_bytes = sum(
+            gzip_size(body) for r in repeat if not 300 <= r.status < 400 and path_of(r.url) in fetched and (body := body_of(r)) is not None
+        )
     finally:
         context.close()
 

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from github_server import FakeGitHub  # noqa: E402
+from github_server import FakeGitHub
 
-from intake.forge.base import Flag, Proposal  # noqa: E402
-from intake.forge.clock import FakeClock  # noqa: E402
-from intake.forge.github import GitHubForge, GitHubOptions  # noqa: E402
+from intake.forge.base import Flag, Proposal
+from intake.forge.clock import FakeClock
+from intake.forge.github import GitHubForge, GitHubOptions
 
 CHALLENGES = ("free-from-bullying", "feeling-empowered", "training-and-development")
 
@@ -32,8 +32,7 @@ def github(clock: FakeClock) -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def options(github: FakeGitHub) -> GitHubOptions:
-    return GitHubOptions(repository=f"{github.owner}/{github.name}", url=github.url,
-                         site_url="https://talk.example.nhs.uk", timeout=(2.0, 0.3))
+    return GitHubOptions(repository=f"{github.owner}/{github.name}", url=github.url, site_url="https://talk.example.nhs.uk", timeout=(2.0, 0.3))
 
 
 @pytest.fixture
@@ -45,11 +44,13 @@ def proposal(n: int, challenge: str = CHALLENGES[0], flags: tuple[Flag, ...] = (
     """A small idea proposal numbered n (reference TH-00000n)."""
     ref = f"TH-{n:06d}"
     return Proposal(
-        reference=ref, kind="idea", path=f"content/ideas/{challenge}/idea-{n}.md",
+        reference=ref,
+        kind="idea",
+        path=f"content/ideas/{challenge}/idea-{n}.md",
         content=f"---\ntitle: Idea {n}\nreference: {ref}\n---\nBetter rotas, take {n}.\n",
-        title=f"Idea: Better rotas {n}", challenge=challenge,
-        summary_rows=(("Challenge", challenge), ("Title", f"Better rotas {n}"), ("Role", "Nurse"),
-                      ("Region", "London"), ("Credit", "anonymous")),
+        title=f"Idea: Better rotas {n}",
+        challenge=challenge,
+        summary_rows=(("Challenge", challenge), ("Title", f"Better rotas {n}"), ("Role", "Nurse"), ("Region", "London"), ("Credit", "anonymous")),
         flags=flags,
     )
 

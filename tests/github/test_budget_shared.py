@@ -51,7 +51,9 @@ def _burst(url: str, path: str, count: int, now: float) -> None:
     os._exit(0)
 
 
-def test_a_restarted_process_counts_the_writes_of_the_one_before(database_url: str, tmp_path: Path, open_ledger: Callable[[], StoreWriteLedger]) -> None:
+def test_a_restarted_process_counts_the_writes_of_the_one_before(
+    database_url: str, tmp_path: Path, open_ledger: Callable[[], StoreWriteLedger]
+) -> None:
     start = 1_800_000_000.0
     process = multiprocessing.get_context("spawn").Process(target=_burst, args=(database_url, str(tmp_path / "intake.sqlite3"), 60, start))
     process.start()

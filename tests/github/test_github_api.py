@@ -16,9 +16,12 @@ PRIVATE = re.compile(r"\._(build_url|post|put|patch|delete|get|json|iter|boolean
 
 
 def test_intake_uses_no_private_github3_method_and_no_raw_session_request():
-    found = [f"{path.relative_to(PROJECT)}:{n}: {line.strip()}"
-             for path in sorted((PROJECT / "intake").rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), 1) if PRIVATE.search(line)]
+    found = [
+        f"{path.relative_to(PROJECT)}:{n}: {line.strip()}"
+        for path in sorted((PROJECT / "intake").rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if PRIVATE.search(line)
+    ]
     assert not found, "\n".join(found)
 
 
@@ -67,8 +70,10 @@ def test_comments_are_followed_across_pages_by_the_link_header(forge, github: Fa
     assert len(pages) == 2, "100 a page: two requests"
     status, _, headers = github.list_comments(str(number), {"per_page": "100"})
     assert status == 200
-    assert headers["link"] == (f'<{github.api_repo}/issues/{number}/comments?per_page=100&page=2>; rel="next", '
-                               f'<{github.api_repo}/issues/{number}/comments?per_page=100&page=2>; rel="last"')
+    assert headers["link"] == (
+        f'<{github.api_repo}/issues/{number}/comments?per_page=100&page=2>; rel="next", '
+        f'<{github.api_repo}/issues/{number}/comments?per_page=100&page=2>; rel="last"'
+    )
     _, _, second = github.list_comments(str(number), {"per_page": "100", "page": "2"})
     assert 'rel="prev"' in second["link"] and 'rel="next"' not in second["link"]
 
@@ -88,8 +93,9 @@ def test_labels_are_made_once_with_their_colour_added_and_removed(forge, github:
     known = ensure_labels(repo, ["offensive-language", "very-short"])
     ensure_labels(repo, ["offensive-language"], known)
     assert github.labels["offensive-language"]["color"] == "d5281b"
-    assert len([r for r in github.requests if r.method == "POST" and r.path.endswith("/labels") and "/issues/" not in r.path
-                and r.status == 201]) == len(github.labels)
+    assert len(
+        [r for r in github.requests if r.method == "POST" and r.path.endswith("/labels") and "/issues/" not in r.path and r.status == 201]
+    ) == len(github.labels)
     conversation = PullRequestConversation(repo, number)
     names = {label["name"] for label in conversation.add_labels(["offensive-language"])}
     assert "offensive-language" in names and "offensive-language" in github.pulls[number].labels

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from intake.forge.base import ProposalState
-from intake.forge.github_body import references_in
 from intake.forge.github import GitHubForge
+from intake.forge.github_body import references_in
 from intake.settings import IntakeSettings
 from intake.webhook import reconcile, signature, store_updater
 from intake.worker import make_forge
@@ -77,8 +76,7 @@ def test_the_worker_batches_a_backlog_beyond_the_hourly_budget(github_repo: Path
         small = intake.forge.options.__class__(**{**intake.forge.options.__dict__, "per_hour": 50, "batch_size": 8})
         intake.worker.forge = GitHubForge(small, env={"GITHUB_TOKEN": "test-token"})
         challenges = ["getting-the-basics-right", "feeling-empowered"]
-        refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None)
-                for n in range(20)]
+        refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None) for n in range(20)]
         assert intake.worker.claim_size() == 80  # 20 > 50 // 5: batch_size × 10
         assert intake.worker.run_once(intake.worker.claim_size()) == 20  # batches of up to 8 per challenge
         assert {intake.store.get(r).state for r in refs} == {"proposed"}
@@ -96,8 +94,9 @@ def test_the_worker_loop_batches_a_backlog_beyond_the_hourly_budget(github_repo:
         intake.worker.forge = forge = GitHubForge(small, env={"GITHUB_TOKEN": "test-token"})
         assert forge.one_by_one_capacity() == 12
         challenges = ["getting-the-basics-right", "feeling-empowered"]
-        refs = [intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None)
-                for n in range(60)]  # 60 > 12 an hour one by one, and more than the worker's usual claim of 25
+        refs = [
+            intake.store.add_now("idea", {**IDEA, "title": f"Idea number {n}", "challenge": challenges[n % 2]}, None) for n in range(60)
+        ]  # 60 > 12 an hour one by one, and more than the worker's usual claim of 25
         claims: list[int] = []
         run_once = intake.worker.run_once
         intake.worker.run_once = lambda batch=25: claims.append(batch) or run_once(batch)

@@ -90,7 +90,11 @@ def test_published_not_published_and_news_through_github(worker: Worker, github)
     assert news["template"] == "idea_update" and "‘Adopted’" in news["personalisation"]["change"]
     assert decide(worker) == 0
 
-    commit_on_main(github, "content/updates/water.md", "---\ntitle: \"You said, we did: water\"\ndate: 2026-12-02\nsummary: \"Fountains on every ward corridor, from this month.\"\nideas:\n  - water-fountains-on-every-ward-corridor\n---\n\nStarted.\n")
+    commit_on_main(
+        github,
+        "content/updates/water.md",
+        '---\ntitle: "You said, we did: water"\ndate: 2026-12-02\nsummary: "Fountains on every ward corridor, from this month."\nideas:\n  - water-fountains-on-every-ward-corridor\n---\n\nStarted.\n',
+    )
     assert decide(worker) == 1
     assert messages(worker)[-1]["key"] == f"{published}:you-said-we-did:water"
     assert decide(worker) == 0

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-
 from conftest import CHALLENGES, proposal
+from starlette.applications import Starlette
 
 from intake.forge.base import ProposalState
 from intake.forge.github import ForgeConfigError, GitHubForge
@@ -92,23 +91,24 @@ def test_reconcile_covers_missed_webhooks(forge, github):
     github.merge(4)
     seen: dict = {}
     decided = reconcile(forge, refs + ["TH-000010", "TH-000011", "TH-NOPE"], lambda r, s: seen.__setitem__(r, s))
-    assert decided == seen == {refs[0]: ProposalState.MERGED, refs[1]: ProposalState.CLOSED,
-                               "TH-000010": ProposalState.MERGED, "TH-000011": ProposalState.MERGED}
+    assert (
+        decided
+        == seen
+        == {refs[0]: ProposalState.MERGED, refs[1]: ProposalState.CLOSED, "TH-000010": ProposalState.MERGED, "TH-000011": ProposalState.MERGED}
+    )
     assert forge.state(refs[2]) is ProposalState.OPEN and forge.state("TH-NOPE") is ProposalState.MISSING
 
 
 def test_github_app_installation_auth(options, clock, tmp_path: Path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-
     from github_server import FakeGitHub
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     (tmp_path / "app.pem").write_bytes(pem)
-    env = {"CONSULT_GITHUB_APP_ID": "42", "CONSULT_GITHUB_APP_KEY_FILE": str(tmp_path / "app.pem"),
-           "CONSULT_GITHUB_INSTALLATION_ID": "7"}
+    env = {"CONSULT_GITHUB_APP_ID": "42", "CONSULT_GITHUB_APP_KEY_FILE": str(tmp_path / "app.pem"), "CONSULT_GITHUB_INSTALLATION_ID": "7"}
     with FakeGitHub(clock, app_public_key=public) as server:
         forge = GitHubForge(options.__class__(**{**options.__dict__, "url": server.url}), clock, env=env)
         forge.propose(proposal(1))
@@ -129,7 +129,7 @@ def test_checking_many_submissions_costs_a_page_not_a_request_each(forge, github
     forge.states(refs)
     github.merge(3)
     clock.advance(60)
-    listed = lambda: sum(1 for r in github.requests if r.method == "GET" and r.path.endswith("/pulls"))  # noqa: E731
+    listed = lambda: sum(1 for r in github.requests if r.method == "GET" and r.path.endswith("/pulls"))
     before = listed()
     answers = [forge.state(ref) for ref in refs]  # as the worker's sync asks, one by one
     assert listed() - before == 1

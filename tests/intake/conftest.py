@@ -22,7 +22,12 @@ from intake.settings import IntakeSettings
 from tests import engine
 from tests.conftest import BUILD_NOW, copy_sample
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "Editor", "GIT_AUTHOR_EMAIL": "editor@localhost", "GIT_COMMITTER_NAME": "Editor", "GIT_COMMITTER_EMAIL": "editor@localhost"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Editor",
+    "GIT_AUTHOR_EMAIL": "editor@localhost",
+    "GIT_COMMITTER_NAME": "Editor",
+    "GIT_COMMITTER_EMAIL": "editor@localhost",
+}
 
 
 def git(root: Path, *args: str) -> str:
@@ -85,7 +90,15 @@ def intake_env(data: Path, **extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def running_intake(root: Path, site_dir: Path, data: Path, run_worker: bool = True, **env: str) -> Iterator[Running]:
     port = free_port()
-    settings = IntakeSettings.from_environment(root, site_dir=site_dir, base_url=f"http://127.0.0.1:{port}", environ=intake_env(data, **env), run_worker=run_worker, retry_base=0.05, sync_interval=0.2)
+    settings = IntakeSettings.from_environment(
+        root,
+        site_dir=site_dir,
+        base_url=f"http://127.0.0.1:{port}",
+        environ=intake_env(data, **env),
+        run_worker=run_worker,
+        retry_base=0.05,
+        sync_interval=0.2,
+    )
     app = create_app(settings)
     with serve_app(app, port) as url:
         yield Running(url, settings, app)

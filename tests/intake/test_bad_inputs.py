@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from .conftest import IDEA, Running, git, make_repo, running_intake
 
 COMMENT = {"target": "idea:hot-food-for-staff-working-nights", "comment": "Our ward tried this and it worked well.", "name": "", "consent": "yes"}
-TOPIC = {"challenge": "getting-the-basics-right", "title": "Lockers for agency staff", "post": "Where do agency staff keep their things?", "consent": "yes"}
+TOPIC = {
+    "challenge": "getting-the-basics-right",
+    "title": "Lockers for agency staff",
+    "post": "Where do agency staff keep their things?",
+    "consent": "yes",
+}
 FOREIGN = {"Origin": "https://evil.example"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -37,7 +41,15 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
     ("idea-too-long", "/ideas", "form", idea(idea="word " * 1001), {}, 422, "Your idea must be 5,000 characters or fewer"),
     ("name-too-long", "/ideas", "form", idea(name="n" * 81), {}, 422, "Your name must be 80 characters or fewer"),
     ("bad-email", "/ideas", "form", idea(email="not-an-email"), {}, 422, "Enter an email address in the correct format"),
-    ("email-with-newline-header-trick", "/ideas", "form", idea(email="a@b.com\nBcc: x@y.com"), {}, 422, "Enter an email address in the correct format"),
+    (
+        "email-with-newline-header-trick",
+        "/ideas",
+        "form",
+        idea(email="a@b.com\nBcc: x@y.com"),
+        {},
+        422,
+        "Enter an email address in the correct format",
+    ),
     ("unknown-role", "/ideas", "form", idea(role="Astronaut"), {}, 422, "Select your role from the list"),
     ("unknown-region", "/ideas", "form", idea(region="Atlantis"), {}, 422, "Select where you work from the list"),
     ("wrong-challenge", "/ideas", "form", idea(challenge="no-such-challenge"), {}, 422, "Select a challenge from the list"),
@@ -59,7 +71,15 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
     ("json-wrong-type-object", "/ideas", "json", idea(name={"$ref": "x"}), {}, 422, "The name must be text"),
     ("json-not-an-object", "/ideas", "json", ["title", "idea"], {}, 400, "Send a JSON object"),
     ("json-malformed", "/ideas", "raw-json", b'{"title": "unfinished', {}, 400, "The JSON could not be read"),
-    ("json-lone-surrogate", "/ideas", "raw-json", json.dumps(idea(title="bad \\ud800 text")).replace("\\\\ud800", "\\ud800").encode(), {}, 400, "could not be read"),
+    (
+        "json-lone-surrogate",
+        "/ideas",
+        "raw-json",
+        json.dumps(idea(title="bad \\ud800 text")).replace("\\\\ud800", "\\ud800").encode(),
+        {},
+        400,
+        "could not be read",
+    ),
     ("honeypot-filled", "/ideas", "form", idea(website="http://spam.example"), {}, 400, "hidden field"),
     ("honeypot-filled-comment", "/comments", "form", {**COMMENT, "website": "buy now"}, {}, 400, "hidden field"),
     ("oversized-body", "/ideas", "form", idea(idea="x" * 70_000), {}, 413, "too large"),
@@ -72,10 +92,26 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
     ("foreign-origin-json", "/ideas", "json", idea(), FOREIGN, 403, "can only be sent from"),
     ("foreign-referer", "/ideas", "bare", idea(), {"Referer": "https://evil.example/page"}, 403, "can only be sent from"),
     ("no-origin-or-referer", "/ideas", "bare", idea(), {}, 403, "no Origin or Referer header"),
-    ("own-host-header-is-not-an-origin", "/ideas", "bare", idea(), {"Origin": "http://evil.example", "Host": "evil.example"}, 403, "can only be sent from"),
+    (
+        "own-host-header-is-not-an-origin",
+        "/ideas",
+        "bare",
+        idea(),
+        {"Origin": "http://evil.example", "Host": "evil.example"},
+        403,
+        "can only be sent from",
+    ),
     ("null-origin", "/ideas", "form", idea(), {"Origin": "null"}, 403, "can only be sent from"),
     ("invalid-utf8-raw", "/ideas", "raw-form", b"title=caf\xe9&idea=x", {}, 400, "not valid UTF-8"),
-    ("invalid-utf8-percent-encoded", "/ideas", "raw-form", b"title=caf%E9+au+lait&idea=x&challenge=getting-the-basics-right&consent=yes", {}, 400, "not valid UTF-8"),
+    (
+        "invalid-utf8-percent-encoded",
+        "/ideas",
+        "raw-form",
+        b"title=caf%E9+au+lait&idea=x&challenge=getting-the-basics-right&consent=yes",
+        {},
+        400,
+        "not valid UTF-8",
+    ),
     ("invalid-utf8-json", "/ideas", "raw-json", b'{"title": "caf\xe9"}', {}, 400, "not valid UTF-8"),
     ("null-bytes-only-title", "/ideas", "form", idea(title="\x00\x00\x00"), {}, 422, "Enter a short title for your idea"),
     ("bidi-overrides-only-title", "/ideas", "form", idea(title="\u202e\u202d\u2066\u2069"), {}, 422, "Enter a short title for your idea"),
@@ -151,7 +187,9 @@ def closed_site(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     folder = root / "content" / "ideas" / "closed-one"
     folder.mkdir()
-    (folder / "closed-idea.md").write_text("---\ntitle: An idea on a closed challenge\nchallenge: closed-one\nsubmitted: 2026-01-10\nreference: TH-CCCCC\n---\nText.\n", encoding="utf-8")
+    (folder / "closed-idea.md").write_text(
+        "---\ntitle: An idea on a closed challenge\nchallenge: closed-one\nsubmitted: 2026-01-10\nreference: TH-CCCCC\n---\nText.\n", encoding="utf-8"
+    )
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "A closed challenge")
     with running_intake(root, site_dir, base / "data", run_worker=False) as running:
@@ -166,7 +204,9 @@ def nothing_written(running: Running) -> None:
 
 
 @pytest.mark.parametrize(("case", "path", "how", "body", "headers", "status", "message"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_clearly(closed_site: Running, case: str, path: str, how: str, body: Any, headers: dict[str, str], status: int, message: str) -> None:
+def test_bad_input_is_refused_clearly(
+    closed_site: Running, case: str, path: str, how: str, body: Any, headers: dict[str, str], status: int, message: str
+) -> None:
     with closed_site.client() as client:
         response = send(client, path, how, body, headers)
     assert response.status_code == status, response.text[:500]

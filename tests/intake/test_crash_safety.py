@@ -6,13 +6,12 @@ branch with exactly one commit; no branch exists without its submission.
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,7 +30,9 @@ KILL_AFTER = 350
 def start_intake(repo: Path, data: Path, port: int, log: Path, database_url: str = "") -> subprocess.Popen[bytes]:
     consult = Path(sys.executable).with_name("consult")
     env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_DATABASE_URL=database_url)}
-    process = subprocess.Popen([str(consult), "--root", str(repo), "intake", "--port", str(port)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(consult), "--root", str(repo), "intake", "--port", str(port)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -120,7 +121,9 @@ def test_kill_9_loses_and_duplicates_nothing(tmp_path: Path, database_url: str) 
         process.wait(timeout=30)
 
     with db.read() as conn:
-        rows = [(row["reference"], json.loads(row["fields"])["title"]) for row in conn.execute("SELECT reference, fields FROM submissions").fetchall()]
+        rows = [
+            (row["reference"], json.loads(row["fields"])["title"]) for row in conn.execute("SELECT reference, fields FROM submissions").fetchall()
+        ]
     db.close()
     by_title: dict[str, list[str]] = {}
     for reference, title in rows:

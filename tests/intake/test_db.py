@@ -99,14 +99,19 @@ def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
 
 
 def test_question_marks_become_psycopg_placeholders_outside_quoted_text() -> None:
-    assert to_format("SELECT a FROM t WHERE b = ? AND c LIKE '100%?' AND \"odd?\" = ?") == "SELECT a FROM t WHERE b = %s AND c LIKE '100%%?' AND \"odd?\" = %s"
+    assert (
+        to_format("SELECT a FROM t WHERE b = ? AND c LIKE '100%?' AND \"odd?\" = ?")
+        == "SELECT a FROM t WHERE b = %s AND c LIKE '100%%?' AND \"odd?\" = %s"
+    )
     assert to_format("SELECT 5 % 2 AS n") == "SELECT 5 %% 2 AS n"
 
 
 def test_the_same_sql_runs_on_both_engines_with_rows_by_name(database: Database) -> None:
     with database.transaction() as conn:
         conn.executemany("INSERT INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?)", [("a", 1.5, 10.0), ("b", 2.0, 20.0)])
-        again = conn.execute("INSERT INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING name", ("a", 9.0, 9.0))
+        again = conn.execute(
+            "INSERT INTO notify_limiter (name, tokens, updated) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING name", ("a", 9.0, 9.0)
+        )
         assert again.fetchone() is None, "a conflict inserts nothing and returns no row"
         conn.execute("INSERT INTO supports (token_hash, idea) VALUES (?, ?)", (b"\x00\xff" * 8, "idea-100%"))
     with database.read() as conn:
@@ -134,7 +139,9 @@ def test_a_transaction_that_raises_keeps_nothing(database: Database) -> None:
         assert [r["at"] for r in conn.execute("SELECT at FROM forge_writes").fetchall()] == [4.0]
 
 
-def test_a_reference_already_stored_draws_another_inside_the_same_transaction(make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reference_already_stored_draws_another_inside_the_same_transaction(
+    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A collision must not end the transaction (PostgreSQL aborts one after a failed statement): the batch commits."""
     store = make_store()
     first = store.add_now("idea", {"title": "one"}, None)
@@ -224,7 +231,9 @@ def test_a_sqlite_store_made_before_migrations_is_adopted_with_its_rows(tmp_path
         with store.db.read() as conn:
             assert conn.execute("SELECT COUNT(*) AS n FROM supports").fetchone()["n"] == 1
             assert conn.execute("SELECT COUNT(*) AS n FROM forge_writes").fetchone()["n"] == 1
-            assert [r["version"] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()] == [m.version for m in MIGRATIONS], "adopted as 1, then the newer ones applied"
+            assert [r["version"] for r in conn.execute("SELECT version FROM schema_migrations").fetchall()] == [m.version for m in MIGRATIONS], (
+                "adopted as 1, then the newer ones applied"
+            )
         assert store.add_now("idea", {"title": "New"}, None) and store.counts() == {"received": 2}
     finally:
         store.close()

@@ -4,7 +4,6 @@ Every test runs on both engines: the `store` fixture (tests/conftest.py) is SQLi
 
 from __future__ import annotations
 
-
 import pytest
 
 from intake.decisions import record_decision

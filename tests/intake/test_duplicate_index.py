@@ -31,11 +31,16 @@ def full_comparison(index: DuplicateIndex, title: str, text: str, threshold: flo
 
 def test_the_ideas_scored_stay_bounded_and_the_closest_duplicate_is_still_found() -> None:
     ideas = generated_ideas(20_000)
-    target = ("hot-food-at-night", "Hot food for staff working nights",
-              "The canteen closes at 8pm, so night staff eat crisps from a vending machine. Keep one hot counter open.")
+    target = (
+        "hot-food-at-night",
+        "Hot food for staff working nights",
+        "The canteen closes at 8pm, so night staff eat crisps from a vending machine. Keep one hot counter open.",
+    )
     index = DuplicateIndex([*ideas[:10_000], target, *ideas[10_000:]])
 
-    found = index.closest("Hot meals for night staff", "Night staff cannot get a hot meal: the canteen closes at 8pm. Keep a hot counter open.", threshold=0.3)
+    found = index.closest(
+        "Hot meals for night staff", "Night staff cannot get a hot meal: the canteen closes at 8pm. Keep a hot counter open.", threshold=0.3
+    )
 
     assert found and found[0][1] == "hot-food-at-night"
     assert index.scored <= CANDIDATE_LIMIT
@@ -55,7 +60,12 @@ def test_waiting_ideas_are_indexed_as_they_come_and_dropped_when_decided() -> No
     close = index.closest("Lockers for staff on nights", "Night staff need lockers that fit a coat and a bag.", others=waiting, threshold=0.3)
     assert close[0][1] == "TH-AAAAA"
     decided = [w for w in waiting if w[0] != "TH-AAAAA"]
-    assert all(key != "TH-AAAAA" for _, key, _ in index.closest("Lockers for staff on nights", "Night staff need lockers that fit a coat and a bag.", others=decided, threshold=0.3))
+    assert all(
+        key != "TH-AAAAA"
+        for _, key, _ in index.closest(
+            "Lockers for staff on nights", "Night staff need lockers that fit a coat and a bag.", others=decided, threshold=0.3
+        )
+    )
 
 
 def test_the_cut_never_drops_an_idea_above_the_threshold() -> None:

@@ -79,7 +79,7 @@ def test_an_idea_goes_from_the_form_to_the_published_site(served: tuple[str, Pat
         page = wait_for(lambda: (r := client.get("/ideas/water-fountains-on-every-ward-corridor/")).status_code == 200 and r, timeout=120)
         assert "Water fountains on every ward corridor" in page.text
         assert "sam@example.org" not in page.text
-        status_tag = lambda: BeautifulSoup(client.get(f"/intake/status/{reference}").text, "html.parser").select_one("main strong.nhsuk-tag")  # noqa: E731
+        status_tag = lambda: BeautifulSoup(client.get(f"/intake/status/{reference}").text, "html.parser").select_one("main strong.nhsuk-tag")
         wait_for(lambda: status_tag().get_text(strip=True) == "Published")
     assert (repo / path).exists()
     assert git(repo, "status", "--porcelain") == ""
@@ -91,11 +91,18 @@ def test_a_rejected_comment_shows_its_public_reason(served: tuple[str, Path]) ->
 
     url, repo = served
     with httpx.Client(base_url=url, timeout=30) as client:
-        response = client.post("/intake/comments", json={"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please!", "consent": True}, headers={"Origin": url})
+        response = client.post(
+            "/intake/comments",
+            json={"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please!", "consent": True},
+            headers={"Origin": url},
+        )
         assert response.status_code == 202
         reference = response.json()["reference"]
         wait_for(lambda: git(repo, "branch", "--list", f"submissions/{reference}"))
-        assert git(repo, "diff", "--name-only", "main", f"submissions/{reference}") == f"content/comments/hot-food-for-staff-working-nights/{reference}.md"
+        assert (
+            git(repo, "diff", "--name-only", "main", f"submissions/{reference}")
+            == f"content/comments/hot-food-for-staff-working-nights/{reference}.md"
+        )
         review(repo, "reject", reference, "--reason", "It repeats an earlier comment.")
         page = client.get(f"/intake/status/{reference}")
         assert "Not published" in page.text and "It repeats an earlier comment." in page.text

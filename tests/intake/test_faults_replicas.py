@@ -82,10 +82,19 @@ class Replica:
         """`consult intake` in a process group of its own; its publisher worker is a child in a session of its own."""
         consult = Path(sys.executable).with_name("consult")
         # The rate limits on (kept in the database, shared by both replicas) but too high to refuse the test's one address.
-        env = {**os.environ, **intake_env(self.data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_RATE_LIMIT="1000000/60"),
-               "CONSULT_INTAKE_DATABASE_URL": database_url, "GITHUB_TOKEN": "test-token"}
-        self.process = subprocess.Popen([str(consult), "--root", str(repo), "intake", "--port", str(self.port)], env=env,
-                                        stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        env = {
+            **os.environ,
+            **intake_env(self.data, CONSULT_INTAKE_SYNC_SECONDS="3600", CONSULT_INTAKE_RATE_LIMIT="1000000/60"),
+            "CONSULT_INTAKE_DATABASE_URL": database_url,
+            "GITHUB_TOKEN": "test-token",
+        }
+        self.process = subprocess.Popen(
+            [str(consult), "--root", str(repo), "intake", "--port", str(self.port)],
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self.up, timeout=60, step=0.1)
 
     def up(self) -> bool:
@@ -237,6 +246,7 @@ def test_two_replicas_lose_and_duplicate_nothing_through_kill_9_and_a_database_r
 
             def watch_takeover(dead: int) -> None:
                 """When another worker holds the lease: the survivor's, or the restarted replica's if it asks first."""
+
                 def taken() -> bool:
                     try:
                         pid = lease_holder_pid(database_url)

@@ -49,13 +49,28 @@ BODY = "Hostile text, kept as words: " + " ".join(PAYLOADS)
 MARKERS = ("alert(", "evil.example", "tracker.example")
 """Strings only the payloads contain: wherever one is live (in markup, not text), a check fails."""
 URL_ATTRIBUTES = ("href", "src", "action", "formaction", "data", "poster", "srcset", "background", "cite", "xlink:href", "ping")
-RESOURCE_TAGS = {"script": "src", "img": "src", "iframe": "src", "frame": "src", "embed": "src", "object": "data", "source": "src", "video": "src", "audio": "src", "track": "src", "input": "src"}
+RESOURCE_TAGS = {
+    "script": "src",
+    "img": "src",
+    "iframe": "src",
+    "frame": "src",
+    "embed": "src",
+    "object": "data",
+    "source": "src",
+    "video": "src",
+    "audio": "src",
+    "track": "src",
+    "input": "src",
+}
 NEVER = ("iframe", "frame", "object", "embed", "base", "applet")
 
 
 def hostile_submissions(client) -> list[str]:  # type: ignore[no-untyped-def]
     """Post ideas, comments and a topic carrying every payload; return their references."""
-    posts = [("/ideas", {**IDEA, "title": f"Idea {n}: {payload}"[:120], "idea": BODY, "name": payload[:80], "email": "", "notify": ""}) for n, payload in enumerate(PAYLOADS)]
+    posts = [
+        ("/ideas", {**IDEA, "title": f"Idea {n}: {payload}"[:120], "idea": BODY, "name": payload[:80], "email": "", "notify": ""})
+        for n, payload in enumerate(PAYLOADS)
+    ]
     posts += [
         ("/comments", {"target": "idea:hot-food-for-staff-working-nights", "comment": BODY, "name": PAYLOADS[1][:80], "consent": "yes"}),
         ("/comments", {"target": "topic:what-would-make-your-night-shift-easier", "comment": BODY, "name": PAYLOADS[0], "consent": "yes"}),
@@ -113,7 +128,12 @@ def live_problems(html: str, base_url: str, where: str) -> list[str]:
         source = RESOURCE_TAGS.get(name)
         if source and tag.get(source) and not same_origin(str(tag[source]), base_url):
             problems.append(f"{where}: <{name}> loads {tag[source]}")
-        if name == "link" and tag.get("href") and not same_origin(str(tag["href"]), base_url) and {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "manifest"} & {r.lower() for r in tag.get("rel", [])}:
+        if (
+            name == "link"
+            and tag.get("href")
+            and not same_origin(str(tag["href"]), base_url)
+            and {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "manifest"} & {r.lower() for r in tag.get("rel", [])}
+        ):
             problems.append(f"{where}: <link> loads {tag['href']}")
         if name == "meta" and str(tag.get("http-equiv", "")).lower() == "refresh":
             problems.append(f"{where}: a meta refresh")
@@ -188,7 +208,7 @@ def fragments(output: Path) -> list[dict[str, object]]:
     found = []
     for path in output.rglob("*.pf_fragment"):
         data = gzip.decompress(path.read_bytes())
-        found.append(json.loads(data[data.index(b"{"):]))
+        found.append(json.loads(data[data.index(b"{") :]))
     return found
 
 

@@ -27,7 +27,9 @@ from .conftest import Running, free_port, make_repo, running_intake, serve_app
 
 FIELD_NAMES = st.sampled_from(sorted({name for names in FIELDS.values() for name in names} | {HONEYPOT, "action"})) | st.text(max_size=12)
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=200)
-JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
+JSON_VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20
+)
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60).map(str.strip)
 
 JSON_BODIES = st.one_of(
@@ -45,10 +47,21 @@ FORM_BODIES = st.one_of(
     st.text(st.sampled_from("=&%+;aZ0\x00\u00e9\ufeff"), max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
 )
 BODIES = JSON_BODIES | FORM_BODIES | st.binary(max_size=500)
-CONTENT_TYPES = st.sampled_from([
-    "application/json", "application/x-www-form-urlencoded", "application/json; charset=latin-1",
-    "application/x-www-form-urlencoded; charset=utf-16", "APPLICATION/JSON", "text/plain", "multipart/form-data; boundary=x", "",
-]) | HEADER_TEXT
+CONTENT_TYPES = (
+    st.sampled_from(
+        [
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "application/json; charset=latin-1",
+            "application/x-www-form-urlencoded; charset=utf-16",
+            "APPLICATION/JSON",
+            "text/plain",
+            "multipart/form-data; boundary=x",
+            "",
+        ]
+    )
+    | HEADER_TEXT
+)
 ACCEPTS = st.sampled_from(["text/html", "application/json", "*/*", "application/json, text/html", ""]) | HEADER_TEXT
 QUERY_TEXT = st.text(max_size=80)
 
@@ -63,7 +76,12 @@ def requests(draw: st.DrawFn, origin: str) -> dict[str, Any]:
         headers["X-Forwarded-For"] = draw(HEADER_TEXT)
     if kind == "post":
         headers["Content-Type"] = draw(CONTENT_TYPES)
-        return {"method": "POST", "url": draw(st.sampled_from(["/ideas", "/comments", "/topics", "/supports"])), "headers": headers, "content": draw(BODIES)}
+        return {
+            "method": "POST",
+            "url": draw(st.sampled_from(["/ideas", "/comments", "/topics", "/supports"])),
+            "headers": headers,
+            "content": draw(BODIES),
+        }
     if kind == "status":
         return {"method": "GET", "url": "/status/" + quote(draw(QUERY_TEXT), safe=draw(st.sampled_from(["", "/"]))), "headers": headers}
     if kind == "status-query":
@@ -72,12 +90,17 @@ def requests(draw: st.DrawFn, origin: str) -> dict[str, Any]:
     if kind == "support-page":
         if draw(st.booleans()):
             headers["Cookie"] = "consult_supporter=" + draw(HEADER_TEXT)
-        path = draw(st.sampled_from(["/supports/hot-food-for-staff-working-nights", "/counts.json"]) | QUERY_TEXT.map(lambda t: "/supports/" + quote(t)))
+        path = draw(
+            st.sampled_from(["/supports/hot-food-for-staff-working-nights", "/counts.json"]) | QUERY_TEXT.map(lambda t: "/supports/" + quote(t))
+        )
         return {"method": "GET", "url": path, "headers": headers}
     if kind == "healthz":
         return {"method": "GET", "url": "/healthz?" + quote(draw(QUERY_TEXT)), "headers": headers}
     method = draw(st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "POST"]))
-    path = draw(st.sampled_from(["/ideas", "/comments", "/topics", "/status", "/healthz", "/", "/webhooks/github", "/supports", "/counts.json"]) | QUERY_TEXT.map(lambda t: "/" + quote(t)))
+    path = draw(
+        st.sampled_from(["/ideas", "/comments", "/topics", "/status", "/healthz", "/", "/webhooks/github", "/supports", "/counts.json"])
+        | QUERY_TEXT.map(lambda t: "/" + quote(t))
+    )
     return {"method": method, "url": path, "headers": headers, "content": draw(st.binary(max_size=100))}
 
 
@@ -134,7 +157,15 @@ PULL_SHAPES = [
     {"action": "closed", "pull_request": {"head": "submissions/TH-AAAAA"}},
     {"action": "closed", "pull_request": {"head": {"ref": 7}}},
     {"action": "closed", "pull_request": {"head": {"ref": "submissions/TH-AAAAA"}, "merged": True, "body": ["x"]}},
-    {"action": "closed", "pull_request": {"head": {"ref": "submissions/x"}, "merged": True, "number": "seven", "body": "<!-- consult:references TH-AAAAA TH-BBBBB -->"}},
+    {
+        "action": "closed",
+        "pull_request": {
+            "head": {"ref": "submissions/x"},
+            "merged": True,
+            "number": "seven",
+            "body": "<!-- consult:references TH-AAAAA TH-BBBBB -->",
+        },
+    },
 ]
 
 

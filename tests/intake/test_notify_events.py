@@ -104,7 +104,9 @@ def test_a_rejected_idea_is_emailed_with_the_public_reason_and_its_address_goes(
 
 def test_comments_and_topics_are_emailed_when_decided(setup: Setup) -> None:
     comment = setup.send("comment", {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes, and a microwave.", "name": ""})
-    topic = setup.send("topic", {"challenge": "getting-the-basics-right", "title": "Lockers that work", "post": "Ours have been broken for a year.", "name": ""})
+    topic = setup.send(
+        "topic", {"challenge": "getting-the-basics-right", "title": "Lockers that work", "post": "Ours have been broken for a year.", "name": ""}
+    )
     setup.forge.accept(comment)
     setup.forge.reject(topic, "A topic on this already exists.")
     assert setup.decide() == 2
@@ -141,8 +143,8 @@ def test_status_response_and_linked_update_of_a_published_idea_are_each_emailed_
 
     update = setup.repo / "content/updates/water-on-every-ward.md"
     update.write_text(
-        "---\ntitle: \"You said, we did: water on every ward\"\ndate: 2026-12-02\n"
-        "summary: \"Fountains are going in on every ward corridor, starting this month.\"\n"
+        '---\ntitle: "You said, we did: water on every ward"\ndate: 2026-12-02\n'
+        'summary: "Fountains are going in on every ward corridor, starting this month."\n'
         "ideas:\n  - water-fountains-on-every-ward-corridor\n---\n\nThe estates team has started.\n",
         encoding="utf-8",
     )
@@ -187,7 +189,11 @@ def test_the_unsubscribe_link_deletes_the_address_at_once(quiet_intake: Running)
     with quiet_intake.client() as client:
         first = client.post("/ideas", data={**IDEA, "email": ADDRESS}).headers["location"].rsplit("/", 1)[1]
         second = client.post("/ideas", data={**IDEA, "title": "A second idea", "email": ADDRESS.upper()}).headers["location"].rsplit("/", 1)[1]
-        other = client.post("/ideas", data={**IDEA, "title": "Someone else's idea", "email": "other@example.nhs.uk"}).headers["location"].rsplit("/", 1)[1]
+        other = (
+            client.post("/ideas", data={**IDEA, "title": "Someone else's idea", "email": "other@example.nhs.uk"})
+            .headers["location"]
+            .rsplit("/", 1)[1]
+        )
         enqueue(intake.store, f"{first}:published", ADDRESS, "idea_published", {"reference": first, "unsubscribe_url": "x", "url": "y"})
         link = f"/unsubscribe/{first}/{token(link_key(intake.settings), first)}"
 
@@ -210,7 +216,9 @@ def test_the_unsubscribe_link_deletes_the_address_at_once(quiet_intake: Running)
         assert intake.store.conn.execute("SELECT COUNT(*) AS n FROM notify_messages WHERE email IS NOT NULL").fetchone()["n"] == 0
 
         one_click = f"/unsubscribe/{other}/{token(link_key(intake.settings), other)}"
-        answer = client.post(one_click, content=b"List-Unsubscribe=One-Click", headers={"Origin": "", "Content-Type": "application/x-www-form-urlencoded"})
+        answer = client.post(
+            one_click, content=b"List-Unsubscribe=One-Click", headers={"Origin": "", "Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert answer.status_code == 200 and not is_subscribed(intake.store, other), "one-click unsubscribe by POST, from a mail program"
 
 
@@ -225,7 +233,9 @@ def test_unsubscribe_links_survive_a_restart_without_a_secret(repo: Path, tmp_pa
     with_secret = IntakeSettings.from_environment(repo, environ=intake_env(tmp_path / "data"))
     assert token(link_key(with_secret), "TH-7QK2M") != token(link_key(first), "TH-7QK2M")
     key_file.write_text("not a key\n", encoding="ascii")
-    with pytest.raises(ConsultError, match="intake.key: cannot read the key that signs unsubscribe links and supporter cookies .*set CONSULT_INTAKE_SECRET"):
+    with pytest.raises(
+        ConsultError, match="intake.key: cannot read the key that signs unsubscribe links and supporter cookies .*set CONSULT_INTAKE_SECRET"
+    ):
         link_key(first)
 
 
@@ -233,7 +243,7 @@ def test_purge_deletes_addresses_past_retention(setup: Setup) -> None:
     old = setup.send()
     new = setup.send(fields={**PUBLIC, "title": "A newer idea"}, email="newer@example.nhs.uk")
     enqueue(setup.store, f"{old}:published", ADDRESS, "idea_published", {"reference": old, "unsubscribe_url": "x", "url": "y"})
-    moment = (setup.settings.clock.now() - dt.timedelta(days=91)).astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    moment = (setup.settings.clock.now() - dt.timedelta(days=91)).astimezone(dt.UTC).isoformat(timespec="microseconds")
     with setup.store.transaction() as conn:
         conn.execute("UPDATE notify_subscriptions SET created_at = ? WHERE reference = ?", (moment, old))
         conn.execute("UPDATE notify_messages SET created_at = ?", (moment,))
@@ -242,8 +252,11 @@ def test_purge_deletes_addresses_past_retention(setup: Setup) -> None:
     assert "Deleted 2 email address(es)" in result.output
     assert [s.reference for s in subscriptions(setup.store)] == [new]
     if setup.settings.database_url:  # PostgreSQL: no row holds it (its pages are vacuumed later, see handbook database.md)
-        kept = {row["email"] for table in ("notify_subscriptions", "notify_messages", "submissions")
-                for row in setup.store.conn.execute(f"SELECT email FROM {table} WHERE email IS NOT NULL").fetchall()}
+        kept = {
+            row["email"]
+            for table in ("notify_subscriptions", "notify_messages", "submissions")
+            for row in setup.store.conn.execute(f"SELECT email FROM {table} WHERE email IS NOT NULL").fetchall()
+        }
         assert ADDRESS not in kept and "newer@example.nhs.uk" in kept
         return
     raw = b"".join(p.read_bytes() for p in setup.settings.data_dir.iterdir() if p.is_file())
@@ -251,12 +264,25 @@ def test_purge_deletes_addresses_past_retention(setup: Setup) -> None:
     assert b"newer@example.nhs.uk" in raw
 
 
-@pytest.mark.parametrize(("path", "base", "ids"), [
-    ("/ideas", IDEA, ("email", "notify")),
-    ("/comments", {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please.", "name": "", "consent": "yes", "website": ""}, ("comment-email", "comment-notify")),
-    ("/topics", {"challenge": "getting-the-basics-right", "title": "Lockers", "post": "Ours are broken.", "name": "", "consent": "yes", "website": ""}, ("topic-email", "topic-notify")),
-])
-def test_the_email_and_its_box_go_together_and_errors_keep_what_was_typed(quiet_intake: Running, path: str, base: dict[str, str], ids: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "base", "ids"),
+    [
+        ("/ideas", IDEA, ("email", "notify")),
+        (
+            "/comments",
+            {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please.", "name": "", "consent": "yes", "website": ""},
+            ("comment-email", "comment-notify"),
+        ),
+        (
+            "/topics",
+            {"challenge": "getting-the-basics-right", "title": "Lockers", "post": "Ours are broken.", "name": "", "consent": "yes", "website": ""},
+            ("topic-email", "topic-notify"),
+        ),
+    ],
+)
+def test_the_email_and_its_box_go_together_and_errors_keep_what_was_typed(
+    quiet_intake: Running, path: str, base: dict[str, str], ids: tuple[str, str]
+) -> None:
     what = {"/ideas": "idea", "/comments": "comment", "/topics": "topic"}[path]
     cases = [
         ({"email": ADDRESS, "notify": ""}, ids[1], f"Tick the box to get emails about your {what}, or leave the email address empty"),

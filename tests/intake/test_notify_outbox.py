@@ -26,14 +26,19 @@ ADDRESS = "porter.smith@example.nhs.uk"
 
 
 def personalisation(template: str) -> dict[str, str]:
-    values = {"reference": "QRS-TUV-456", "url": "http://localhost:8000/ideas/better-rotas/", "reason": "It names a colleague.",
-              "change": "An editor responded.", "unsubscribe_url": "http://localhost:8000/intake/unsubscribe/token"}
+    values = {
+        "reference": "QRS-TUV-456",
+        "url": "http://localhost:8000/ideas/better-rotas/",
+        "reason": "It names a colleague.",
+        "change": "An editor responded.",
+        "unsubscribe_url": "http://localhost:8000/intake/unsubscribe/token",
+    }
     return {name: values[name] for name in required_fields(template)}
 
 
 @pytest.fixture
 def store(make_store: Callable[..., Store], tmp_path: Path) -> Store:
-    return make_store(tmp_path / "intake" / "intake.sqlite3", clock=Clock.at(dt.datetime(2030, 3, 1, 9, 30, tzinfo=dt.timezone.utc)))
+    return make_store(tmp_path / "intake" / "intake.sqlite3", clock=Clock.at(dt.datetime(2030, 3, 1, 9, 30, tzinfo=dt.UTC)))
 
 
 def outbox_sender(store: Store) -> Sender:
@@ -79,7 +84,7 @@ def test_each_email_is_written_once_as_a_readable_eml_file(store: Store) -> None
 
 def test_an_unexpected_error_is_retried_then_given_up_and_recorded(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     enqueue(store, "broken", ADDRESS, "idea_published", personalisation("idea_published"))
-    store.conn.execute("UPDATE notify_messages SET personalisation = '{\"reference\": \"x\", \"unsubscribe_url\": \"u\"}'")
+    store.conn.execute('UPDATE notify_messages SET personalisation = \'{"reference": "x", "unsubscribe_url": "u"}\'')
     sender = Sender(store, NotifyTemplates(), "Talk", retry_base=0.0, max_attempts=2)
     assert sender.run_once() == 1 and sender.run_once() == 1 and sender.run_once() == 0
     [row] = store.conn.execute("SELECT state, error FROM notify_messages").fetchall()
@@ -94,7 +99,7 @@ def test_forgetting_or_purging_an_address_deletes_its_outbox_files(store: Store)
     outbox_sender(store).run_once()
     forget_address(store, ADDRESS.upper())
     assert [p.name.split("-")[2] for p in outbox_folder(store.path).glob("*.eml")] == ["b"]
-    purge_addresses(store, dt.datetime(2030, 3, 2, tzinfo=dt.timezone.utc))
+    purge_addresses(store, dt.datetime(2030, 3, 2, tzinfo=dt.UTC))
     assert list(outbox_folder(store.path).glob("*.eml")) == []
 
 

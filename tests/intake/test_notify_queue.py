@@ -72,7 +72,7 @@ def test_forgetting_an_address_deletes_what_is_not_sent_and_blanks_the_rest(stor
 
 
 def test_purge_blanks_addresses_recorded_before_the_cut_off(make_store: Callable[..., Store]) -> None:
-    then = dt.datetime(2030, 1, 1, 12, tzinfo=dt.timezone.utc)
+    then = dt.datetime(2030, 1, 1, 12, tzinfo=dt.UTC)
     old = make_store(clock=Clock.at(then))
     enqueue(old, "old", ADDRESS, "idea_published", personalisation("idea_published"))
     new = make_store(clock=Clock.at(then + dt.timedelta(days=40)))

@@ -31,8 +31,13 @@ TEMPLATE_IDS = NotifyTemplates(**{name: str(uuid.uuid4()) for name in TEMPLATES}
 
 
 def personalisation(template: str, reference: str = "ABC-DEF-123") -> dict[str, str]:
-    values = {"reference": reference, "url": "https://talk.example/ideas/x/", "reason": "It repeats an idea already published.",
-              "change": "Its status is now: being tested.", "unsubscribe_url": f"https://talk.example/intake/unsubscribe/{reference}.sig"}
+    values = {
+        "reference": reference,
+        "url": "https://talk.example/ideas/x/",
+        "reason": "It repeats an idea already published.",
+        "change": "Its status is now: being tested.",
+        "unsubscribe_url": f"https://talk.example/intake/unsubscribe/{reference}.sig",
+    }
     return {name: values[name] for name in required_fields(template)}
 
 
@@ -111,7 +116,7 @@ def test_a_process_killed_after_sending_and_before_recording_sends_nothing_twice
         sender._finish = lambda *args, **kwargs: os._exit(9)  # killed between Notify's 201 and the record
         sender.run_once()
     """)
-    killed = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60)
+    killed = subprocess.run([sys.executable, "-c", script], check=False, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60)
     assert killed.returncode == 9, killed.stderr
     assert len(notify.notifications) == 1 and rows(store)["k-killed"]["state"] == "sending"
     time.sleep(1.1)
@@ -186,8 +191,10 @@ def test_the_limiter_keeps_two_senders_within_notifys_limit(store: Store, notify
     for n in range(16):
         enqueue(store, f"k-{n}", ADDRESS, "idea_published", personalisation("idea_published"))
     other = make_store(store.path)  # a second process's view of the same store
-    senders = [sender(store, notify, limiter=Limiter(store, limit=8, window=2.0, burst=2)),
-               sender(other, notify, limiter=Limiter(other, limit=8, window=2.0, burst=2))]
+    senders = [
+        sender(store, notify, limiter=Limiter(store, limit=8, window=2.0, burst=2)),
+        sender(other, notify, limiter=Limiter(other, limit=8, window=2.0, burst=2)),
+    ]
     deadline = time.monotonic() + 20
     while any(r["state"] != "sent" for r in rows(store).values()) and time.monotonic() < deadline:
         for one in senders:
@@ -223,7 +230,7 @@ def test_the_fake_refuses_a_stale_or_wrongly_signed_token(notify: FakeNotify) ->
 
 def test_the_fake_refuses_missing_personalisation_and_unknown_fields(store: Store, notify: FakeNotify) -> None:
     enqueue(store, "k-p", ADDRESS, "idea_published", personalisation("idea_published"))
-    store.conn.execute("UPDATE notify_messages SET personalisation = '{\"reference\": \"x\", \"unsubscribe_url\": \"https://a.example/u\"}'")
+    store.conn.execute('UPDATE notify_messages SET personalisation = \'{"reference": "x", "unsubscribe_url": "https://a.example/u"}\'')
     sender(store, notify).run_once()
     assert rows(store)["k-p"]["error"] == "400 BadRequestError: Missing personalisation: url"
 

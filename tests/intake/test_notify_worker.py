@@ -15,8 +15,13 @@ from tests.intake.conftest import intake_env, make_repo, wait_for
 from tests.notify_server import FakeNotify
 
 ADDRESS = "midwife.ali@example.nhs.uk"
-VALUES = {"reference": "XYZ-ABC-789", "url": "https://talk.example/ideas/a/", "reason": "Off topic.", "change": "A response.",
-          "unsubscribe_url": "https://talk.example/intake/unsubscribe/x"}
+VALUES = {
+    "reference": "XYZ-ABC-789",
+    "url": "https://talk.example/ideas/a/",
+    "reason": "Off topic.",
+    "change": "A response.",
+    "unsubscribe_url": "https://talk.example/intake/unsubscribe/x",
+}
 
 
 def running_worker(root: Path, data: Path, **env: str) -> tuple[Worker, Store]:

@@ -15,7 +15,13 @@ from intake.pages import STATE_TAGS
 from .conftest import IDEA, Running
 
 COMMENT = {"target": "idea:hot-food-for-staff-working-nights", "comment": "Yes please, and <b>soup</b> too.", "consent": "yes", "website": ""}
-TOPIC = {"challenge": "getting-the-basics-right", "title": "Lockers for agency staff", "post": "Where do agency staff keep their things?", "consent": "yes", "website": ""}
+TOPIC = {
+    "challenge": "getting-the-basics-right",
+    "title": "Lockers for agency staff",
+    "post": "Where do agency staff keep their things?",
+    "consent": "yes",
+    "website": "",
+}
 
 
 def send(intake: Running, path: str, data: dict[str, str]) -> tuple[str, BeautifulSoup]:

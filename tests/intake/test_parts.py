@@ -16,7 +16,7 @@ from intake.forge.local import LocalGitForge
 from intake.moderation import flags_for, nhs_number_valid
 from intake.store import Store
 
-from .conftest import IDEA, Running, git, running_intake, wait_for
+from .conftest import IDEA, git, running_intake, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +37,46 @@ def test_nhs_numbers_are_checked_by_modulus_11() -> None:
 
 
 def test_each_flag_says_what_triggered_it(catalogue) -> None:  # type: ignore[no-untyped-def]
-    base = {"title": "Better rotas for nurses", "idea": "Publish the rota six weeks ahead so staff can plan childcare and study days properly.", "name": ""}
+    base = {
+        "title": "Better rotas for nurses",
+        "idea": "Publish the rota six weeks ahead so staff can plan childcare and study days properly.",
+        "name": "",
+    }
     assert codes("idea", base, catalogue) == {}
-    personal = codes("idea", {**base, "idea": base["idea"] + " Email jo.bloggs@nhs.net or call 07700 900123. Patient 943 476 5919 lives at LS1 4AP."}, catalogue)["possible-personal-data"]
-    assert "email address" in personal and "phone number" in personal and "NHS number with a valid check digit" in personal and "postcode in ‘idea’ (LS1" in personal
+    personal = codes(
+        "idea", {**base, "idea": base["idea"] + " Email jo.bloggs@nhs.net or call 07700 900123. Patient 943 476 5919 lives at LS1 4AP."}, catalogue
+    )["possible-personal-data"]
+    assert (
+        "email address" in personal
+        and "phone number" in personal
+        and "NHS number with a valid check digit" in personal
+        and "postcode in ‘idea’ (LS1" in personal
+    )
     assert "jo.bloggs@nhs.net" not in personal, "the flag describes personal data without repeating it"
     assert "NHS number" not in codes("idea", {**base, "idea": base["idea"] + " Ref 943 476 5918."}, catalogue).get("possible-personal-data", "")
     assert "‘shit’" in codes("idea", {**base, "idea": base["idea"] + " The old rota is shit."}, catalogue)["offensive-language"]
-    assert "offensive-language" not in codes("idea", {**base, "idea": "Scunthorpe staff need a class on assessment of grass cuttings near the car park."}, catalogue)
+    assert "offensive-language" not in codes(
+        "idea", {**base, "idea": "Scunthorpe staff need a class on assessment of grass cuttings near the car park."}, catalogue
+    )
     assert "‘title’" in codes("idea", {**base, "title": "FIX THE ROTA NOW PLEASE"}, catalogue)["all-capitals"]
     assert "has 3 words" in codes("idea", {**base, "idea": "Fix the rota."}, catalogue)["very-short"]
-    flags = {f.code: f for f in flags_for("idea", {**base, "title": "Hot food for staff working nights", "idea": "Hot food for staff working nights: keep the canteen open at night or give us a hot food vending machine for night shifts."}, catalogue)}
+    flags = {
+        f.code: f
+        for f in flags_for(
+            "idea",
+            {
+                **base,
+                "title": "Hot food for staff working nights",
+                "idea": "Hot food for staff working nights: keep the canteen open at night or give us a hot food vending machine for night shifts.",
+            },
+            catalogue,
+        )
+    }
     duplicate = flags["possible-duplicate"]
-    assert "Hot food for staff working nights" in duplicate.detail and ("Hot food for staff working nights", "/ideas/hot-food-for-staff-working-nights/") in duplicate.links
+    assert (
+        "Hot food for staff working nights" in duplicate.detail
+        and ("Hot food for staff working nights", "/ideas/hot-food-for-staff-working-nights/") in duplicate.links
+    )
 
 
 def proposal(reference: str, path: str = "content/ideas/getting-the-basics-right/new-idea.md") -> Proposal:
@@ -73,7 +100,9 @@ def test_the_forge_never_touches_the_working_tree(repo: Path) -> None:
     assert forge.state("TH-AAAAA") == ProposalState.MERGED
     assert git(repo, "show", "main:content/ideas/getting-the-basics-right/new-idea.md").startswith("---")
     assert git(repo, "rev-parse", "HEAD") == before[0] and git(repo, "status", "--porcelain") == before[1]
-    assert forge.propose(proposal("TH-AAAAA")) == "submissions/TH-AAAAA" and git(repo, "branch", "--list", "submissions/*") == "", "an accepted proposal is not made again"
+    assert forge.propose(proposal("TH-AAAAA")) == "submissions/TH-AAAAA" and git(repo, "branch", "--list", "submissions/*") == "", (
+        "an accepted proposal is not made again"
+    )
     forge.propose(proposal("TH-BBBBB", "content/ideas/getting-the-basics-right/other.md"))
     forge.reject("TH-BBBBB", "It names a colleague.")
     assert forge.state("TH-BBBBB") == ProposalState.CLOSED and forge.public_reason("TH-BBBBB") == "It names a colleague."
@@ -99,7 +128,10 @@ def test_purge_deletes_contact_details_past_retention(tmp_path: Path, repo: Path
     fields = {k: v for k, v in IDEA.items() if k not in ("email", "notify", "consent", "website")}
     old, new = store.add_now("idea", fields, "old@example.org"), store.add_now("idea", fields, "new@example.org")
     with store.transaction() as conn:
-        conn.execute("UPDATE submissions SET received_at = ?, state = 'merged' WHERE reference = ?", ((dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=91)).isoformat(), old))
+        conn.execute(
+            "UPDATE submissions SET received_at = ?, state = 'merged' WHERE reference = ?",
+            ((dt.datetime.now(dt.UTC) - dt.timedelta(days=91)).isoformat(), old),
+        )
     result = CliRunner().invoke(main, ["--root", str(repo), "intake", "purge", "--older-than", "90d"])
     assert result.exit_code == 0, result.output
     assert "contact details of 1 submission" in result.output
@@ -114,15 +146,19 @@ def test_purge_deletes_contact_details_past_retention(tmp_path: Path, repo: Path
 
 
 def test_rate_limit_and_origins(repo: Path, site_dir: Path, tmp_path: Path) -> None:
-    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="3/60", CONSULT_INTAKE_ORIGINS="https://staging.example") as running:
-        with running.client() as client:
-            assert client.post("/ideas", json=IDEA, headers={"Origin": "https://staging.example"}).status_code == 202
-            assert client.post("/ideas", json=IDEA, headers={"Origin": running.url}).status_code == 202
-            assert client.post("/ideas", json=IDEA, headers={"Origin": "http://localhost:8000"}).status_code == 202, "site.yml base_url"
-            limited = client.post("/ideas", data=IDEA)
-            assert limited.status_code == 429 and "Wait a minute" in limited.text
-            assert 'value="Water fountains on every ward corridor"' in limited.text, "the form comes back filled in"
-            assert client.get("/healthz").json()["submissions"] == {"received": 3}
+    with (
+        running_intake(
+            repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="3/60", CONSULT_INTAKE_ORIGINS="https://staging.example"
+        ) as running,
+        running.client() as client,
+    ):
+        assert client.post("/ideas", json=IDEA, headers={"Origin": "https://staging.example"}).status_code == 202
+        assert client.post("/ideas", json=IDEA, headers={"Origin": running.url}).status_code == 202
+        assert client.post("/ideas", json=IDEA, headers={"Origin": "http://localhost:8000"}).status_code == 202, "site.yml base_url"
+        limited = client.post("/ideas", data=IDEA)
+        assert limited.status_code == 429 and "Wait a minute" in limited.text
+        assert 'value="Water fountains on every ward corridor"' in limited.text, "the form comes back filled in"
+        assert client.get("/healthz").json()["submissions"] == {"received": 3}
 
 
 def test_worker_retries_with_back_off_until_the_forge_works(repo: Path, site_dir: Path, tmp_path: Path) -> None:

@@ -51,7 +51,36 @@ def test_front_matter_round_trip(title: str, name: str, body: str) -> None:
     assert doc.body == (body + "\n" if body else "\n")
 
 
-YAML_PIECES = ["---", "...", "- ", ": ", "&a ", "*a", "!!python/object:os.system", "<<: ", "|", ">", "'", '"', "#", "%YAML", "\n", "\r", "\t", " ", "\u2028", "\x85", "\ufeff", "\u202e", "null", "~", "yes", "0x1F", "1e3", "2026-11-25"]
+YAML_PIECES = [
+    "---",
+    "...",
+    "- ",
+    ": ",
+    "&a ",
+    "*a",
+    "!!python/object:os.system",
+    "<<: ",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+    "%YAML",
+    "\n",
+    "\r",
+    "\t",
+    " ",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    "\u202e",
+    "null",
+    "~",
+    "yes",
+    "0x1F",
+    "1e3",
+    "2026-11-25",
+]
 
 
 @settings(deadline=None)

@@ -30,14 +30,13 @@ class SlowBatches(Forge):
         self.proposed.append(proposal.reference)
         return f"https://forge.example/pull/{proposal.reference}"
 
-    def propose_many(self, proposals: list[Proposal],
-                     on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
+    def propose_many(self, proposals: list[Proposal], on_proposed: Callable[[dict[str, str]], object] | None = None) -> dict[str, str]:
         done: dict[str, str] = {}
         for start in range(0, len(proposals), 2):
             if start:
                 self.seen_between.append({p.reference: self.store.get(p.reference).state for p in proposals[:start]})
                 time.sleep(self.pause)
-            made = {p.reference: self.propose(p) for p in proposals[start:start + 2]}
+            made = {p.reference: self.propose(p) for p in proposals[start : start + 2]}
             done |= made
             if on_proposed is not None:
                 on_proposed(made)

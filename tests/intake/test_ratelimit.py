@@ -71,10 +71,12 @@ def test_settings_read_the_proxies_and_limits(repo: Path, tmp_path: Path) -> Non
 
 def test_rotating_forwarded_for_does_not_escape_the_limit(repo: Path, site_dir: Path, tmp_path: Path) -> None:
     """No trusted proxies (the default): X-Forwarded-For is ignored, by the intake and by uvicorn alike."""
-    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="2/60") as running:
-        with running.client() as client:
-            statuses = [client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(4)]
-            limited = client.post("/ideas", data=IDEA, headers={"X-Forwarded-For": "198.51.100.99"})
+    with (
+        running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="2/60") as running,
+        running.client() as client,
+    ):
+        statuses = [client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(4)]
+        limited = client.post("/ideas", data=IDEA, headers={"X-Forwarded-For": "198.51.100.99"})
     assert statuses == [202, 202, 429, 429]
     assert limited.status_code == 429 and "Wait a minute" in limited.text
     assert 1 <= int(limited.headers["Retry-After"]) <= 30
@@ -82,39 +84,41 @@ def test_rotating_forwarded_for_does_not_escape_the_limit(repo: Path, site_dir: 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(repo: Path, site_dir: Path, tmp_path: Path) -> None:
     env = {"CONSULT_INTAKE_RATE_LIMIT": "2/60", "CONSULT_INTAKE_TRUSTED_PROXIES": "127.0.0.1"}
-    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running:
-        with running.client() as client:
+    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running, running.client() as client:
 
-            def post(forwarded: str) -> int:
-                return client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": forwarded}).status_code
+        def post(forwarded: str) -> int:
+            return client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": forwarded}).status_code
 
-            assert [post("198.51.100.1"), post("198.51.100.1"), post("198.51.100.1")] == [202, 202, 429]
-            assert post("198.51.100.2") == 202, "another client behind the same proxy"
-            assert post("203.0.113.50, 198.51.100.1") == 429, "a hop the client wrote is not believed"
-            refused = client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": "198.51.100.1"})
+        assert [post("198.51.100.1"), post("198.51.100.1"), post("198.51.100.1")] == [202, 202, 429]
+        assert post("198.51.100.2") == 202, "another client behind the same proxy"
+        assert post("203.0.113.50, 198.51.100.1") == 429, "a hop the client wrote is not believed"
+        refused = client.post("/ideas", json=IDEA, headers={"X-Forwarded-For": "198.51.100.1"})
     assert refused.json()["error"].startswith("You have sent a lot in a short time")
     assert int(refused.headers["Retry-After"]) >= 1
 
 
 def test_each_kind_of_post_has_its_own_limit(repo: Path, site_dir: Path, tmp_path: Path) -> None:
     env = {"CONSULT_INTAKE_RATE_LIMIT_IDEAS": "1/3600", "CONSULT_INTAKE_RATE_LIMIT_COMMENTS": "3/60"}
-    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running:
-        with running.client() as client:
-            ideas = [client.post("/ideas", json=IDEA).status_code for _ in range(2)]
-            comments = [client.post("/comments", json=COMMENT).status_code for _ in range(4)]
-            waiting = client.post("/ideas", json=IDEA)
+    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running, running.client() as client:
+        ideas = [client.post("/ideas", json=IDEA).status_code for _ in range(2)]
+        comments = [client.post("/comments", json=COMMENT).status_code for _ in range(4)]
+        waiting = client.post("/ideas", json=IDEA)
     assert ideas == [202, 429] and comments == [202, 202, 202, 429]
     assert int(waiting.headers["Retry-After"]) > 3000 and "Wait 60 minutes" in waiting.json()["error"]
 
 
 def test_status_lookups_are_limited_so_references_cannot_be_guessed_quickly(repo: Path, site_dir: Path, tmp_path: Path) -> None:
     """The status and confirmation pages show what a person sent: looking them up is rate limited too."""
-    with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="30/60", CONSULT_INTAKE_RATE_LIMIT_LOOKUPS="3/60") as running:
-        with running.client() as client:
-            reference = client.post("/ideas", json=IDEA).json()["reference"]
-            pages = [client.get(f"/status/TH-{n}AAAA").status_code for n in range(2)] + [client.get(f"/confirmation/{reference}").status_code]
-            limited = client.get(f"/status/{reference}")
-            as_json = client.get(f"/status/{reference}", headers={"Accept": "application/json"})
+    with (
+        running_intake(
+            repo, site_dir, tmp_path / "data", run_worker=False, CONSULT_INTAKE_RATE_LIMIT="30/60", CONSULT_INTAKE_RATE_LIMIT_LOOKUPS="3/60"
+        ) as running,
+        running.client() as client,
+    ):
+        reference = client.post("/ideas", json=IDEA).json()["reference"]
+        pages = [client.get(f"/status/TH-{n}AAAA").status_code for n in range(2)] + [client.get(f"/confirmation/{reference}").status_code]
+        limited = client.get(f"/status/{reference}")
+        as_json = client.get(f"/status/{reference}", headers={"Accept": "application/json"})
     assert pages == [404, 404, 200]
     assert limited.status_code == 429 and "Wait a minute" in limited.text and IDEA["title"] not in limited.text
     assert 1 <= int(limited.headers["Retry-After"]) <= 30

@@ -109,6 +109,7 @@ def test_two_workers_on_one_store_only_the_lease_holder_publishes(repo: Path, tm
 
 # -- two worker processes, the holder killed -------------------------------------------------------
 
+
 def github_repo(tmp_path: Path, github: FakeGitHub, **publishing: int) -> Path:
     """The sample site with `forge: github` pointing at the fake server (and site.yml `publishing` options)."""
     repo = make_repo(tmp_path / "repo")
@@ -122,7 +123,12 @@ def github_repo(tmp_path: Path, github: FakeGitHub, **publishing: int) -> Path:
 
 def start_worker(repo: Path, data: Path, log: Path, database_url: str) -> subprocess.Popen[bytes]:
     consult = Path(sys.executable).with_name("consult")
-    env = {**os.environ, **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600"), "GITHUB_TOKEN": "test-token", "CONSULT_INTAKE_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        **intake_env(data, CONSULT_INTAKE_SYNC_SECONDS="3600"),
+        "GITHUB_TOKEN": "test-token",
+        "CONSULT_INTAKE_DATABASE_URL": database_url,
+    }
     return subprocess.Popen([str(consult), "--root", str(repo), "intake", "worker"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

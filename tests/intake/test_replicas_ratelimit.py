@@ -49,9 +49,12 @@ def test_no_address_is_kept_and_full_buckets_are_swept(make_store: MakeStore) ->
 
 def test_two_intakes_on_one_postgresql_database_share_one_clients_budget(repo: Path, site_dir: Path, tmp_path: Path, postgres_database: str) -> None:
     env = {"CONSULT_INTAKE_DATABASE_URL": postgres_database, "CONSULT_INTAKE_RATE_LIMIT_IDEAS": "4/3600"}
-    with running_intake(repo, site_dir, tmp_path / "one", run_worker=False, **env) as one, \
-            running_intake(repo, site_dir, tmp_path / "two", run_worker=False, **env) as two, \
-            one.client() as first, two.client() as second:
+    with (
+        running_intake(repo, site_dir, tmp_path / "one", run_worker=False, **env) as one,
+        running_intake(repo, site_dir, tmp_path / "two", run_worker=False, **env) as two,
+        one.client() as first,
+        two.client() as second,
+    ):
         statuses = [(first if n % 2 else second).post("/ideas", json=IDEA).status_code for n in range(6)]
         refused = first.post("/ideas", data=IDEA)
     assert statuses == [202, 202, 202, 202, 429, 429], "four in all, not four on each replica"
@@ -62,8 +65,12 @@ def test_two_intakes_on_one_postgresql_database_share_one_clients_budget(repo: P
 def test_with_the_database_down_a_limited_post_still_gets_its_form_back(
     repo: Path, site_dir: Path, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_database: str
 ) -> None:
-    env = {"CONSULT_NOW": BUILD_NOW.isoformat(), "CONSULT_INTAKE_DATABASE_URL": postgres_database, "CONSULT_INTAKE_DATABASE_TIMEOUT": "1",
-           "CONSULT_INTAKE_RATE_LIMIT_IDEAS": "30/60"}
+    env = {
+        "CONSULT_NOW": BUILD_NOW.isoformat(),
+        "CONSULT_INTAKE_DATABASE_URL": postgres_database,
+        "CONSULT_INTAKE_DATABASE_TIMEOUT": "1",
+        "CONSULT_INTAKE_RATE_LIMIT_IDEAS": "30/60",
+    }
     with running_intake(repo, site_dir, tmp_path / "data", run_worker=False, **env) as running, running.client() as client:
         assert client.post("/ideas", data=IDEA).status_code == 303
         postgres_cluster.stop()

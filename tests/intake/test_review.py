@@ -73,10 +73,16 @@ def on_branch(repo: Path, reference: str) -> str:
     return git(repo, "show", f"submissions/{reference}:{PATH}")
 
 
-def test_edit_commits_a_checked_edit_to_the_branch_and_accept_publishes_it(repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edit_commits_a_checked_edit_to_the_branch_and_accept_publishes_it(
+    repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     [ref] = propose(repo, env, PUBLIC)
     head = git(repo, "rev-parse", "HEAD")
-    editor(tmp_path, monkeypatch, [("summary: ''", "summary: A water fountain on each corridor, so staff can drink on long shifts."), ("tags: []", "tags:\n- hydration")])
+    editor(
+        tmp_path,
+        monkeypatch,
+        [("summary: ''", "summary: A water fountain on each corridor, so staff can drink on long shifts."), ("tags: []", "tags:\n- hydration")],
+    )
     result = review(repo, "edit", ref)
     assert result.exit_code == 0, result.output
     assert f"Committed your edit of {ref} to submissions/{ref}" in result.output
@@ -89,10 +95,13 @@ def test_edit_commits_a_checked_edit_to_the_branch_and_accept_publishes_it(repo:
     assert "- hydration" in (repo / PATH).read_text()
 
 
-def test_a_problem_is_shown_and_the_editor_reopens_on_the_edit_so_far(repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_problem_is_shown_and_the_editor_reopens_on_the_edit_so_far(
+    repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     [ref] = propose(repo, env, PUBLIC)
     plan = editor(
-        tmp_path, monkeypatch,
+        tmp_path,
+        monkeypatch,
         [("summary: ''", "summary: Fountains on every corridor."), ("tags: []", "tags:\n- Night Shifts")],
         [("- Night Shifts", "- night-shifts")],  # only works if the first step's text is still there
     )
@@ -109,7 +118,11 @@ def test_a_problem_is_shown_and_the_editor_reopens_on_the_edit_so_far(repo: Path
 def test_an_edit_left_unfixed_is_kept_for_next_time(repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     [ref] = propose(repo, env, PUBLIC)
     before = on_branch(repo, ref)
-    editor(tmp_path, monkeypatch, [("summary: ''", "summary: Kept across runs."), ("challenge: getting-the-basics-right", "challenge: no-such-challenge")])
+    editor(
+        tmp_path,
+        monkeypatch,
+        [("summary: ''", "summary: Kept across runs."), ("challenge: getting-the-basics-right", "challenge: no-such-challenge")],
+    )
     result = review(repo, "edit", ref, input="n\n")
     assert result.exit_code == 1
     assert "no challenge 'no-such-challenge'" in result.output
@@ -125,7 +138,7 @@ def test_an_edit_left_unfixed_is_kept_for_next_time(repo: Path, env: dict[str, s
 
 def test_an_edit_to_the_challenge_moves_the_file(repo: Path, env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     [ref] = propose(repo, env, PUBLIC)
-    other = sorted(p.stem for p in (repo / "challenges").glob("*.md") if p.stem != "getting-the-basics-right")[0]
+    other = min(p.stem for p in (repo / "challenges").glob("*.md") if p.stem != "getting-the-basics-right")
     editor(tmp_path, monkeypatch, [("challenge: getting-the-basics-right", f"challenge: {other}")])
     result = review(repo, "edit", ref)
     assert result.exit_code == 0, result.output
@@ -181,7 +194,10 @@ def test_the_same_idea_sent_twice_is_flagged_at_arrival_and_whenever_an_editor_l
     shown = review(repo, "show", first)
     assert shown.exit_code == 0, shown.output
     assert "computed now" in shown.output
-    assert f"- possible-duplicate: Possible duplicate of submissions waiting for review: {second} ‘Water fountains on every ward corridor’ (100% similar)" in shown.output
+    assert (
+        f"- possible-duplicate: Possible duplicate of submissions waiting for review: {second} ‘Water fountains on every ward corridor’ (100% similar)"
+        in shown.output
+    )
     assert f"+reference: {first}" in shown.output
 
     assert review(repo, "accept", first).exit_code == 0
@@ -192,7 +208,16 @@ def test_the_same_idea_sent_twice_is_flagged_at_arrival_and_whenever_an_editor_l
 
 
 def test_a_different_idea_is_not_a_duplicate(repo: Path, env: dict[str, str]) -> None:
-    first, second = propose(repo, env, PUBLIC, {**PUBLIC, "title": "Quiet rooms for breaks", "idea": "A quiet room on each floor where staff can sit down for ten minutes away from patients and phones."})
+    _first, second = propose(
+        repo,
+        env,
+        PUBLIC,
+        {
+            **PUBLIC,
+            "title": "Quiet rooms for breaks",
+            "idea": "A quiet room on each floor where staff can sit down for ten minutes away from patients and phones.",
+        },
+    )
     shown = review(repo, "show", second).output
     assert "possible-duplicate" not in shown.split("History of")[0]
 
@@ -217,7 +242,7 @@ def propose_comment(repo: Path, env: dict[str, str]) -> str:
 
 
 def test_age_in_words() -> None:
-    start = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
     assert age(start, start + dt.timedelta(seconds=30)) == "just now"
     assert age(start, start + dt.timedelta(minutes=1)) == "1 minute"
     assert age(start, start + dt.timedelta(hours=5, minutes=3)) == "5 hours"
@@ -225,7 +250,12 @@ def test_age_in_words() -> None:
 
 
 def test_a_branch_changed_by_hand_is_still_listed(repo: Path, env: dict[str, str]) -> None:
-    first, second = propose(repo, env, PUBLIC, {**PUBLIC, "title": "Quiet rooms for breaks", "idea": "A quiet room on each floor for ten minutes away from patients and phones."})
+    first, second = propose(
+        repo,
+        env,
+        PUBLIC,
+        {**PUBLIC, "title": "Quiet rooms for breaks", "idea": "A quiet room on each floor for ten minutes away from patients and phones."},
+    )
     git(repo, "checkout", "-q", f"submissions/{first}")
     (repo / "content" / "pages" / "extra.md").write_text("---\ntitle: Extra\n---\nAdded by hand.\n")
     git(repo, "add", "-A")

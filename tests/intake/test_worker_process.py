@@ -18,7 +18,6 @@ from generator.cli import main
 
 from .conftest import IDEA, free_port, git, intake_env, wait_for
 
-
 SITE_ORIGIN = "http://localhost:8000"
 """The sample site.yml's base_url: the Origin its forms post with (only sent as a header)."""
 
@@ -75,7 +74,8 @@ def post_idea(url: str, **fields: str) -> str:
 
 
 def test_the_worker_is_a_child_process_restarted_when_it_dies_and_stopped_with_the_web_process(
-        intake_cli: tuple[subprocess.Popen[bytes], str], repo: Path) -> None:
+    intake_cli: tuple[subprocess.Popen[bytes], str], repo: Path
+) -> None:
     process, url = intake_cli
     [worker] = wait_for(lambda: children(process.pid))
     reference = post_idea(url)
@@ -100,7 +100,8 @@ def test_the_worker_does_not_outlive_a_killed_web_process(intake_cli: tuple[subp
 
 
 def test_the_web_process_reads_the_site_again_when_the_worker_process_sees_a_publication(
-        intake_cli: tuple[subprocess.Popen[bytes], str], repo: Path) -> None:
+    intake_cli: tuple[subprocess.Popen[bytes], str], repo: Path
+) -> None:
     _, url = intake_cli
     reference = post_idea(url)
     wait_for(lambda: httpx.get(f"{url}/status/{reference}", headers={"Accept": "application/json"}).json()["status"] == "proposed")

@@ -72,7 +72,7 @@ def content() -> Content:
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -102,7 +102,9 @@ def chromium(playwright_driver: Any) -> Iterator[Any]:
     """Debian's headless Chromium, on the session's shared Playwright driver (no browser download)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs chromium) or set CONSULT_CHROMIUM.", pytrace=False)
-    browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    )
     try:
         yield browser
     finally:

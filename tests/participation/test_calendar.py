@@ -50,7 +50,7 @@ def test_calendar_has_a_london_vtimezone_and_round_trips(site_dir: Path) -> None
 
 
 def test_each_upcoming_event_page_offers_its_own_ics(site_dir: Path, content: Content) -> None:
-    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
     for event in content.events:
         page = BeautifulSoup((site_dir / "events" / event.slug / "index.html").read_text(encoding="utf-8"), "html.parser")
         link = page.find("a", href=lambda h: bool(h) and h.endswith(".ics"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,13 @@ from bs4 import BeautifulSoup
 
 from .conftest import Content
 
-LABELS = {"waiting": "Waiting for a response", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
+LABELS = {
+    "waiting": "Waiting for a response",
+    "under-consideration": "Under consideration",
+    "responded": "Responded to",
+    "adopted": "Adopted",
+    "not-taken-forward": "Not taken forward",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,9 @@ def test_ideas_by_role_and_region(numbers: BeautifulSoup, content: Content, key:
 
 
 def test_totals(numbers: BeautifulSoup, content: Content) -> None:
-    totals = {row.dt.get_text(strip=True): int(row.dd.get_text(strip=True)) for row in numbers.find(attrs={"data-numbers-totals": True}).find_all("div")}
+    totals = {
+        row.dt.get_text(strip=True): int(row.dd.get_text(strip=True)) for row in numbers.find(attrs={"data-numbers-totals": True}).find_all("div")
+    }
     assert totals == {
         "Ideas published": len(content.ideas),
         "Comments": len(content.comments),
@@ -88,5 +97,5 @@ def test_bars_are_proportional(numbers: BeautifulSoup) -> None:
 
 def test_month_range_has_no_gaps(numbers: BeautifulSoup) -> None:
     months = [dt.datetime.strptime(label, "%B %Y") for label in table(numbers, "per-month")]
-    for earlier, later in zip(months, months[1:]):
+    for earlier, later in itertools.pairwise(months):
         assert (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month) == 1

@@ -17,7 +17,27 @@ from generator.cli import main
 from .conftest import PROJECT, Content
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-IDEA_COLUMNS = ["reference", "challenge", "challenge_title", "title", "summary", "text", "status", "submitted", "published", "tags", "role", "region", "supporters", "supports", "comments", "response", "response_by", "response_date", "url"]
+IDEA_COLUMNS = [
+    "reference",
+    "challenge",
+    "challenge_title",
+    "title",
+    "summary",
+    "text",
+    "status",
+    "submitted",
+    "published",
+    "tags",
+    "role",
+    "region",
+    "supporters",
+    "supports",
+    "comments",
+    "response",
+    "response_by",
+    "response_date",
+    "url",
+]
 CONTACT_WORDS = ("email", "e-mail", "phone", "telephone", "address", "contact", "ip", "attribution")
 
 

@@ -17,7 +17,13 @@ from generator import pagefind
 from .conftest import Content
 
 IDEA = "hot-food-for-staff-working-nights"
-STATUS_LABELS = {"waiting": "Waiting for a response", "under-consideration": "Under consideration", "responded": "Responded to", "adopted": "Adopted", "not-taken-forward": "Not taken forward"}
+STATUS_LABELS = {
+    "waiting": "Waiting for a response",
+    "under-consideration": "Under consideration",
+    "responded": "Responded to",
+    "adopted": "Adopted",
+    "not-taken-forward": "Not taken forward",
+}
 
 RUN_SEARCH = """async ([term, filters]) => {
   const pagefind = await import("/pagefind/pagefind.js");

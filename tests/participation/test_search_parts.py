@@ -93,8 +93,11 @@ def bundle_files(site: Path) -> dict[str, int]:
     """Each part's files with their modification times (part-1/…, main/…)."""
     bundle = site / "pagefind"
     return {
-        (p.relative_to(bundle).as_posix() if p.relative_to(bundle).parts[0].startswith("part-") else "main/" + p.relative_to(bundle).as_posix()): p.stat().st_mtime_ns
-        for p in bundle.rglob("*") if p.is_file()
+        (
+            p.relative_to(bundle).as_posix() if p.relative_to(bundle).parts[0].startswith("part-") else "main/" + p.relative_to(bundle).as_posix()
+        ): p.stat().st_mtime_ns
+        for p in bundle.rglob("*")
+        if p.is_file()
     }
 
 
