@@ -39,10 +39,11 @@ test-future: setup-test
 	@echo "== The whole suite again with the clock two years ahead: CONSULT_NOW=+730d"
 	CONSULT_NOW=+730d $(VENV)/bin/pytest -q -p no:cacheprovider
 
-# ruff (lint and format, settings in pyproject.toml) and mypy over the product's code: zero findings.
+# ruff (lint and format, settings in pyproject.toml) over the product's code, its tests and benchmarks, and mypy over
+# the product's code: zero findings.
 lint: setup-test
-	$(VENV)/bin/ruff check generator intake plugins
-	$(VENV)/bin/ruff format --check generator intake plugins
+	$(VENV)/bin/ruff check generator intake plugins tests benchmarks
+	$(VENV)/bin/ruff format --check generator intake plugins tests benchmarks
 	$(VENV)/bin/mypy
 
 setup: $(STAMP) $(CSS) $(BYTECODE)
