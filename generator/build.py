@@ -37,6 +37,7 @@ from .engine import finish as finish_engine
 from .engine import start as start_engine
 from .errors import BuildError, ContentError
 from .freshness import STAMP, FileStates, cache_file, clear_stamp, code_signature, fingerprint, up_to_date, valid_until, write_stamp
+from .lastoutput import FILES, LastOutput, read_files
 from .loader import ContentCache, Site, load_site, render_markdown
 from .manifest import CHANGES, MANIFEST, Manifest, write_manifest
 from .pagefind import BUNDLE
@@ -98,10 +99,6 @@ def swap_in(built: Path, output: Path) -> None:
         shutil.rmtree(old)
 
 
-FILES = ".consult-files"
-"""Every file the build left in the output folder (outside folders kept whole), one a line, and each folder an extra
-stage kept whole (ending in /): what the next incremental build may sweep."""
-
 ExtraStage = Callable[[Path, SiteViews], str | None]
 """A stage run after the others, writing into the output folder by its own means (the handbook is MkDocs').
 
@@ -132,14 +129,6 @@ def owned_files(output: Path, kept: set[str], written: set[str]) -> set[str]:
     base = f"{os.fspath(output)}{os.sep}"
     relative = {path[len(base) :].replace(os.sep, "/") for path in written if path.startswith(base)}
     return {rel for rel in kept | relative if not rel.endswith("/") and not rel.startswith(folders)}
-
-
-def read_files(output: Path) -> set[str] | None:
-    """The files the last build left in output (`FILES`), or None when it did not record them."""
-    try:
-        return set((output / FILES).read_text(encoding="utf-8").splitlines())
-    except OSError:
-        return None
 
 
 def record_files(output: Path, files: set[str]) -> None:
@@ -297,6 +286,7 @@ def build(
     inputs: str | None = None,
     file_states: FileStates | None = None,
     file_listing: ContentFiles | None = None,
+    last_output: LastOutput | None = None,
     one_shot: bool = False,
 ) -> BuildResult:
     """Build the site at root into output: the whole pipeline, stage by stage, in order.
@@ -311,7 +301,8 @@ def build(
     `consult serve` keeps its cache in memory).
     `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
     `file_states` what it saw of the content files (its `states`), `file_listing` the content files when they
-    were listed already (`generator.startup`). `one_shot`: the process ends after
+    were listed already (`generator.startup`), `last_output` what the last build left in output, when it was looked at
+    already (`generator.lastoutput`: the files it listed, and its pages gone since). `one_shot`: the process ends after
     this build (`consult build`), so what it arranges is kept out of the cycle collector's reach
     (never under `consult serve`, whose views are replaced on every rebuild).
     Each stage is timed (`consult build --timings`); docs/architecture.md
@@ -342,7 +333,13 @@ def build(
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)
-    previous_files = read_files(target.path) if target.in_place else None
+    previous_files: set[str] | None = None
+    if not target.in_place:
+        last_output = None  # a cold build writes into a staging folder, every page anew
+    elif last_output is not None:
+        previous_files = last_output.files
+    else:
+        previous_files = read_files(target.path)
     try:
         with recording_writes() as written, ThreadPoolExecutor(max_workers=1) as background:
             with stage("assets"):
@@ -357,7 +354,7 @@ def build(
                 with stage("render pages"):
                     specs = list(engine.page_specs())
                     previous = last_pages(engine, target, one_shot)
-                    missing = missing_pages(target.path, specs, previous)  # before Pagefind runs beside: `missing_pages`
+                    missing = missing_pages(target.path, specs, previous, last_output)  # before Pagefind runs beside: `missing_pages`
                     if indexes and target.in_place:
                         with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
                             ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background)

@@ -105,6 +105,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     from .contentfiles import ContentFiles
     from .counts import load_counts
     from .freshness import FileStates, input_fingerprint, up_to_date
+    from .lastoutput import LastOutput
 
     out = output if output.is_absolute() else obj.root / output
     now = system_clock().now()
@@ -114,14 +115,17 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         inputs = input_fingerprint(obj.root, base_url, supports, states)  # once: the build records the same one, and loads with states
         cache = ContentCache()
         files: ContentFiles | None = None  # the load stage lists them
+        last_output: LastOutput | None = None  # a clean build renders every page into a staging folder
     else:
         from .startup import start
 
-        started = start(obj.root, base_url, supports, lambda inputs: with_handbook or not up_to_date(obj.root, out, base_url, now, supports, inputs))
+        started = start(
+            obj.root, base_url, supports, lambda inputs: with_handbook or not up_to_date(obj.root, out, base_url, now, supports, inputs), out
+        )
         if started.cache is None:
             click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")
             return
-        inputs, states, cache, files = started.inputs, started.states, started.cache, started.files
+        inputs, states, cache, files, last_output = started.inputs, started.states, started.cache, started.files, started.last_output
     from .build import build as run_build  # the whole pipeline (Pelican and the plugins): only when there is something to build
     from .handbook import handbook_stage
     from .progress import BuildProgress
@@ -143,6 +147,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
             inputs=inputs,
             file_states=states,
             file_listing=files,
+            last_output=last_output,
             one_shot=_ONE_SHOT,
         )
     global _BUILT

@@ -10,10 +10,13 @@ them, so after a fresh checkout git's index is asked while the packs load), then
 the parts' digests: when nothing changed the build stops there, with the
 loading abandoned. Otherwise the loading goes on while the forked process sends
 the files' states, for the cache to tell which files it knows
-(`CacheLoading.see`; a build with nothing to do opens no cache for it), and the
+(`CacheLoading.see`; a build with nothing to do opens no cache for it), the
 list of content files the load stage reads (`generator.contentfiles`: it need
-not walk the folders again). Where forking is not possible, the whole walk is
-taken here first, and the cache loaded only when something changed.
+not walk the folders again), and what the last build left in the output folder
+(`generator.lastoutput`: its list of files, and which of its pages are gone, so
+the build does not look for each page again). Where forking is not possible,
+the whole walk is taken here first, the cache loaded only when something
+changed, and the build looks at the output itself.
 
 This process walks no part itself: an edit's build waits for the packs, not for
 the walk, so each part walked here was time added to every edit (0.1 s at 10,000
@@ -31,6 +34,7 @@ from . import contentcache
 from .contentcache import CacheLoading, Checkout, ContentCache
 from .contentfiles import CONTENT_FOLDERS, ContentFiles, content_files
 from .freshness import FileStates, cache_file, input_walk, part_digests
+from .lastoutput import LastOutput, look_at
 from .parallel import Sent, sending
 
 EARLY_FILES = 4
@@ -57,10 +61,13 @@ class Start:
     """The content cache, loaded; None when the build is not wanted."""
     files: ContentFiles | None = None
     """The content files, listed by the forked process after the fingerprint (None: the load stage lists them)."""
+    last_output: LastOutput | None = None
+    """What the last build left in the output folder, looked at by the forked process (None: the build looks)."""
 
 
-def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wanted: Callable[[str], bool]) -> Start:
-    """Take the fingerprint of root's inputs and, when `wanted(fingerprint)`, load the content cache beside it."""
+def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wanted: Callable[[str], bool], output: Path | None = None) -> Start:
+    """Take the fingerprint of root's inputs and, when `wanted(fingerprint)`, load the content cache beside it
+    (and look at what the last build left in `output`, when given)."""
     loading = CacheLoading(cache_file(root))
     states: FileStates = {}
     walk = input_walk(root, base_url, supports, states)
@@ -76,10 +83,11 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
         yield early, seen_early
         seen_rest: FileStates = {}
         yield part_digests(list(parts), seen_rest)  # the parts after the early ones
-        yield seen_rest, content_files(root)
+        yield seen_rest, content_files(root), look_at(output) if output is not None else None
 
     child = sending(walked_there) if walk.parts else None
     files: ContentFiles | None = None
+    last_output: LastOutput | None = None
     if child is None:
         inputs = walk.fingerprint(part_digests(walk.parts, states))
         if not wanted(inputs):
@@ -99,10 +107,10 @@ def start(root: Path, base_url: str | None, supports: dict[str, int] | None, wan
                 return Start(inputs, {}, None)
             if not loaded:  # the first files came before any pack: shown now the build is wanted (nothing to do opens no cache)
                 loading.see(Checkout(root, CONTENT_FOLDERS, states))
-            _load_until_ready(loading, child)  # the forked process sends the states it saw, and lists the content files
-            seen_rest, files = cast(tuple[FileStates, ContentFiles], child.next())
+            _load_until_ready(loading, child)  # the forked process sends the states it saw, lists the content files, looks at the output
+            seen_rest, files, last_output = cast(tuple[FileStates, ContentFiles, LastOutput | None], child.next())
             states.update(seen_rest)
         finally:
             child.close()
     loading.see(Checkout(root, CONTENT_FOLDERS, states))
-    return Start(inputs, states, loading.finish(), files)
+    return Start(inputs, states, loading.finish(), files, last_output)
