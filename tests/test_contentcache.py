@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import pickle
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,30 @@ def saved_cache(repo: Path, path: Path) -> ContentCache:
     render_markdown(site)
     cache.save(path)
     return ContentCache.load(path)
+
+
+def listing(store: Path) -> dict[str, tuple[int, int, int]]:
+    """What the store lists of each file: (modification time, size, the pack holding its record)."""
+    with sqlite3.connect(store) as db:
+        (data,) = db.execute("SELECT data FROM listing WHERE id = 0").fetchone()
+        relisted = db.execute("SELECT path, mtime_ns, size, pack FROM relisted").fetchall()
+    db.close()
+    listed: dict[str, tuple[int, int, int]] = pickle.loads(data)
+    for path, mtime_ns, size, pack in relisted:
+        if pack:
+            listed[path] = (mtime_ns, size, pack)
+        else:
+            listed.pop(path, None)
+    return listed
+
+
+def stored_listing(store: Path) -> tuple[bytes, int]:
+    """The listing as written whole, and how many files are relisted since."""
+    with sqlite3.connect(store) as db:
+        (data,) = db.execute("SELECT data FROM listing WHERE id = 0").fetchone()
+        (relisted,) = db.execute("SELECT count(*) FROM relisted").fetchone()
+    db.close()
+    return data, relisted
 
 
 def test_files_with_the_same_bytes_are_not_parsed_again_after_a_checkout(sample_repo: Path, tmp_path: Path, parsed: list[str]) -> None:
@@ -58,12 +83,21 @@ def test_a_changed_file_is_parsed_again_and_saved_alone(sample_repo: Path, tmp_p
     key = idea.relative_to(sample_repo).as_posix()
     with sqlite3.connect(store) as db:
         packs = dict(db.execute("SELECT id, size FROM packs"))
-        (pack,) = db.execute("SELECT pack FROM files WHERE path = ?", (key,)).fetchone()
+    _mtime_ns, size, pack = listing(store)[key]
     assert packs == {**packs_before, pack: 1}, "one new pack holds the changed record; the old packs stay as they were"
+    assert size == idea.stat().st_size
     parsed.clear()
-    reloaded, _ = load_site(sample_repo, ContentCache.load(store))
+    again = ContentCache.load(store)
+    reloaded, _ = load_site(sample_repo, again)
     assert parsed == []
     assert reloaded.ideas[idea.stem].meta.title.startswith("Changed: ")
+    idea.write_text(idea.read_text(encoding="utf-8").replace("Changed: ", "Changed twice: ", 1), encoding="utf-8")
+    load_site(sample_repo, again)
+    again.save(store)
+    with sqlite3.connect(store) as db:
+        packs_after = dict(db.execute("SELECT id, size FROM packs"))
+    newest = listing(store)[key][2]
+    assert packs_after == {**packs_before, newest: 1}, "the pack that held only the replaced record is gone"
 
 
 def test_a_deleted_file_leaves_the_cache(sample_repo: Path, tmp_path: Path) -> None:
@@ -76,9 +110,8 @@ def test_a_deleted_file_leaves_the_cache(sample_repo: Path, tmp_path: Path) -> N
     load_site(sample_repo, cache)
     cache.save(store)
     assert key not in ContentCache.load(store).entries
-    with sqlite3.connect(store) as db:
-        assert db.execute("SELECT count(*) FROM files WHERE path = ?", (key,)).fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM states WHERE path = ?", (key,)).fetchone() == (0,)
+    assert key not in listing(store)
+    assert listing(store).keys() == cache.entries.keys()
 
 
 def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
@@ -87,8 +120,8 @@ def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
     """After a fresh checkout each file is read and hashed once; the new sizes and times are saved, so the next load reads none."""
     store = tmp_path / "content.sqlite"
     cache = saved_cache(sample_repo, store)
+    rows_before = {key: pack for key, (_mtime_ns, _size, pack) in listing(store).items()}
     with sqlite3.connect(store) as db:
-        rows_before = dict(db.execute("SELECT path, pack FROM files"))
         packs_before = dict(db.execute("SELECT id, data FROM packs"))
     files = sorted(sample_repo.rglob("*.md"))
     for path in files:
@@ -97,10 +130,11 @@ def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
     load_site(sample_repo, cache)
     assert parsed == []
     cache.save(store)
+    listed = listing(store)
+    assert {key: pack for key, (_mtime_ns, _size, pack) in listed.items()} == rows_before
     with sqlite3.connect(store) as db:
-        assert dict(db.execute("SELECT path, pack FROM files")) == rows_before
         assert dict(db.execute("SELECT id, data FROM packs")) == packs_before, "the parsed records were not written again"
-        states = {path: (mtime_ns, size) for path, mtime_ns, size in db.execute("SELECT path, mtime_ns, size FROM states")}
+    states = {path: (mtime_ns, size) for path, (mtime_ns, size, _pack) in listed.items()}
     assert set(states) == set(rows_before)
     assert {mtime for mtime, _size in states.values()} == {1_700_000_000_000_000_000}
     reloaded = ContentCache.load(store)
@@ -321,3 +355,39 @@ def test_the_bodies_of_edited_and_deleted_files_leave_the_store(sample_repo: Pat
         kept = {digest for (digest,) in db.execute("SELECT digest FROM texts")}
     assert kept == {entry.digest for entry in _entries(cache).values()}, "one body per file's text, none left behind"
     assert _entries(ContentCache.load(store))[idea.relative_to(sample_repo).as_posix()].body.endswith("Edit 2.\n")
+
+
+def test_a_save_lists_anew_the_files_it_changed_until_there_are_many(sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit's save writes a row for the edited file, not the whole listing; past `RELISTED_AT_MOST`, the listing is written whole."""
+    from generator import contentcache
+
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    whole, relisted = stored_listing(store)
+    assert relisted == 0
+    ideas = sorted((sample_repo / "content" / "ideas").glob("*/*.md"))
+    comment = min((sample_repo / "content" / "comments").glob("*/*.md"))
+    ideas[0].write_text(ideas[0].read_text(encoding="utf-8").replace('title: "', 'title: "Edited: ', 1), encoding="utf-8")
+    comment.unlink()
+    load_site(sample_repo, cache)
+    cache.save(store)
+    assert stored_listing(store) == (whole, 2), "the edited file and the removed one relisted; the listing as it was"
+    key = ideas[0].relative_to(sample_repo).as_posix()
+    gone = comment.relative_to(sample_repo).as_posix()
+    assert listing(store) == {k: (r.state.mtime_ns, r.state.size, listing(store)[k][2]) for k, r in cache.entries.items()}
+    assert gone not in listing(store) and key in listing(store)
+    reloaded = ContentCache.load(store)
+    assert reloaded.entries.keys() == cache.entries.keys() and gone not in reloaded.entries
+    site, _ = load_site(sample_repo, reloaded)
+    assert site.ideas[ideas[0].stem].meta.title.startswith("Edited: ")
+
+    monkeypatch.setattr(contentcache, "RELISTED_AT_MOST", 3)
+    for n, idea in enumerate(ideas[1:3]):
+        idea.write_text(idea.read_text(encoding="utf-8").replace('title: "', f'title: "Edit {n}: ', 1), encoding="utf-8")
+    load_site(sample_repo, reloaded)
+    reloaded.save(store)
+    data, relisted = stored_listing(store)
+    assert relisted == 0 and data != whole, "four relisted would be more than three: the listing was written whole"
+    again = ContentCache.load(store)
+    assert again.entries.keys() == reloaded.entries.keys()
+    assert {k: r.state for k, r in again.entries.items()} == {k: r.state for k, r in reloaded.entries.items()}
