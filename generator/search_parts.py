@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .hashing import signature
-from .pagefind import ENTRY, Scratch, install_part, part_folder, prepare_part, remove_parts_from, run_part, version
+from .pagefind import ENTRY, Bundle, Scratch, install_part, part_folder, prepare_part, remove_parts_from, run_part, version
 from .pagewriter import page_file
 
 IDEA_PREFIX = "/ideas/"
@@ -91,7 +91,7 @@ class IndexUpdate:
 class MadeAhead:
     """Parts made by `index_ahead`, not installed: each one's signature as guessed, and its bundle's files."""
 
-    parts: dict[int, tuple[str, dict[str, bytes]]]
+    parts: dict[int, tuple[str, Bundle]]
     peak_mib: float
 
 
@@ -151,7 +151,7 @@ def prepare_ahead(
 
 def index_ahead(prepared: PreparedAhead, started: threading.Event | None = None) -> MadeAhead:
     """Pagefind over the parts `prepare_ahead` copied: their files, not installed (`update_index` decides)."""
-    made: dict[int, tuple[str, dict[str, bytes]]] = {}
+    made: dict[int, tuple[str, Bundle]] = {}
 
     def run(item: tuple[int, str, Scratch]) -> float:
         number, signature, scratch = item

@@ -15,7 +15,7 @@ import pytest
 
 from generator import search_parts
 from generator.build import build
-from generator.pagefind import ENTRY, MAIN_ONLY, Scratch, part_folder
+from generator.pagefind import CONTENT_NAMED, ENTRY, MAIN_ONLY, Bundle, Scratch, part_folder
 from generator.search_parts import part_count
 
 from ..conftest import BUILD_NOW, copy_sample
@@ -171,6 +171,38 @@ def test_one_edit_re_indexes_one_part_and_matches_a_cold_build(tmp_path: Path, c
     assert result.search is not None and result.search.ahead == (count - 1,), "made ahead of the page build, while it looked for changed pages"
     assert b"zyzzyvaquokka" in b"".join(gzip.decompress(data) for rel, data in search_tree(out).items() if rel.endswith(".pf_fragment"))
 
+    cold = tmp_path / "cold"
+    build(repo, cold, now=BUILD_NOW)
+    assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
+
+
+def test_an_edit_reads_from_pagefind_only_the_files_its_part_does_not_have(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fragments and index chunks are named after their bytes: those the part has installed are not read again (None)."""
+    made: list[Bundle] = []
+    real_run_part = search_parts.run_part
+
+    def keeping(scratch: Scratch, started: threading.Event | None = None) -> tuple[Bundle, float]:
+        files, peak = real_run_part(scratch, started)
+        made.append(files)
+        return files, peak
+
+    monkeypatch.setattr(search_parts, "run_part", keeping)
+    repo = parted_copy(tmp_path / "repo")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    assert made and all(data is not None for files in made for data in files.values()), "a cold build has nothing installed: every file is read"
+    count = part_count(len(content.ideas), PART_IDEAS)
+    slug = next(slug for slug, part in sorted(part_of(content).items()) if part == count - 1)
+    idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
+    idea.write_text(idea.read_text().rstrip() + "\n\nA word nobody else uses: zyzzyvaquokka.\n")
+    made.clear()
+    build(repo, out, now=BUILD_NOW, incremental=True)
+    (files,) = made
+    fragments = [rel for rel in files if rel.startswith("fragment/")]
+    read = [rel for rel in fragments if files[rel] is not None]
+    assert len(fragments) >= PART_IDEAS / 2 and len(read) == 1, f"the edited idea's fragment alone is new: {read} of {len(fragments)}"
+    assert b"zyzzyvaquokka" in gzip.decompress(files[read[0]] or b"")
+    assert all(data is not None for rel, data in files.items() if not rel.startswith(CONTENT_NAMED)), "the rest is always read"
     cold = tmp_path / "cold"
     build(repo, cold, now=BUILD_NOW)
     assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
