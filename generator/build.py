@@ -32,6 +32,7 @@ from .clock import system_clock
 from .collector import kept_for_the_build
 from .contentfiles import ContentFiles
 from .counts import counts_signature
+from .cutpages import CutStore, cuts_folder
 from .engine import Engine, bytecode_cache
 from .engine import finish as finish_engine
 from .engine import start as start_engine
@@ -240,13 +241,21 @@ def last_pages(engine: Engine, target: Target, one_shot: bool) -> Manifest:
 
 
 def ahead_of_pages(
-    engine: Engine, specs: list[PageSpec], previous: Manifest, target: Target, code: str, parts: list[str], background: ThreadPoolExecutor
+    engine: Engine,
+    specs: list[PageSpec],
+    previous: Manifest,
+    target: Target,
+    code: str,
+    parts: list[str],
+    background: ThreadPoolExecutor,
+    cuts: CutStore | None = None,
 ) -> Ahead | None:
     """An edit's own pages rendered ahead (`edited_pages`, not written yet), their search part copied for Pagefind, and
     Pagefind started on it in the search thread while the other pages are looked at; None when there is no such page.
 
     `parts`: the search parts' signatures as the last build left them. Pagefind reads only the pages, so the part made
-    ahead is right when no other page of it changed, which `index_search` checks before installing it.
+    ahead is right when no other page of it changed, which `index_search` checks before installing it. `cuts`: the
+    parts' cut pages kept from before (`generator.cutpages`).
     """
     edited = edited_pages(specs, previous)
     if not edited:
@@ -254,7 +263,7 @@ def ahead_of_pages(
     pages = render_ahead(engine.env, engine.context, edited)
     guessed = guessed_index(previous, pages, {spec.file: spec.url for spec in edited})
     try:
-        prepared = prepare_ahead_of(engine.context["views"], guessed, target.path, code, parts, pages)
+        prepared = prepare_ahead_of(engine.context["views"], guessed, target.path, code, parts, pages, cuts)
     except OSError:  # no room for a scratch folder now: the part is made after the page build, as without an edit's pages
         return None
     return search_ahead(prepared, background)
@@ -297,8 +306,8 @@ def build(
     is byte-identical to a cold build. `search_index=False` keeps the existing
     search index when pages changed (for previews under `consult serve`).
     `supports` are the support counts per idea slug (`consult build --counts`).
-    `keep_cache`: save `content_cache` in root's `.consult/` once the pages are written (`consult build`;
-    `consult serve` keeps its cache in memory).
+    `keep_cache`: save `content_cache` in root's `.consult/` once the pages are written, and keep the search parts'
+    cut pages there (`generator.cutpages`) (`consult build`; `consult serve` keeps its cache in memory).
     `inputs` is the `input_fingerprint` when the caller took it already (to ask `up_to_date`), and
     `file_states` what it saw of the content files (its `states`), `file_listing` the content files when they
     were listed already (`generator.startup`), `last_output` what the last build left in output, when it was looked at
@@ -333,6 +342,7 @@ def build(
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)
+    cuts = CutStore(cuts_folder(root), code) if keep_cache else None  # the search parts' cut pages, kept beside the content cache
     previous_files: set[str] | None = None
     if not target.in_place:
         last_output = None  # a cold build writes into a staging folder, every page anew
@@ -357,14 +367,14 @@ def build(
                     missing = missing_pages(target.path, specs, previous, last_output)  # before Pagefind runs beside: `missing_pages`
                     if indexes and target.in_place:
                         with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
-                            ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background)
+                            ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background, cuts)
                     rendered = write_pages(engine, specs, previous, missing, target, timings, one_shot)
                 indexing = None
                 pagefind_runs = threading.Event()
                 if indexes:
                     timings.note_build_peak()  # before Pagefind, whose memory is reported on its own
                     # Pagefind reads only the written pages: it starts now (after the part made ahead, if any), and "search index" waits for it
-                    indexing = background.submit(index_search, views, rendered.indexed, target.path, code, parts, pagefind_runs, ahead)
+                    indexing = background.submit(index_search, views, rendered.indexed, target.path, code, parts, pagefind_runs, ahead, cuts)
                     # Pickling the manifest holds the GIL throughout: first let the search thread get Pagefind
                     # running in its own process (or find nothing to index), which took it 0.3 s more behind the pickling
                     (pagefind_runs if ahead is None else ahead.started).wait()

@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
@@ -45,6 +46,7 @@ from typing import Any
 import cbor2
 
 from .atomic import write_atomic
+from .cutpages import Cut, CutStore
 from .errors import BuildError
 from .searchable import searchable
 
@@ -70,6 +72,9 @@ MAIN_ONLY = ("pagefind.js", "pagefind-worker.js", "wasm.")
 
 NO_PAGES: Mapping[str, bytes] = MappingProxyType({})
 """No page given by its bytes: every file is read from the site."""
+
+NO_DIGESTS: Mapping[str, str] = MappingProxyType({})
+"""No page's search digest known: no cut page kept from before is used, and none is kept."""
 
 SIGNATURE = b"pagefind_dcd"
 """What every Pagefind data file starts with once un-gzipped."""
@@ -139,16 +144,33 @@ def version() -> str:
         return ""
 
 
-def _copy_tree(site: Path, farm: Path, files: list[str], pages: Mapping[str, bytes] = NO_PAGES) -> None:
+def _copy_tree(
+    site: Path, farm: Path, files: list[str], pages: Mapping[str, bytes] = NO_PAGES, digests: Mapping[str, str] = NO_DIGESTS, kept: Cut | None = None
+) -> tuple[Cut, int]:
     """A folder holding `files` (paths relative to site) at the same paths, each cut to what Pagefind reads of it (`searchable`).
 
     `pages`: files given by their bytes (pages not written yet), read from there rather than from site.
+    `digests`: each file's search digest (`pagewriter.search_digest`) as the page is now; `kept`: cut pages kept
+    from before (`generator.cutpages`), each used for a file whose digest it was cut from (the file is not read).
+    Returns the cut pages of the files with a digest, and how many of them were cut here.
     """
+    kept = kept or {}
+    cut: Cut = {}
+    fresh = 0
     for rel in files:
         target = farm / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = pages.get(rel)
-        target.write_bytes(searchable((site / rel).read_bytes() if data is None else data))
+        digest, known = digests.get(rel), kept.get(rel)
+        if digest is not None and known is not None and known[0] == digest:
+            piece = known[1]
+        else:
+            data = pages.get(rel)
+            piece = searchable((site / rel).read_bytes() if data is None else data)
+            fresh += 1
+        if digest is not None:
+            cut[rel] = (digest, piece)
+        target.write_bytes(piece)
+    return cut, fresh
 
 
 def _files_under(folder: Path, leave_out: tuple[str, ...] = ()) -> list[str]:
@@ -281,22 +303,40 @@ def scratch_parent(site: Path, files: list[str], pages: Mapping[str, bytes] = NO
     return None
 
 
+@dataclass(frozen=True)
+class PartPages:
+    """The pages of part `number` of a site's index: `files` (relative to site), some given by their bytes in `pages`
+    (rendered, not written yet); `digests`, each file's search digest as the page is now, and `store`, the cut pages
+    kept from before (`generator.cutpages`: a file whose digest is kept is not read), when known."""
+
+    site: Path
+    number: int
+    files: list[str]
+    pages: Mapping[str, bytes] = field(default_factory=lambda: NO_PAGES)
+    digests: Mapping[str, str] = field(default_factory=lambda: NO_DIGESTS)
+    store: CutStore | None = None
+
+
 class Scratch:
     """A part's pages copied into a scratch folder, each cut to what Pagefind reads of it (`prepare_part`), for `run_part`.
 
     The folder goes to memory when it can (`scratch_parent`), else to the system's temporary folder, never beside the
     site: on the development machine, creating a part's 500 or so folders and files there took 0.5 s more than in /tmp.
+    `kept`: the part's cut pages kept from before (read from its store when not given).
     """
 
-    def __init__(self, site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES, parent: str | None = None) -> None:
-        self.site, self.number, self.files, self.pages, self.parent = site, number, files, pages, parent
+    def __init__(self, part: PartPages, parent: str | None = None, kept: Cut | None = None) -> None:
+        self.part, self.parent = part, parent
+        if kept is None:
+            kept = part.store.load(part.number) if part.store is not None and part.digests else {}
         self._work = tempfile.TemporaryDirectory(prefix="consult-pagefind-", dir=parent)
         try:
             self.source.mkdir()
-            _copy_tree(site, self.source, files, pages)
+            self.cut, self.fresh = _copy_tree(part.site, self.source, part.files, part.pages, part.digests, kept)
         except BaseException:
             self._work.cleanup()
             raise
+        self._kept_before = len(kept)
 
     @property
     def source(self) -> Path:
@@ -308,30 +348,45 @@ class Scratch:
         try:
             fresh = Path(self._work.name) / "bundle"
             peak = _index(self.source, fresh, 600, started)
-            installed = self.site / part_folder(self.number)
-            return _read_tree(fresh, set(_files_under(installed, ("part-",) if self.number == 0 else ()))), peak
+            installed = self.part.site / part_folder(self.part.number)
+            return _read_tree(fresh, set(_files_under(installed, ("part-",) if self.part.number == 0 else ()))), peak
         finally:
             self._work.cleanup()
 
+    def keep_cut(self) -> None:
+        """Keep the part's cut pages in its store, when some were cut here or some kept before are no longer in it
+        (with no page's digest known, nothing is kept: what was kept stays)."""
+        store = self.part.store
+        if store is not None and self.part.digests and (self.fresh or len(self.cut) != self._kept_before):
+            store.save(self.part.number, self.cut)
 
-def prepare_part(site: Path, number: int, files: list[str], pages: Mapping[str, bytes] = NO_PAGES) -> Scratch:
-    """Copy the pages of part `number` (`files`, relative to site; some given by their bytes in `pages`, rendered but not
-    written yet) into a scratch folder for `run_part`.
+
+def prepare_part(
+    site: Path,
+    number: int,
+    files: list[str],
+    pages: Mapping[str, bytes] = NO_PAGES,
+    digests: Mapping[str, str] = NO_DIGESTS,
+    store: CutStore | None = None,
+) -> Scratch:
+    """Copy the pages of part `number` (`PartPages`) into a scratch folder for `run_part`.
 
     Reading and cutting 500 pages is Python work, so a build preparing a part while another thread works holds the GIL
     for it here, where a thread of its own would wait for the GIL at every file.
     """
+    part = PartPages(site, number, files, pages, digests, store)
     parent = scratch_parent(site, files, pages)
     try:
-        return Scratch(site, number, files, pages, parent)
+        return Scratch(part, parent)
     except OSError:
         if parent is None:
             raise
-        return Scratch(site, number, files, pages)  # the memory file system filled up meanwhile (another part, another program)
+        return Scratch(part)  # the memory file system filled up meanwhile (another part, another program)
 
 
 def run_part(scratch: Scratch, started: threading.Event | None = None) -> tuple[Bundle, float]:
-    """Pagefind over a prepared part: the bundle's files (made stable, not installed yet) and Pagefind's peak memory in MiB.
+    """Pagefind over a prepared part: the bundle's files (made stable, not installed yet) and Pagefind's peak memory in
+    MiB; the part's cut pages are kept for the next build (`Scratch.keep_cut`).
 
     `started` is set once Pagefind runs (in a process of its own, so the caller's thread may hold the GIL from then on).
     """
@@ -341,8 +396,9 @@ def run_part(scratch: Scratch, started: threading.Event | None = None) -> tuple[
         if scratch.parent is None:
             raise
         # the memory file system filled up meanwhile (another part, another program): again in the system's temporary folder
-        made, peak = Scratch(scratch.site, scratch.number, scratch.files, scratch.pages).index(started)
-    unused = UNUSED if scratch.number == 0 else UNUSED + MAIN_ONLY
+        made, peak = Scratch(scratch.part, kept=scratch.cut).index(started)
+    scratch.keep_cut()
+    unused = UNUSED if scratch.part.number == 0 else UNUSED + MAIN_ONLY
     return stabilise({rel: data for rel, data in made.items() if not rel.startswith(unused)}), peak
 
 

@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from .cutpages import CutStore
 from .hashing import signature
-from .pagefind import ENTRY, Bundle, Scratch, install_part, part_folder, prepare_part, remove_parts_from, run_part, version
+from .pagefind import ENTRY, NO_PAGES, Bundle, Scratch, install_part, part_folder, prepare_part, remove_parts_from, run_part, version
 from .pagewriter import page_file
 
 IDEA_PREFIX = "/ideas/"
@@ -130,11 +131,26 @@ class PreparedAhead:
     parts: list[tuple[int, str, Scratch]]
 
 
+def _prepare(
+    site: Path, number: int, members: Sequence[str], indexed: Mapping[str, str], pages: Mapping[str, bytes], cuts: CutStore | None
+) -> Scratch:
+    """`prepare_part` for part `number`, whose pages' URLs are `members`, each with its search digest in `indexed`."""
+    digests = {page_file(url): indexed[url] for url in members}
+    return prepare_part(site, number, list(digests), pages, digests, cuts)
+
+
 def prepare_ahead(
-    site: Path, guessed: Mapping[str, str], previous: Sequence[str], parts: int, made_with: str, pages: Mapping[str, bytes]
+    site: Path,
+    guessed: Mapping[str, str],
+    previous: Sequence[str],
+    parts: int,
+    made_with: str,
+    pages: Mapping[str, bytes],
+    cuts: CutStore | None = None,
 ) -> PreparedAhead:
     """Copy for Pagefind the parts that `guessed` (the indexed pages' signatures as the build expects them to be) says
-    changed since `previous`; `pages` holds the pages rendered for the guess, not written yet (by file).
+    changed since `previous`; `pages` holds the pages rendered for the guess, not written yet (by file). `cuts`: the
+    parts' cut pages kept from before (`generator.cutpages`), used for the pages whose digest they were cut from.
 
     An edit's own pages are rendered first, their part prepared here and made by `index_ahead` in the search thread
     while the build looks for the other pages to render; `update_index` installs a part made so only when its final
@@ -144,9 +160,7 @@ def prepare_ahead(
         return PreparedAhead([])  # every part changes: made once the pages are written
     members, signatures = part_signatures(guessed, parts, made_with)
     todo = stale_parts(site, signatures, previous)
-    return PreparedAhead(
-        [(number, signatures[number], prepare_part(site, number, [page_file(url) for url in members[number]], pages)) for number in todo]
-    )
+    return PreparedAhead([(number, signatures[number], _prepare(site, number, members[number], guessed, pages, cuts)) for number in todo])
 
 
 def index_ahead(prepared: PreparedAhead, started: threading.Event | None = None) -> MadeAhead:
@@ -171,6 +185,7 @@ def update_index(
     made_with: str,
     started: threading.Event | None = None,
     ahead: MadeAhead = NOTHING_AHEAD,
+    cuts: CutStore | None = None,
 ) -> IndexUpdate:
     """Bring site's search index up to date: re-index the parts whose pages changed, drop parts the site no longer has.
 
@@ -178,7 +193,8 @@ def update_index(
     the part signatures of the build the site folder holds (empty for a cold
     build); `made_with` is the code's signature. `started` is set once a Pagefind process runs
     (`index_search` sets it in any case when this returns or fails). `ahead`: parts made by `index_ahead`, each
-    installed as it is when its signature is the one this finds, made again otherwise.
+    installed as it is when its signature is the one this finds, made again otherwise. `cuts`: the parts' cut pages
+    kept from before (`generator.cutpages`), used for the pages whose digest they were cut from, and kept anew.
     """
     members, signatures = part_signatures(indexed, parts, made_with)
     todo = stale_parts(site, signatures, previous)
@@ -188,8 +204,8 @@ def update_index(
         if number in right:
             install_part(site, number, ahead.parts[number][1])
             return 0.0
-        files, peak = run_part(prepare_part(site, number, [page_file(url) for url in members[number]]), started)
-        install_part(site, number, files)
+        made, peak = run_part(_prepare(site, number, members[number], indexed, NO_PAGES, cuts), started)
+        install_part(site, number, made)
         return peak
 
     peaks = sorted(_pool_map(todo, index), reverse=True)

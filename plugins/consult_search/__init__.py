@@ -18,6 +18,7 @@ from typing import Any
 from pelican import signals
 from pelican.generators import Generator
 
+from generator.cutpages import CutStore
 from generator.errors import BuildError
 from generator.features import SEARCH
 from generator.pagefind import BUNDLE, part_folder
@@ -83,10 +84,17 @@ class Ahead:
 
 
 def prepare_ahead_of(
-    views: SiteViews, guessed: Mapping[str, str], output: Path, code_signature: str, previous: list[str], pages: Mapping[str, bytes]
+    views: SiteViews,
+    guessed: Mapping[str, str],
+    output: Path,
+    code_signature: str,
+    previous: list[str],
+    pages: Mapping[str, bytes],
+    cuts: CutStore | None = None,
 ) -> PreparedAhead:
-    """The parts the pages rendered ahead (`pages`, by file) change, copied for Pagefind (`index_ahead`)."""
-    return prepare_ahead(output, guessed, previous, parts_of(views), code_signature, pages)
+    """The parts the pages rendered ahead (`pages`, by file) change, copied for Pagefind (`index_ahead`); `cuts`: the
+    parts' cut pages kept from before (`generator.cutpages`)."""
+    return prepare_ahead(output, guessed, previous, parts_of(views), code_signature, pages, cuts)
 
 
 def search_ahead(prepared: PreparedAhead, background: ThreadPoolExecutor) -> Ahead:
@@ -110,12 +118,14 @@ def index_search(
     previous: list[str],
     started: threading.Event | None = None,
     ahead: Ahead | None = None,
+    cuts: CutStore | None = None,
 ) -> IndexUpdate:
     """The Pagefind index of the pages `indexed` (URL → signature), each part re-indexed only when a page indexed in it changed.
 
     `previous` is `previous_parts(output, incremental)`, read before; the pipeline runs this beside the
     stages after rendering (it reads only the written pages), then calls `record_search`. `ahead`: parts made
-    ahead of the page build, installed when right (a failure there only means they are made here).
+    ahead of the page build, installed when right (a failure there only means they are made here). `cuts`: the parts'
+    cut pages kept from before (`generator.cutpages`), and kept anew for the parts re-indexed.
     """
     try:
         made = NOTHING_AHEAD
@@ -124,7 +134,7 @@ def index_search(
                 made = ahead.made.result()
             except (BuildError, OSError):
                 pass
-        return update_index(output, indexed, previous, parts_of(views), code_signature, started, made)
+        return update_index(output, indexed, previous, parts_of(views), code_signature, started, made, cuts)
     finally:
         if started is not None:
             started.set()  # nothing to index, or a failure: the pipeline may be waiting for it

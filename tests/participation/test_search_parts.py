@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from generator import search_parts
+from generator import pagefind, search_parts
 from generator.build import build
+from generator.cutpages import cuts_folder
 from generator.pagefind import CONTENT_NAMED, ENTRY, MAIN_ONLY, Bundle, Scratch, part_folder
 from generator.search_parts import part_count
 
@@ -145,7 +146,7 @@ def counting_pagefind(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     real_run_part = search_parts.run_part
 
     def counting(scratch: Scratch, started: threading.Event | None = None) -> tuple[dict[str, bytes], float]:
-        indexed.append(scratch.number)
+        indexed.append(scratch.part.number)
         return real_run_part(scratch, started)
 
     monkeypatch.setattr(search_parts, "run_part", counting)
@@ -203,6 +204,28 @@ def test_an_edit_reads_from_pagefind_only_the_files_its_part_does_not_have(tmp_p
     assert len(fragments) >= PART_IDEAS / 2 and len(read) == 1, f"the edited idea's fragment alone is new: {read} of {len(fragments)}"
     assert b"zyzzyvaquokka" in gzip.decompress(files[read[0]] or b"")
     assert all(data is not None for rel, data in files.items() if not rel.startswith(CONTENT_NAMED)), "the rest is always read"
+    cold = tmp_path / "cold"
+    build(repo, cold, now=BUILD_NOW)
+    assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
+
+
+def test_an_edit_cuts_for_pagefind_only_its_own_page(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`consult build` keeps each part's pages as cut for Pagefind (`generator.cutpages`): after an edit, the part
+    re-indexed reads and cuts the edited idea's page alone, and the index is still the cold build's."""
+    repo = parted_copy(tmp_path / "repo")
+    out = tmp_path / "site"
+    build(repo, out, now=BUILD_NOW, incremental=True, keep_cache=True)
+    count = part_count(len(content.ideas), PART_IDEAS)
+    assert sorted(p.name for p in cuts_folder(repo).iterdir()) == sorted(f"part-{n}.cut" for n in range(count))
+    cut: list[bytes] = []
+    real = pagefind.searchable
+    monkeypatch.setattr(pagefind, "searchable", lambda data: cut.append(data) or real(data))
+    slug = next(slug for slug, part in sorted(part_of(content).items()) if part == count - 1)
+    idea = next((repo / "content" / "ideas").rglob(f"{slug}.md"))
+    idea.write_text(idea.read_text().rstrip() + "\n\nA word nobody else uses: zyzzyvaquokka.\n")
+    result = build(repo, out, now=BUILD_NOW, incremental=True, keep_cache=True)
+    assert result.search is not None and result.search.reindexed == (count - 1,)
+    assert len(cut) == 1 and b"zyzzyvaquokka" in cut[0], "the edited idea's page alone is cut: the part's others are kept"
     cold = tmp_path / "cold"
     build(repo, cold, now=BUILD_NOW)
     assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
