@@ -6,6 +6,7 @@ exits 2 (Click); a traceback appears only with --debug.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -120,7 +121,12 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
         from .startup import start
 
         started = start(
-            obj.root, base_url, supports, lambda inputs: with_handbook or not up_to_date(obj.root, out, base_url, now, supports, inputs), out
+            obj.root,
+            base_url,
+            supports,
+            lambda inputs: with_handbook or not up_to_date(obj.root, out, base_url, now, supports, inputs),
+            out,
+            idle=lambda: importlib.import_module("generator.build"),  # the pipeline, imported below in any case: while the forked process works
         )
         if started.cache is None:
             click.echo(f"Nothing changed since the last build: {out} is up to date (--clean rebuilds everything).")

@@ -70,6 +70,30 @@ def test_nothing_is_loaded_when_the_build_is_not_wanted(built: Path, monkeypatch
         assert loaded == [], "without a fork the cache is loaded only once the build is wanted"
 
 
+@pytest.mark.parametrize("wanted", [True, False], ids=["wanted", "not wanted"])
+def test_idle_work_runs_while_the_forked_process_works_once_every_pack_is_loaded(
+    built: Path, monkeypatch: pytest.MonkeyPatch, wanted: bool
+) -> None:
+    """`consult build` imports its pipeline there; never before the build is known to be wanted ("nothing changed" would wait)."""
+    here, listed = os.getpid(), startup.content_files
+
+    def slow_listing(root: Path) -> Any:
+        if os.getpid() != here:
+            time.sleep(0.5)  # the forked process is still at work once the packs are loaded
+        return listed(root)
+
+    monkeypatch.setattr(startup, "content_files", slow_listing)
+    steps: list[bool] = []
+    step = CacheLoading.step
+    monkeypatch.setattr(CacheLoading, "step", lambda self: steps.append(step(self)) or steps[-1])
+    idle: list[bool] = []
+    started = startup.start(built, None, None, lambda inputs: wanted, idle=lambda: idle.append(False in steps))
+    assert idle == ([True] if wanted else []), "once, with every pack loaded, only when the build is wanted"
+    assert (started.cache is not None) == wanted
+    if wanted:
+        assert started.files == content_files(built), "the forked process's result is still taken after"
+
+
 def test_a_failure_in_the_forked_fingerprint_fails_the_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     here = os.getpid()
     part_digests = startup.part_digests
