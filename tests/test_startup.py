@@ -71,9 +71,7 @@ def test_nothing_is_loaded_when_the_build_is_not_wanted(built: Path, monkeypatch
 
 
 @pytest.mark.parametrize("wanted", [True, False], ids=["wanted", "not wanted"])
-def test_idle_work_runs_while_the_forked_process_works_once_every_pack_is_loaded(
-    built: Path, monkeypatch: pytest.MonkeyPatch, wanted: bool
-) -> None:
+def test_idle_work_runs_while_the_forked_process_works_once_every_pack_is_loaded(built: Path, monkeypatch: pytest.MonkeyPatch, wanted: bool) -> None:
     """`consult build` imports its pipeline there; never before the build is known to be wanted ("nothing changed" would wait)."""
     here, listed = os.getpid(), startup.content_files
 
