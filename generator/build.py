@@ -342,7 +342,7 @@ def build(
     output = output.resolve()
     target = prepare_target(output, incremental)
     started = filesystem_now(target.path)
-    cuts = CutStore(cuts_folder(root), code) if keep_cache else None  # the search parts' cut pages, kept beside the content cache
+    cuts = CutStore(cuts_folder(root), code, reuse=incremental) if keep_cache else None  # the search parts' cut pages, beside the content cache
     previous_files: set[str] | None = None
     if not target.in_place:
         last_output = None  # a cold build writes into a staging folder, every page anew

@@ -44,12 +44,17 @@ class CutStore:
 
     folder: Path
     made_with: str
+    reuse: bool = True
+    """False: no cut page kept before is used, and the pages cut now are kept (`consult build --clean` trusts no cache)."""
 
     def path(self, number: int) -> Path:
         return self.folder / f"part-{number}.cut"
 
     def load(self, number: int) -> Cut:
-        """Part `number`'s cut pages as last kept by this code; none when there are none, or they cannot be read."""
+        """Part `number`'s cut pages as last kept by this code; none when there are none, they cannot be read, or the
+        store is not to be reused."""
+        if not self.reuse:
+            return {}
         try:
             made_with, cut = pickle.loads(zlib.decompress(self.path(number).read_bytes()))
         except _UNREADABLE:

@@ -107,3 +107,18 @@ def test_without_digests_every_page_is_read_and_nothing_is_kept(tmp_path: Path, 
     assert len(counted_cuts) == 3, "a page whose hash is not known is read from the site"
     unknown.keep_cut()
     assert set(store.load(0)) == set(pages), "what was kept stays"
+
+
+def test_a_store_not_to_be_reused_gives_nothing_and_keeps_what_is_cut(tmp_path: Path, counted_cuts: list[bytes]) -> None:
+    """`consult build --clean` trusts no cache: every page is cut again, and what it cuts is kept for the next build."""
+    site = tmp_path / "site"
+    pages = {f"ideas/idea-{n}/index.html": page(f"Idea {n}", "rota swaps") for n in range(3)}
+    digests = write_site(site, pages)
+    store = CutStore(tmp_path / "search", "code")
+    pagefind.prepare_part(site, 0, list(pages), digests=digests, store=store).keep_cut()
+    (site / "ideas/idea-1/index.html").write_bytes(page("Idea 1", "changed by hand, under the same hash"))
+    counted_cuts.clear()
+    clean = pagefind.prepare_part(site, 0, list(pages), digests=digests, store=CutStore(tmp_path / "search", "code", reuse=False))
+    assert len(counted_cuts) == 3 and b"changed by hand" in scratch_files(clean)["ideas/idea-1/index.html"]
+    clean.keep_cut()
+    assert b"changed by hand" in store.load(0)["ideas/idea-1/index.html"][1], "kept for the builds after it"

@@ -229,6 +229,9 @@ def test_an_edit_cuts_for_pagefind_only_its_own_page(tmp_path: Path, content: Co
     cold = tmp_path / "cold"
     build(repo, cold, now=BUILD_NOW)
     assert search_tree(out) == search_tree(cold), "the index after an edit is byte for byte the cold build's"
+    cut.clear()
+    clean = build(repo, tmp_path / "clean", now=BUILD_NOW, keep_cache=True)  # `consult build --clean`: no cache trusted
+    assert clean.render_stats is not None and len(cut) == len(clean.render_stats.indexed), "a clean build cuts every indexed page"
 
 
 def test_a_part_made_ahead_is_made_again_when_another_of_its_pages_changed(tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch) -> None:
