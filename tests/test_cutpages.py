@@ -30,6 +30,16 @@ def write_site(site: Path, pages: dict[str, bytes]) -> dict[str, str]:
     return {rel: digest(data) for rel, data in pages.items()}
 
 
+def three_pages_kept(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, str], CutStore]:
+    """A site of three idea pages, their part prepared once with their digests and its cut pages kept."""
+    site = tmp_path / "site"
+    pages = {f"ideas/idea-{n}/index.html": page(f"Idea {n}", "rota swaps") for n in range(3)}
+    digests = write_site(site, pages)
+    store = CutStore(tmp_path / "search", "code")
+    pagefind.prepare_part(site, 0, list(pages), digests=digests, store=store).keep_cut()
+    return site, pages, digests, store
+
+
 @pytest.fixture
 def counted_cuts(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The pages `pagefind` cuts from now on."""
@@ -82,11 +92,7 @@ def test_a_part_cuts_only_the_pages_whose_hash_is_not_kept(tmp_path: Path, count
 
 def test_a_page_given_by_its_bytes_is_cut_from_them(tmp_path: Path, counted_cuts: list[bytes]) -> None:
     """An edit's own page, rendered ahead and not written yet: the site still holds the page before the edit."""
-    site = tmp_path / "site"
-    pages = {f"ideas/idea-{n}/index.html": page(f"Idea {n}", f"rota swaps {n}") for n in range(3)}
-    digests = write_site(site, pages)
-    store = CutStore(tmp_path / "search", "code")
-    pagefind.prepare_part(site, 0, list(pages), digests=digests, store=store).keep_cut()
+    site, pages, digests, store = three_pages_kept(tmp_path)
     counted_cuts.clear()
     rendered = page("Idea 1", "handover notes that stay with the patient")
     prepared = pagefind.prepare_part(
@@ -97,11 +103,7 @@ def test_a_page_given_by_its_bytes_is_cut_from_them(tmp_path: Path, counted_cuts
 
 
 def test_without_digests_every_page_is_read_and_nothing_is_kept(tmp_path: Path, counted_cuts: list[bytes]) -> None:
-    site = tmp_path / "site"
-    pages = {f"ideas/idea-{n}/index.html": page(f"Idea {n}", "rota swaps") for n in range(3)}
-    digests = write_site(site, pages)
-    store = CutStore(tmp_path / "search", "code")
-    pagefind.prepare_part(site, 0, list(pages), digests=digests, store=store).keep_cut()
+    site, pages, _digests, store = three_pages_kept(tmp_path)
     counted_cuts.clear()
     unknown = pagefind.prepare_part(site, 0, list(pages), store=store)
     assert len(counted_cuts) == 3, "a page whose hash is not known is read from the site"
@@ -111,11 +113,7 @@ def test_without_digests_every_page_is_read_and_nothing_is_kept(tmp_path: Path, 
 
 def test_a_store_not_to_be_reused_gives_nothing_and_keeps_what_is_cut(tmp_path: Path, counted_cuts: list[bytes]) -> None:
     """`consult build --clean` trusts no cache: every page is cut again, and what it cuts is kept for the next build."""
-    site = tmp_path / "site"
-    pages = {f"ideas/idea-{n}/index.html": page(f"Idea {n}", "rota swaps") for n in range(3)}
-    digests = write_site(site, pages)
-    store = CutStore(tmp_path / "search", "code")
-    pagefind.prepare_part(site, 0, list(pages), digests=digests, store=store).keep_cut()
+    site, pages, digests, store = three_pages_kept(tmp_path)
     (site / "ideas/idea-1/index.html").write_bytes(page("Idea 1", "changed by hand, under the same hash"))
     counted_cuts.clear()
     clean = pagefind.prepare_part(site, 0, list(pages), digests=digests, store=CutStore(tmp_path / "search", "code", reuse=False))
