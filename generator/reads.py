@@ -67,7 +67,8 @@ FROM_ENTRY: dict[type, frozenset[str]] = {}
 ENTRY_FIELDS: dict[str, frozenset[str]] = {}
 """Per view class name (the kind its `read_identity` starts with), the attributes whose token depends on nothing but the
 view's identity and its file's text (`entry_fields`). Their reads are recorded one by one like any other, with the text's
-hash beside them (`Tables.models`), and a replay does not evaluate them while the text is unchanged."""
+hash beside them (`Tables.models`), and a replay does not evaluate them while the text is unchanged. So are the reads of
+the file's hash itself (`ENTRY`): at 10,000 ideas, fetching the 30,000 comments' hashes took a replay 0.03-0.09 s."""
 
 ROOT = "root:"
 MISSING = "missing"
@@ -441,6 +442,7 @@ class Recorder:
                 number = self.known.get((key[0], ENTRY))
                 if number is None:
                     number = self._pair((key[0], ENTRY), obj.entry.digest)
+                    self._text_read(key[0], obj.entry.digest)  # the file's hash is the read: a replay skips it as it does an entry field
             else:
                 number = self._pair((key[0], sys.intern("." + name)), token(value))
                 if name in ENTRY_FIELDS.get(type(obj).__name__, ()):
@@ -583,8 +585,9 @@ NONE_SAME: tuple[set[str], set[str]] = (set(), set())
 
 
 def _entry_field(identity: str, access: str) -> bool:
-    """Whether a read is of one of a view's `entry_fields` (`ENTRY_FIELDS`, by the kind its identity starts with)."""
-    return access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ())
+    """Whether a read is of a view's file alone: its file's hash (`ENTRY`), or one of its `entry_fields` (`ENTRY_FIELDS`,
+    by the kind its identity starts with). A replay does not evaluate it while the file's text is the one recorded."""
+    return access == ENTRY or (access[:1] == "." and access[1:] in ENTRY_FIELDS.get(identity.partition(":")[0], ()))
 
 
 UNREPLAYABLE = "?"

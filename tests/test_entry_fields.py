@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from generator.loader import load_site, render_markdown
-from generator.reads import ENTRY_FIELDS, IDENTIFIED, Recorder, Tables, token
+from generator.reads import ENTRY, ENTRY_FIELDS, IDENTIFIED, Recorder, Tables, token
 from generator.validate import validate
 from generator.views import IdeaView, SiteViews, View, build_views
 
@@ -101,3 +101,15 @@ def test_a_read_of_an_entry_field_keeps_its_files_hash() -> None:
     with recorder.page({}):
         recorder.attribute(idea, "comment_count", idea.comment_count)
     assert recorder.tables.models == {}
+
+
+def test_a_read_of_a_views_file_keeps_its_hash() -> None:
+    """A read of an attribute made from the view's file alone (its `html`: `reads.ENTRY`) keeps the text's hash too, for
+    a replay to skip it while that text is unchanged, even on a page that reads none of the view's `entry_fields`."""
+    sample = Path(__file__).resolve().parents[1]
+    comment = next(iter(arranged(sample, BUILD_NOW, None).ideas["one-login-for-all-clinical-systems"].comments))
+    recorder = Recorder({}, Tables.empty())
+    with recorder.page({}) as seen:
+        recorder.attribute(comment, "html", comment.html)
+    assert recorder.tables.models == {comment.read_identity: comment.entry.digest}
+    assert [recorder.tables.pairs[2 * n + 1] for n in seen.pairs] == [ENTRY]

@@ -243,3 +243,34 @@ def test_front_matter_read_whole_is_compared_by_identity() -> None:
     made["d"].meta = Meta(title="d")  # type: ignore[attr-defined]  # equal fields, but not a known file's
     in_runs, one_by_one = changed(tables, objects)
     assert in_runs == one_by_one == {("Card:b", ".meta"), ("Card:d", ".meta")}
+
+
+def _found(replay: Replay, tables: Tables) -> set[tuple[str, str]]:
+    return {(tables.pairs[2 * n], tables.pairs[2 * n + 1]) for n in replay.changed_pairs}
+
+
+def test_a_views_file_read_is_skipped_only_while_its_text_is_the_one_recorded() -> None:
+    """A read of a view's file (`ENTRY`) is not evaluated while the replay's texts give that file the hash it was
+    recorded with (`Tables.models`); a file edited, read again by a page, then edited back is followed each time."""
+    made = cards()
+    objects = by_identity(made)
+    tables = recorded(objects)
+    assert tables.models == {card.read_identity: card.entry.digest for card in made.values()}, "each file read keeps its hash"
+    texts = dict(tables.models)
+    env = Environment()
+    objects["Card:a"] = dataclasses.replace(made["a"], entry=FakeEntry("not looked at"))
+    assert _found(Replay(env, tables, objects, {}, texts), tables) == set(), "the text is the one recorded: the read is not evaluated"
+    objects["Card:a"] = made["a"]
+
+    made["e"].entry, texts["Card:e"] = FakeEntry("digest-e1"), "digest-e1"  # edited
+    assert _found(Replay(env, tables, objects, {}, texts), tables) == {("Card:e", ENTRY)}
+    recorder = Recorder({}, tables)
+    with recorder.page({}):  # its page rendered again, reading the file and nothing else of it
+        recorder.attribute(made["e"], "html", made["e"].html)
+    assert tables.models["Card:e"] == "digest-e1"
+    newest = len(tables.tokens) - 1
+    assert tables.pairs[2 * newest : 2 * newest + 2] == ["Card:e", ENTRY] and tables.tokens[newest] == "digest-e1"
+    assert newest not in Replay(env, tables, objects, {}, texts).changed_pairs, "no page holds the read of the text before now"
+
+    made["e"].entry, texts["Card:e"] = FakeEntry("digest-e"), "digest-e"  # edited back: the page's read is of the other text
+    assert newest in Replay(env, tables, objects, {}, texts).changed_pairs
