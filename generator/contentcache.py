@@ -54,7 +54,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .collector import long_lived
 from .errors import ConsultError, Problem
@@ -101,9 +101,8 @@ Parsed: TypeAlias = "tuple[Entry[Any] | None, list[Problem]]"
 """What parsing one file gives: its entry (None when it has errors) and its problems."""
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What the cache knows of a file without parsing it."""
+class FileState(NamedTuple):
+    """What the cache knows of a file without parsing it (a named tuple: loading the cache makes one per file)."""
 
     mtime_ns: int
     size: int
@@ -137,7 +136,7 @@ class Checkout:
         return changed
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     state: FileState
     parsed: Parsed
