@@ -14,7 +14,9 @@ byte-identical to what a cold build would write.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import operator
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -264,10 +266,17 @@ def edited_pages(specs: Sequence[PageSpec], previous: Manifest) -> list[PageSpec
     known, texts = previous.tables.models, reads.TEXTS
     if not known:
         return []
-    edited = {identity for identity, text in texts.items() if ":" in identity and known.get(identity) != text}
+    identities = list(texts)  # tens of thousands, a few of them changed: compared in one go
+    changed = itertools.compress(identities, map(operator.ne, map(known.get, identities), texts.values()))
+    edited = {identity for identity in changed if ":" in identity}
     if not edited:
         return []
-    found = [spec for spec in specs if any(getattr(value, "read_identity", None) in edited for value in spec.values.values())]
+    found = []
+    for spec in specs:
+        for value in spec.values.values():
+            if getattr(value, "read_identity", None) in edited:
+                found.append(spec)
+                break
     if len(found) > AHEAD_AT_MOST:
         return []
     added = {spec.url for spec in specs if spec.url not in previous.pages}
