@@ -11,10 +11,11 @@ the parts' digests: when nothing changed the build stops there, with the
 loading abandoned. Otherwise the loading goes on while the forked process sends
 the files' states, for the cache to tell which files it knows
 (`CacheLoading.see`; a build with nothing to do opens no cache for it), the
-list of content files the load stage reads (`generator.contentfiles`: it need
-not walk the folders again), and what the last build left in the output folder
-(`generator.lastoutput`: its list of files, and which of its pages are gone, so
-the build does not look for each page again). Where forking is not possible,
+list of content files the load stage reads (`generator.contentfiles`: taken
+from the paths its walk saw, so neither process walks the folders again), and
+what the last build left in the output folder (`generator.lastoutput`: its list
+of files, and which of its pages are gone, so the build does not look for each
+page again). Where forking is not possible,
 the whole walk is taken here first, the cache loaded only when something
 changed, and the build looks at the output itself.
 
@@ -27,12 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import cast
 
 from . import contentcache
 from .contentcache import CacheLoading, Checkout, ContentCache
-from .contentfiles import CONTENT_FOLDERS, ContentFiles, content_files
+from .contentfiles import CONTENT_FOLDERS, ContentFiles, content_files, seen_files
 from .freshness import FileStates, cache_file, input_walk, part_digests
 from .lastoutput import LastOutput, look_at
 from .parallel import Sent, sending
@@ -95,7 +97,8 @@ def start(
         yield early, seen_early
         seen_rest: FileStates = {}
         yield part_digests(list(parts), seen_rest)  # the parts after the early ones
-        yield seen_rest, content_files(root), look_at(output) if output is not None else None
+        listed = seen_files(root, chain(states, seen_early, seen_rest))  # the plan's files, then the parts' in their order
+        yield seen_rest, content_files(root) if listed is None else listed, look_at(output) if output is not None else None
 
     child = sending(walked_there) if walk.parts else None
     files: ContentFiles | None = None

@@ -21,8 +21,8 @@ import pytest
 from generator import contentcache, parallel, startup
 from generator.build import build
 from generator.contentcache import PACK, CacheLoading, Checkout, ContentCache
-from generator.contentfiles import CONTENT_FOLDERS, content_files
-from generator.freshness import FileStates, cache_file, input_fingerprint
+from generator.contentfiles import CONTENT_FOLDERS, content_files, seen_files
+from generator.freshness import FileStates, cache_file, input_fingerprint, input_walk, part_digests
 from generator.loader import load_site
 
 from .conftest import BUILD_NOW
@@ -73,14 +73,14 @@ def test_nothing_is_loaded_when_the_build_is_not_wanted(built: Path, monkeypatch
 @pytest.mark.parametrize("wanted", [True, False], ids=["wanted", "not wanted"])
 def test_idle_work_runs_while_the_forked_process_works_once_every_pack_is_loaded(built: Path, monkeypatch: pytest.MonkeyPatch, wanted: bool) -> None:
     """`consult build` imports its pipeline there; never before the build is known to be wanted ("nothing changed" would wait)."""
-    here, listed = os.getpid(), startup.content_files
+    here, listed = os.getpid(), startup.seen_files
 
-    def slow_listing(root: Path) -> Any:
+    def slow_listing(root: Path, seen: Any) -> Any:
         if os.getpid() != here:
             time.sleep(0.5)  # the forked process is still at work once the packs are loaded
-        return listed(root)
+        return listed(root, seen)
 
-    monkeypatch.setattr(startup, "content_files", slow_listing)
+    monkeypatch.setattr(startup, "seen_files", slow_listing)
     steps: list[bool] = []
     step = CacheLoading.step
     monkeypatch.setattr(CacheLoading, "step", lambda self: steps.append(step(self)) or steps[-1])
@@ -251,3 +251,45 @@ def test_the_load_stage_lists_no_folder_the_forked_process_listed(built: Path, t
     result = CliRunner().invoke(main, ["--root", str(built), "build", "--output", str(out)], catch_exceptions=False)
     assert result.exit_code == 0 and "Built" in result.output, result.output
     assert "One more line." in (out / "ideas" / idea.stem / "index.html").read_text(encoding="utf-8")
+
+
+def _walked(root: Path) -> FileStates:
+    """The paths a fingerprint's walk sees, in its order (`startup` lists the content files from them)."""
+    states: FileStates = {}
+    walk = input_walk(root, None, None, states)
+    part_digests(walk.parts, states)
+    return states
+
+
+def test_the_content_files_listed_from_the_walk_are_the_ones_the_folders_hold_in_their_order(sample_repo: Path) -> None:
+    """Names that sort one way as paths and another folder by folder, files deeper or shallower than a kind keeps
+    them, and files that are not Markdown: listed as `content_files` lists the folders."""
+    ideas, comments = sample_repo / "content" / "ideas", sample_repo / "content" / "comments"
+    for folder in ("a", "a-b", "a.b"):
+        (ideas / folder).mkdir()
+        for name in ("z.md", "y-x.md", "y.md", "notes.txt"):
+            (ideas / folder / name).write_text("---\n---\n", encoding="utf-8")
+    (ideas / "a" / "deeper").mkdir()
+    (ideas / "a" / "deeper" / "hidden.md").write_text("", encoding="utf-8")
+    (comments / "some-idea").mkdir(parents=True, exist_ok=True)
+    (comments / "some-idea" / "TH-AAAAA.md").write_text("", encoding="utf-8")
+    (sample_repo / "challenges" / "drafts").mkdir()
+    (sample_repo / "challenges" / "drafts" / "later.md").write_text("", encoding="utf-8")
+    (sample_repo / "content" / "README.md").write_text("", encoding="utf-8")
+    listed = seen_files(sample_repo, _walked(sample_repo))
+    assert listed == content_files(sample_repo)
+    assert listed is not None and str(ideas / "a" / "z.md") in listed["idea"]
+    assert str(ideas / "a" / "deeper" / "hidden.md") not in listed["idea"]
+
+
+def test_a_linked_folder_where_a_kind_keeps_its_subfolders_is_listed_by_looking_at_the_folders(sample_repo: Path, tmp_path: Path) -> None:
+    """The walk takes a link to a folder as a file, and never looks inside; `content_files` follows it: the build
+    must still read the ideas in a challenge's folder kept elsewhere and linked in."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked-idea.md").write_text("---\n---\n", encoding="utf-8")
+    (sample_repo / "content" / "ideas" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert seen_files(sample_repo, _walked(sample_repo)) is None
+    started = startup.start(sample_repo, None, None, lambda inputs: True)
+    assert started.files == content_files(sample_repo)
+    assert started.files is not None and str(sample_repo / "content" / "ideas" / "linked" / "linked-idea.md") in started.files["idea"]
