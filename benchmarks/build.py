@@ -26,6 +26,12 @@ corpus, then times whole processes, alternating with Hugo on the same corpus:
 Every timed run, Hugo's included, starts once what was written before it reached
 the disk (`settle_writes`).
 
+`--incremental` times only what the incremental targets ask (at 50,000 ideas, say, where
+a cold build and Hugo take minutes): the last build of each corpus is kept in
+benchmarks/.corpus/site-N, brought up to date first (untimed: a first build, or every
+page rendered again after a code change), then timed with nothing changed, and after
+one edit at a time (the idea put back and built again, untimed, after each).
+
 Memory: the peak resident set of the build (its process and render workers)
 and of Pagefind, as the build reports them, and the largest of any process.
 Prints a table; asserts nothing.
@@ -287,6 +293,73 @@ def bench(n: int, seed: int, repeats: int, with_hugo: bool, with_edit: bool) -> 
     return row
 
 
+@dataclass
+class IncrementalRow:
+    n: int
+    pages: int = 0
+    warm: list[float] = field(default_factory=list)
+    edit_build: list[float] = field(default_factory=list)
+    rendered: list[int] = field(default_factory=list)
+    """Pages each edit's build rendered (from its summary line)."""
+    build_peak_mib: float = 0.0
+    any_peak_mib: float = 0.0
+
+
+def rendered_pages(output: str) -> int:
+    """How many pages a build rendered, from its summary ("Built 16555 pages (1 rendered, ...)")."""
+    match = re.search(r"^Built [0-9]+ pages \(([0-9]+) rendered", output, re.MULTILINE)
+    if not match:
+        raise SystemExit(f"no build summary in:\n{output[-2000:]}")
+    return int(match.group(1))
+
+
+def bench_incremental(n: int, seed: int, repeats: int) -> IncrementalRow:
+    """Nothing changed, then one edit at a time, on the corpus's kept build (see the module's docstring)."""
+    corpus = corpus_for(n, seed)
+    out = corpus.parent / f"site-{n}"
+    build = CONSULT + ["--root", str(corpus), "build", "--output", str(out), "--timings"]
+    idea = min((corpus / "content" / "ideas").glob("*/*.md"))
+    original = idea.read_text()
+    row = IncrementalRow(n)
+    timed(build)  # up to date with this code and corpus: not a figure
+    for _ in range(repeats):
+        settle_writes()
+        seconds, rss, output = timed(build)
+        if "Nothing changed" not in output:
+            raise SystemExit(f"a build with nothing changed did work:\n{output[-2000:]}")
+        row.warm.append(seconds)
+        row.any_peak_mib = max(row.any_peak_mib, rss)
+    for _ in range(repeats):
+        try:
+            idea.write_text(edit_text(idea))
+            settle_writes()
+            seconds, rss, output = timed(build)
+            row.edit_build.append(seconds)
+            row.rendered.append(rendered_pages(output))
+            row.build_peak_mib = max(row.build_peak_mib, peak_mib(output, "build"))
+            row.any_peak_mib = max(row.any_peak_mib, rss)
+        finally:
+            idea.write_text(original)
+        timed(build)  # back to the corpus as generated
+    row.pages = sum(1 for _ in out.rglob("*.html"))
+    return row
+
+
+def print_incremental(rows: list[IncrementalRow]) -> None:
+    print()
+    print("Incremental builds on the kept build: times in seconds (median, then min-max of the repeats), memory in MiB.")
+    print(f"{'N ideas':>8} {'pages':>7} {'nothing changed':>22} {'one edit':>22} {'rendered':>9} {'build peak':>11} {'any peak':>9}")
+    for row in rows:
+        print(
+            f"{row.n:>8} {row.pages:>7} {spread(row.warm):>22} {spread(row.edit_build):>22}"
+            f" {max(row.rendered, default=0):>9} {row.build_peak_mib:>11.0f} {row.any_peak_mib:>9.0f}"
+        )
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})" if values else "-"
+
+
 def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):8.2f}" if values else "       -"
 
@@ -327,10 +400,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-edit", action="store_true")
+    parser.add_argument(
+        "--incremental", action="store_true", help="time only nothing changed and one edit, on the kept build (no cold build, no Hugo)"
+    )
     args = parser.parse_args()
+    os.environ.setdefault("CI", "true")  # no progress bars in the measured runs
+    if args.incremental:
+        incremental = []
+        for n in (int(s) for s in args.sizes.split(",")):
+            incremental.append(bench_incremental(n, args.seed, args.repeats))
+            print_incremental(incremental[-1:])
+        print_incremental(incremental)
+        return
     if not args.no_hugo and not shutil.which("hugo"):
         raise SystemExit("hugo is not installed: `apt-get install hugo` (Debian's package), or pass --no-hugo")
-    os.environ.setdefault("CI", "true")  # no progress bars in the measured runs
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         rows.append(bench(n, args.seed, args.repeats, not args.no_hugo, not args.no_edit))
