@@ -60,6 +60,19 @@ def main(ctx: click.Context, root: Path, debug: bool) -> None:
     ctx.obj = Context(root.resolve(), debug)
 
 
+def output_option(default: str, help_text: str) -> Any:
+    """The --output option of a command that writes files; a relative folder is under --root (`Context.within`),
+    which `help_text` says."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
 @main.command()
 @click.pass_obj
 def check(obj: Context) -> None:
@@ -82,14 +95,7 @@ def check(obj: Context) -> None:
 
 
 @main.command()
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="_site",
-    show_default=True,
-    help="Folder to write the site to (replaced only when the build succeeds).",
-)
+@output_option("_site", "Folder to write the site to, under --root unless absolute (replaced only when the build succeeds).")
 @click.option("--base-url", help="Public address of the site, overriding site.yml's base_url.")
 @click.option("--timings", is_flag=True, help="Print the time each stage took.")
 @click.option("--clean", is_flag=True, help="Rebuild every page from scratch instead of only what changed since the last build.")
@@ -108,7 +114,7 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
     from .freshness import FileStates, input_fingerprint, up_to_date
     from .lastoutput import LastOutput
 
-    out = output if output.is_absolute() else obj.root / output
+    out = obj.within(output)
     now = system_clock().now()
     supports = load_counts(counts_source, obj.root) if counts_source else None
     if clean:
@@ -171,15 +177,14 @@ def build(obj: Context, output: Path, base_url: str | None, timings: bool, clean
 @main.command()
 @click.option("--port", "-p", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default="_site", show_default=True)
+@output_option("_site", "Folder to build the site into, under --root unless absolute.")
 @click.option("--no-intake", is_flag=True, help="Serve the static site only, without the submission service.")
 @click.pass_obj
 def serve(obj: Context, port: int, host: str, output: Path, no_intake: bool) -> None:
     """Build, serve on http://HOST:PORT and rebuild when a file changes."""
     from .serve import serve as run_serve
 
-    out = output if output.is_absolute() else obj.root / output
-    run_serve(obj.root, out, host, port, with_intake=not no_intake)
+    run_serve(obj.root, obj.within(output), host, port, with_intake=not no_intake)
 
 
 @main.command()
@@ -196,20 +201,15 @@ def new(obj: Context, kind: str, title: str, challenge: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".consult/handbook",
-    show_default=True,
-    help="Folder to write the handbook to (`consult serve` mounts the default one at /handbook/).",
+@output_option(
+    ".consult/handbook", "Folder to write the handbook to, under --root unless absolute (`consult serve` mounts the default one at /handbook/)."
 )
 @click.pass_obj
 def handbook(obj: Context, output: Path) -> None:
     """Build the editors' handbook (handbook/, MkDocs strict: a broken link fails)."""
     from .handbook import build_handbook
 
-    out = build_handbook(obj.root, output if output.is_absolute() else obj.root / output)
+    out = build_handbook(obj.root, obj.within(output))
     click.echo(f"Built the handbook into {out}")
 
 
@@ -231,14 +231,7 @@ def reference() -> None:
     help="csv (ideas.csv, comments.csv) or json (ideas.json); give it twice for both.",
 )
 @click.option("--challenge", help="Only this challenge's ideas and comments (its slug).")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="export",
-    show_default=True,
-    help="Folder to write the files to (created if missing).",
-)
+@output_option("export", "Folder to write the files to, under --root unless absolute (created if missing).")
 @click.option(
     "--counts",
     "counts_source",
@@ -257,7 +250,7 @@ def export(obj: Context, formats: tuple[str, ...], challenge: str | None, output
     views = build_views(run_check(obj.root), supports=supports)
     if challenge is not None and challenge not in views.challenges:
         raise click.BadParameter(f"no challenge '{challenge}'; choose one of: {', '.join(sorted(views.challenges))}", param_hint="--challenge")
-    for path in write_files(views, output, dict.fromkeys(formats), challenge):  # type: ignore[arg-type]
+    for path in write_files(views, obj.within(output), dict.fromkeys(formats), challenge):  # type: ignore[arg-type]
         click.echo(f"Wrote {path}")
 
 

@@ -16,3 +16,8 @@ class Context:
 
     root: Path
     debug: bool
+
+    def within(self, path: Path) -> Path:
+        """A path a command was given (an --output folder, say): as it is when absolute, else under --root,
+        like the site's own files (`consult --root site build -o public` writes to site/public)."""
+        return path if path.is_absolute() else self.root / path

@@ -88,6 +88,25 @@ def test_help_everywhere(runner: CliRunner, args: list[str]) -> None:
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
+def test_a_relative_output_folder_is_taken_under_the_root_by_every_command(
+    runner: CliRunner, sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`consult --root site build -o public` writes site/public wherever it is run from, and so does `export`,
+    as their help says: the same rule as the content and the counts file."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    built = runner.invoke(main, ["--root", str(sample_repo), "build", "--output", "public"])
+    assert built.exit_code == 0, built.output
+    assert (sample_repo / "public" / "index.html").is_file()
+    exported = runner.invoke(main, ["--root", str(sample_repo), "export", "--format", "csv", "--output", "analysis"])
+    assert exported.exit_code == 0, exported.output
+    assert (sample_repo / "analysis" / "ideas.csv").is_file()
+    assert not any(elsewhere.iterdir())
+    for command in ("build", "serve", "handbook", "export"):
+        assert "under --root unless absolute" in " ".join(runner.invoke(main, [command, "--help"]).output.split()), command
+
+
 def test_build_writes_the_site(runner: CliRunner, sample_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "public"
     result = runner.invoke(main, ["--root", str(sample_repo), "build", "--output", str(out), "--timings"])
