@@ -59,7 +59,7 @@ from .pagewriter import (
 )
 from .parallel import beside
 from .progress import QUIET, BuildProgress
-from .reads import globals_signature
+from .reads import SameTexts, globals_signature, same_texts
 from .search_parts import IndexUpdate
 from .timing import Timings
 from .validate import validate
@@ -249,15 +249,16 @@ def ahead_of_pages(
     parts: list[str],
     background: ThreadPoolExecutor,
     cuts: CutStore | None = None,
+    same: SameTexts | None = None,
 ) -> Ahead | None:
     """An edit's own pages rendered ahead (`edited_pages`, not written yet), their search part copied for Pagefind, and
     Pagefind started on it in the search thread while the other pages are looked at; None when there is no such page.
 
     `parts`: the search parts' signatures as the last build left them. Pagefind reads only the pages, so the part made
     ahead is right when no other page of it changed, which `index_search` checks before installing it. `cuts`: the
-    parts' cut pages kept from before (`generator.cutpages`).
+    parts' cut pages kept from before (`generator.cutpages`). `same`: the texts compared (`reads.same_texts`).
     """
-    edited = edited_pages(specs, previous)
+    edited = edited_pages(specs, previous, same)
     if not edited:
         return None
     pages = render_ahead(engine.env, engine.context, edited)
@@ -270,12 +271,21 @@ def ahead_of_pages(
 
 
 def write_pages(
-    engine: Engine, specs: list[PageSpec], previous: Manifest, missing: set[str], target: Target, timings: Timings, one_shot: bool
+    engine: Engine,
+    specs: list[PageSpec],
+    previous: Manifest,
+    missing: set[str],
+    target: Target,
+    timings: Timings,
+    one_shot: bool,
+    same: SameTexts | None = None,
 ) -> RenderStats:
     """Render every page the plugins describe whose recorded reads give other values now, or whose file is `missing`
     (all of them in a cold build)."""
     views: SiteViews = engine.context["views"]
-    stats = render_pages(engine.env, engine.context, specs, target.path, previous, views, missing, progress=timings.progress, one_shot=one_shot)
+    stats = render_pages(
+        engine.env, engine.context, specs, target.path, previous, views, missing, progress=timings.progress, one_shot=one_shot, same=same
+    )
     timings.split("render pages", "write pages", stats.write_seconds)
     return stats
 
@@ -365,10 +375,11 @@ def build(
                     specs = list(engine.page_specs())
                     previous = last_pages(engine, target, one_shot)
                     missing = missing_pages(target.path, specs, previous, last_output)  # before Pagefind runs beside: `missing_pages`
+                    same = same_texts(previous.tables.models)  # once, for the pages rendered ahead and for the replay
                     if indexes and target.in_place:
                         with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
-                            ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background, cuts)
-                    rendered = write_pages(engine, specs, previous, missing, target, timings, one_shot)
+                            ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background, cuts, same)
+                    rendered = write_pages(engine, specs, previous, missing, target, timings, one_shot, same)
                 indexing = None
                 pagefind_runs = threading.Event()
                 if indexes:

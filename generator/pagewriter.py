@@ -14,9 +14,7 @@ byte-identical to what a cold build would write.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import operator
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +32,7 @@ from .lastoutput import LastOutput
 from .manifest import Base, Manifest, PageRecord, read_manifest
 from .parallel import Counter, can_fork, run_shares, workers
 from .progress import QUIET, BuildProgress
-from .reads import Recorder, Replay, Tables
+from .reads import Recorder, Replay, SameTexts, Tables
 from .theme import forget
 
 if TYPE_CHECKING:
@@ -225,12 +223,19 @@ def missing_pages(output: Path, specs: Iterable[PageSpec], previous: Manifest, l
 
 
 def pages_to_render(
-    env: Environment, context: dict[str, Any], specs: list[PageSpec], previous: Manifest, views: SiteViews, missing: AbstractSet[str]
+    env: Environment,
+    context: dict[str, Any],
+    specs: list[PageSpec],
+    previous: Manifest,
+    views: SiteViews,
+    missing: AbstractSet[str],
+    same: SameTexts | None = None,
 ) -> list[PageSpec]:
-    """The specs whose page is new, `missing` (`missing_pages`), or whose recorded reads give a different value now."""
+    """The specs whose page is new, `missing` (`missing_pages`), or whose recorded reads give a different value now.
+    `same`: the texts compared (`reads.same_texts`), when the caller has them."""
     if not previous.pages:
         return specs
-    replay = Replay(env, previous.tables, views.by_identity(), context)
+    replay = Replay(env, previous.tables, views.by_identity(), context, same=same)
     todo = []
     for spec in specs:
         record = previous.pages.get(spec.url)
@@ -255,20 +260,18 @@ AHEAD_AT_MOST = 8
 """An edit's own pages (`edited_pages`) are rendered ahead only when there are at most this many."""
 
 
-def edited_pages(specs: Sequence[PageSpec], previous: Manifest) -> list[PageSpec]:
+def edited_pages(specs: Sequence[PageSpec], previous: Manifest, same: SameTexts | None = None) -> list[PageSpec]:
     """The pages whose own values hold a view whose content file changed since the last build, or is new (an edited or
     added idea's page, say), when there are a few of them (`AHEAD_AT_MOST`) and the site has the pages it had then, and
     these; else none.
 
     Rendered ahead (`render_ahead`), they let the search index start on their part while the other pages are looked at.
     Only a guess: what they show, and which other pages changed, is found by the replay as always.
+    `same`: the texts compared (`reads.same_texts`), when the caller has them.
     """
-    known, texts = previous.tables.models, reads.TEXTS
-    if not known:
+    if not previous.tables.models:
         return []
-    identities = list(texts)  # tens of thousands, a few of them changed: compared in one go
-    changed = itertools.compress(identities, map(operator.ne, map(known.get, identities), texts.values()))
-    edited = {identity for identity in changed if ":" in identity}
+    edited = (reads.same_texts(previous.tables.models) if same is None else same).edited
     if not edited:
         return []
     found = []
@@ -319,9 +322,11 @@ def render_pages(
     missing: AbstractSet[str],
     progress: BuildProgress = QUIET,
     one_shot: bool = False,
+    same: SameTexts | None = None,
 ) -> RenderStats:
     """Render every page whose recorded reads changed since the `previous` manifest (`previous_manifest`; all of them
     when it is empty), or whose file is `missing` (`missing_pages`), into output.
+    `same`: the texts compared (`reads.same_texts`), when the caller has them.
 
     `one_shot`: the process ends after this build, so what the replay keeps is frozen out of the cycle collector's reach.
     """
@@ -329,7 +334,7 @@ def render_pages(
     context = template_context(context)
     made_with = previous.made_with
     with kept_for_the_build(one_shot):
-        todo = pages_to_render(env, context, specs, previous, views, missing)
+        todo = pages_to_render(env, context, specs, previous, views, missing, same)
     stats = RenderStats(total=len(specs), rendered=len(todo))
     processes = workers() if len(todo) >= PARALLEL_THRESHOLD and can_fork() else 1
     progress.stage("render pages", total=len(todo))

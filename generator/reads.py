@@ -39,6 +39,7 @@ import operator
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from operator import attrgetter
@@ -580,7 +581,44 @@ def item_access(key: Any) -> str | None:
     return None
 
 
-NONE_SAME: tuple[set[str], set[str]] = (set(), set())
+@dataclass(frozen=True)
+class SameTexts:
+    """The front matters and views whose file's text is what it was when their recorded fields were read: those in
+    `known` (`Tables.models`) and not in `differ`. Held as the few that differ, not as the tens of thousands the
+    same: a set of 400,000 identities at 50,000 ideas took 0.1 s to make, on the path of every edit."""
+
+    known: Mapping[str, str]
+    differ: AbstractSet[str]
+    """Identities whose text is new or another now, or gone (of `TEXTS`, against `known`)."""
+    edited: AbstractSet[str] = frozenset()
+    """The views whose file's text is new or another now (an edited or added idea's view, say)."""
+
+    def __contains__(self, identity: object) -> bool:
+        return identity in self.known and identity not in self.differ
+
+    def flags(self, identities: list[str]) -> list[bool]:
+        """Whether each identity's text is the same (`in`), in one go."""
+        flags = list(map(self.known.__contains__, identities))
+        if not self.differ.isdisjoint(identities):
+            for number, identity in enumerate(identities):
+                if identity in self.differ:
+                    flags[number] = False
+        return flags
+
+
+def same_texts(known: Mapping[str, str], texts: Mapping[str, str] = TEXTS) -> SameTexts:
+    """Compare this build's `TEXTS` with the hashes recorded (`Tables.models`), in one go over the tens of thousands:
+    an edit's build does it once, for the pages it renders ahead (`pagewriter.edited_pages`) and for the replay."""
+    identities = list(texts)
+    differ = set(itertools.compress(identities, map(operator.ne, map(known.get, identities), texts.values())))
+    edited = frozenset(identity for identity in differ if ":" in identity)
+    new = sum(identity not in known for identity in differ)
+    if len(known) - len(texts) + new:  # some recorded identities are gone
+        differ |= known.keys() - texts.keys()
+    return SameTexts(known, differ, edited)
+
+
+NONE_SAME = SameTexts({}, frozenset())
 """No front matter or view left out (`Replay._check_each`)."""
 
 
@@ -607,9 +645,17 @@ class Replay:
     """
 
     def __init__(
-        self, env: Environment, tables: Tables, objects: Mapping[str, Any], shared: Mapping[str, Any], texts: Mapping[str, str] = TEXTS
+        self,
+        env: Environment,
+        tables: Tables,
+        objects: Mapping[str, Any],
+        shared: Mapping[str, Any],
+        texts: Mapping[str, str] = TEXTS,
+        same: SameTexts | None = None,
     ) -> None:
-        self.env, self.tables, self.objects, self.shared, self.texts = env, tables, objects, shared, texts
+        self.env, self.tables, self.objects, self.shared = env, tables, objects, shared
+        self.same = same_texts(tables.models, texts) if same is None else same
+        """The front matters and views whose file's text is unchanged: their recorded fields are not evaluated."""
         self.changed_pairs = self._changed_pairs()
         self.changed_pieces = self._changed_pieces()
 
@@ -620,32 +666,21 @@ class Replay:
                 return False
         return self.changed_pairs.isdisjoint(pairs) and self.changed_pieces.isdisjoint(pieces)
 
-    def _same_texts(self) -> tuple[set[str], set[str]]:
-        """The front matters, and the views, whose file's text is what it was when their recorded fields were read.
-
-        In one go over the tens of thousands kept (`Tables.models`); a view's identity holds a ":", a front matter's does not.
-        """
-        models = self.tables.models
-        identities = list(models)
-        same = list(map(operator.eq, map(self.texts.get, identities), models.values()))
-        is_view = list(map(operator.contains, identities, itertools.repeat(":")))
-        views = set(itertools.compress(identities, map(operator.and_, same, is_view)))
-        return set(itertools.compress(identities, map(operator.and_, same, map(operator.not_, is_view)))), views
-
     def _changed_pairs(self) -> set[int]:
-        tables = self.tables
-        models, views = self._same_texts()
+        """The reads whose token is another now. A front matter's fields are not evaluated while its file's text is the
+        same, nor a view's `entry_fields` (a view's identity holds a ":", a front matter's does not)."""
+        tables, same = self.tables, self.same
         changed: set[int] = set()
         for start, stop in tables.run_bounds():
-            same = views if _entry_field(tables.pairs[2 * start], tables.pairs[2 * start + 1]) else models
-            self._check_run(start, stop, same, changed)
-        self._check_each(range(tables.grouped, len(tables.tokens)), (models, views), changed)
+            identity, access = tables.pairs[2 * start], tables.pairs[2 * start + 1]
+            self._check_run(start, stop, same if ":" not in identity or _entry_field(identity, access) else NONE_SAME, changed)
+        self._check_each(range(tables.grouped, len(tables.tokens)), same, changed)
         return changed
 
-    def _check_run(self, start: int, stop: int, same: set[str], changed: set[int]) -> None:
+    def _check_run(self, start: int, stop: int, same: SameTexts, changed: set[int]) -> None:
         """Check one run of reads (one access of one kind of identity) in one go: most runs give the recorded tokens as they are.
 
-        The reads of identities in `same` (whose file's text is unchanged: `_same_texts`) are not evaluated; when some
+        The reads of identities in `same` (whose file's text is unchanged: `SameTexts`) are not evaluated; when some
         are left out, the others are checked one by one.
 
         Each value is fetched with one `attrgetter` mapped over the run's objects, and the run is unchanged
@@ -657,8 +692,8 @@ class Replay:
         identities = tables.pairs[2 * start : 2 * stop : 2]
         access = tables.pairs[2 * start + 1]
         numbers: Sequence[int] = range(start, stop)
-        if same:
-            skipped = list(map(same.__contains__, identities))
+        if same.known:
+            skipped = same.flags(identities)
             if True in skipped:
                 self._check_each(list(itertools.compress(numbers, map(operator.not_, skipped))), NONE_SAME, changed)
                 return
@@ -703,18 +738,17 @@ class Replay:
         except (AttributeError, UnknownValue):
             return self._evaluate(identity, access)
 
-    def _check_each(self, numbers: Iterable[int], same: tuple[set[str], set[str]], changed: set[int]) -> None:
+    def _check_each(self, numbers: Iterable[int], same: SameTexts, changed: set[int]) -> None:
         """Check reads one by one: those added since the last compaction, and runs `_check_run` cannot take whole.
 
-        `same` holds the front matters and the views whose file's text is unchanged (`_same_texts`): the front matters'
+        `same` holds the front matters and the views whose file's text is unchanged (`SameTexts`): the front matters'
         fields and the views' `entry_fields` are not evaluated.
         """
         tables, objects = self.tables, self.objects
         pairs, tokens = tables.pairs, tables.tokens
-        same_models, same_views = same
         for number in numbers:
             identity, access, recorded = pairs[2 * number], pairs[2 * number + 1], tokens[number]
-            if identity in same_models or (identity in same_views and _entry_field(identity, access)):
+            if identity in same and (":" not in identity or _entry_field(identity, access)):
                 continue
             obj = objects.get(identity, missing)
             if access == ENTRY:

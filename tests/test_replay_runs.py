@@ -16,7 +16,7 @@ import pytest
 from jinja2 import Environment
 
 from generator.manifest import Manifest, PageRecord
-from generator.reads import ENTRY, IDENTIFIED, Recorder, Replay, Tables, from_entry, grouped_order, run_key, token
+from generator.reads import ENTRY, IDENTIFIED, Recorder, Replay, Tables, from_entry, grouped_order, run_key, same_texts, token
 
 
 @dataclass
@@ -274,3 +274,25 @@ def test_a_views_file_read_is_skipped_only_while_its_text_is_the_one_recorded() 
 
     made["e"].entry, texts["Card:e"] = FakeEntry("digest-e"), "digest-e"  # edited back: the page's read is of the other text
     assert newest in Replay(env, tables, objects, {}, texts).changed_pairs
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        {"idea/a": "1", "idea/b": "2", "Card:a": "1", "Card:b": "2"},  # nothing changed
+        {"idea/a": "1", "idea/b": "2b", "Card:a": "1", "Card:b": "2b"},  # b edited
+        {"idea/a": "1", "idea/b": "2", "Card:a": "1", "Card:b": "2", "idea/c": "3", "Card:c": "3"},  # c added
+        {"idea/a": "1", "Card:a": "1"},  # b removed
+        {"idea/a": "1", "Card:a": "1", "idea/c": "3", "Card:c": "3"},  # b removed, c added: as many as before
+        {},
+    ],
+)
+def test_texts_are_compared_as_one_by_one(texts: dict[str, str]) -> None:
+    """`same_texts` holds the few identities that differ, not the many the same: it must answer as comparing each would."""
+    known = {"idea/a": "1", "idea/b": "2", "Card:a": "1", "Card:b": "2"}
+    same = same_texts(known, texts)
+    expected = {identity for identity, digest in known.items() if texts.get(identity) == digest}
+    asked = [*known, *texts, "idea/z", "Card:z"]
+    assert {identity for identity in asked if identity in same} == expected
+    assert same.flags(asked) == [identity in expected for identity in asked]
+    assert same.edited == {identity for identity, digest in texts.items() if ":" in identity and known.get(identity) != digest}
