@@ -120,6 +120,9 @@ _CONTENT: dict[int, tuple[Any, str]] = {}
 _MODELS: dict[int, tuple[Any, str, bytes]] = {}
 """id → (front matter, identity, its token), for `known_models`."""
 
+_MODELS_BY_IDENTITY: dict[str, Any] = {}
+"""identity → front matter, for `known_models` (made in one go: from `_MODELS` it took 0.12 s at 50,000 ideas)."""
+
 
 def known_models(values: Iterable[tuple[Any, str]]) -> None:
     """Know each content file's front matter by an identity (`model_identity`): its fields read by a template are reads of their own.
@@ -127,8 +130,11 @@ def known_models(values: Iterable[tuple[Any, str]]) -> None:
     A card that shows an idea's summary then depends on the summary, not on the whole file.
     Replaces the values given by an earlier call, so a long `consult serve` holds only one build's.
     """
+    pairs = list(values)
     _MODELS.clear()
-    _MODELS.update((id(value), (value, identity, b"@" + identity.encode())) for value, identity in values)
+    _MODELS.update((id(value), (value, identity, b"@" + identity.encode())) for value, identity in pairs)
+    _MODELS_BY_IDENTITY.clear()
+    _MODELS_BY_IDENTITY.update(zip(map(operator.itemgetter(1), pairs), map(operator.itemgetter(0), pairs)))
 
 
 TEXTS: dict[str, str] = {}
@@ -157,8 +163,8 @@ def model_token(value: Any) -> bytes | None:
 
 
 def models_by_identity() -> dict[str, Any]:
-    """Every known front matter (`known_models`) by its identity."""
-    return {identity: value for value, identity, _ in _MODELS.values()}
+    """Every known front matter (`known_models`) by its identity (a new dict: the caller may add to it)."""
+    return dict(_MODELS_BY_IDENTITY)
 
 
 def content_digest(value: Any) -> str | None:
