@@ -375,7 +375,8 @@ def build(
                     specs = list(engine.page_specs())
                     previous = last_pages(engine, target, one_shot)
                     missing = missing_pages(target.path, specs, previous, last_output)  # before Pagefind runs beside: `missing_pages`
-                    same = same_texts(previous.tables.models)  # once, for the pages rendered ahead and for the replay
+                    # once, for the pages rendered ahead and for the replay; a cold build has nothing recorded to compare
+                    same = same_texts(previous.tables.models) if previous.tables.models else None
                     if indexes and target.in_place:
                         with stage("search ahead"):  # an edit's own pages, and Pagefind on their part while the others are looked at
                             ahead = ahead_of_pages(engine, specs, previous, target, code, parts, background, cuts, same)
