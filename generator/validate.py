@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
 from .errors import Problem
 from .loader import REQUIRED_PAGES, Site, nearest
+
+_META = attrgetter("meta")
+_REFERENCE = attrgetter("reference")
 
 
 def _unknown(value: str, options: list[str], what: str) -> tuple[str, str]:
@@ -72,6 +76,10 @@ def check_duplicates(site: Site) -> Iterator[Problem]:
 
 
 def check_references(site: Site) -> Iterator[Problem]:
+    entries = [*site.ideas.values(), *site.topics.values(), *site.comments.values()]
+    references = list(map(_REFERENCE, map(_META, entries)))
+    if len(set(references)) == len(references):
+        return  # each used once, told in one go: the loop below is for naming the files that share one
     seen: dict[str, str] = {}
     for collection in (site.ideas, site.topics, site.comments):
         for entry in collection.values():
