@@ -183,6 +183,27 @@ def test_comment_target_must_exist(sample_repo: Path) -> None:
     assert problem.key == "target" and "no idea 'no-such-idea'" in problem.message
 
 
+def test_comment_reusing_an_ideas_reference(sample_repo: Path) -> None:
+    """References are told unique across ideas, topics and comments together: a comment may not reuse an idea's."""
+    existing = next((sample_repo / "content/ideas").rglob("*.md"))
+    ref = next(line.split(": ")[1].strip('"') for line in existing.read_text().splitlines() if line.startswith("reference:"))
+    slug = existing.stem
+    write(
+        sample_repo,
+        f"content/comments/{slug}/{ref}.md",
+        f"""
+        ---
+        target: idea:{slug}
+        submitted: 2026-11-10
+        reference: {ref}
+        ---
+        A comment.
+    """,
+    )
+    problem = only(problems_for(sample_repo), f"content/comments/{slug}/{ref}.md")
+    assert problem.key == "reference" and f"{ref} is already used by {existing.relative_to(sample_repo)}" in problem.message
+
+
 def test_site_yml_problems(sample_repo: Path) -> None:
     site_yml = sample_repo / "site.yml"
     site_yml.write_text(
