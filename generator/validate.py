@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from operator import attrgetter
+from typing import Any
 
 from .errors import Problem
-from .loader import REQUIRED_PAGES, Site, nearest
+from .loader import REQUIRED_PAGES, Entry, Site, nearest
 
 _META = attrgetter("meta")
 _REFERENCE = attrgetter("reference")
@@ -76,24 +77,22 @@ def check_duplicates(site: Site) -> Iterator[Problem]:
 
 
 def check_references(site: Site) -> Iterator[Problem]:
-    entries = [*site.ideas.values(), *site.topics.values(), *site.comments.values()]
+    entries: list[Entry[Any]] = [*site.ideas.values(), *site.topics.values(), *site.comments.values()]
     references = list(map(_REFERENCE, map(_META, entries)))
     if len(set(references)) == len(references):
         return  # each used once, told in one go: the loop below is for naming the files that share one
     seen: dict[str, str] = {}
-    for collection in (site.ideas, site.topics, site.comments):
-        for entry in collection.values():
-            ref = entry.meta.reference
-            if ref in seen:
-                yield Problem(
-                    entry.path,
-                    entry.line_of("reference"),
-                    "reference",
-                    f"{ref} is already used by {seen[ref]}",
-                    "each submission has its own reference",
-                )
-            else:
-                seen[ref] = entry.path
+    for entry, ref in zip(entries, references, strict=True):
+        if ref in seen:
+            yield Problem(
+                entry.path,
+                entry.line_of("reference"),
+                "reference",
+                f"{ref} is already used by {seen[ref]}",
+                "each submission has its own reference",
+            )
+        else:
+            seen[ref] = entry.path
 
 
 def check_challenge_links(site: Site) -> Iterator[Problem]:
