@@ -121,10 +121,15 @@ def test_role_must_come_from_site_yml(sample_repo: Path) -> None:
     assert problem.key == "role" and "did you mean 'Nurse'?" in problem.hint
 
 
+def reference_of(path: Path) -> str:
+    """The `reference:` a content file's front matter gives."""
+    return next(line.split(": ")[1].strip('"') for line in path.read_text().splitlines() if line.startswith("reference:"))
+
+
 def test_duplicate_reference(sample_repo: Path) -> None:
     existing = next((sample_repo / "content/ideas").rglob("*.md"))
-    ref = next(line.split(": ")[1] for line in existing.read_text().splitlines() if line.startswith("reference:"))
-    write(sample_repo, "content/ideas/getting-the-basics-right/kettle.md", IDEA.replace("TH-ABCDE", ref.strip('"')))
+    ref = reference_of(existing)
+    write(sample_repo, "content/ideas/getting-the-basics-right/kettle.md", IDEA.replace("TH-ABCDE", ref))
     problem = only(problems_for(sample_repo), "content/ideas/getting-the-basics-right/kettle.md")
     assert problem.key == "reference" and "already used" in problem.message
 
@@ -186,7 +191,7 @@ def test_comment_target_must_exist(sample_repo: Path) -> None:
 def test_comment_reusing_an_ideas_reference(sample_repo: Path) -> None:
     """References are told unique across ideas, topics and comments together: a comment may not reuse an idea's."""
     existing = next((sample_repo / "content/ideas").rglob("*.md"))
-    ref = next(line.split(": ")[1].strip('"') for line in existing.read_text().splitlines() if line.startswith("reference:"))
+    ref = reference_of(existing)
     slug = existing.stem
     write(
         sample_repo,
