@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
@@ -395,13 +395,19 @@ def _link_related(ideas: Iterable[IdeaView], limit: int = 3) -> None:
         idea.related = [ranked[key % total] for key in best if key % total != me][:limit]
 
 
-def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[str, int] | None = None) -> SiteViews:
+def build_views(
+    site: Site,
+    now: dt.datetime | None = None,
+    supports: Mapping[str, int] | None = None,
+    link_related: Callable[[Sequence[IdeaView]], object] | None = None,
+) -> SiteViews:
     """Arrange the validated site for templates (assumes validation passed).
 
     `now`, the build's moment, decides which challenges have closed (by London's date) and
     which occurrence of a repeating event is shown; without it, no date is judged.
     `supports`, the counts per idea slug (`consult build --counts`), are folded into the
     originals of duplicates; without them no idea has a count.
+    `link_related` sets the ideas' related ideas (`keptrelated.RelatedStore.link`, say); `_link_related` without it.
     """
     entries: list[dict[str, Entry[Any]]] = [site.challenges, site.ideas, site.events, site.pages, site.topics, site.comments, site.updates]
     every = [e for collection in entries for e in collection.values()]
@@ -451,5 +457,5 @@ def build_views(site: Site, now: dt.datetime | None = None, supports: Mapping[st
     for idea in ideas.values():
         for tag in idea.meta.tags:
             tags[tag].append(idea)
-    _link_related(ideas.values())
+    (link_related or _link_related)(list(ideas.values()))
     return SiteViews(site, challenges, ideas, topics, events, pages, updates, dict(sorted(tags.items())), duplicates, folded is not None)
