@@ -43,7 +43,7 @@ while Pagefind works) is still the body of that entry's text.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -54,7 +54,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
 
 from .collector import long_lived
 from .errors import ConsultError, Problem
@@ -226,11 +226,7 @@ def _loading_texts() -> TextStore:
 
 def _kept_apart(entry: Entry[Any]) -> Entry[Any]:
     """A copy of a rendered entry to pickle without its body and HTML (they go to `texts`)."""
-    apart = copy.copy(entry)
-    object.__setattr__(apart, "_body", "")
-    object.__setattr__(apart, "_html", "")
-    object.__setattr__(apart, "stored", _STORED)
-    return apart
+    return dataclasses.replace(entry, _body="", _html="", stored=cast(TextStore, _STORED))
 
 
 def _size_and_mtime(path: str) -> tuple[int, int]:

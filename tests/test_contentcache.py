@@ -16,6 +16,7 @@ from generator.contentcache import Checkout, ContentCache
 from generator.errors import ConsultError
 from generator.freshness import cache_file
 from generator.loader import Entry, load_site, render_markdown
+from generator.validate import validate
 
 from .conftest import BUILD_NOW
 
@@ -391,3 +392,36 @@ def test_a_save_lists_anew_the_files_it_changed_until_there_are_many(sample_repo
     again = ContentCache.load(store)
     assert again.entries.keys() == reloaded.entries.keys()
     assert {k: r.state for k, r in again.entries.items()} == {k: r.state for k, r in reloaded.entries.items()}
+
+
+def test_an_entry_pickled_flat_comes_back_whole_front_matter_lines_included(sample_repo: Path, tmp_path: Path) -> None:
+    """`Entry.__reduce__`: the front matter's fields, the fields it was given and each key's line survive the round
+    trip, from a fresh entry and again from one that came back packed (a store written whole again re-pickles them)."""
+    site, _ = load_site(sample_repo, ContentCache())
+    for entry in [*site.ideas.values(), *site.comments.values(), *site.events.values()]:
+        back = pickle.loads(pickle.dumps(entry))
+        again = pickle.loads(pickle.dumps(back))
+        for copy in (back, again):
+            assert copy == entry and type(copy.meta) is type(entry.meta)
+            assert copy.meta.model_dump() == entry.meta.model_dump()
+            assert copy.meta.model_fields_set == entry.meta.model_fields_set, "what the file gave, not the defaults"
+            assert copy.digest == entry.digest and copy.notices == entry.notices and copy.folder == entry.folder
+            assert isinstance(entry.key_lines, dict)
+            for key, line in entry.key_lines.items():
+                assert copy.line_of(key) == line
+            assert copy.line_of("not-a-key") == entry.line_of("not-a-key") == 1
+
+
+def test_a_problem_in_a_file_the_cache_knows_names_the_line_of_its_key(sample_repo: Path, tmp_path: Path) -> None:
+    """A cross-reference problem found in an unchanged file (its record from the cache) points at the key's line."""
+    cache = saved_cache(sample_repo, tmp_path / "content.sqlite")
+    idea = next(path for path in sorted((sample_repo / "content" / "ideas").rglob("*.md")))
+    challenge = idea.parent.name
+    (sample_repo / "challenges" / f"{challenge}.md").unlink()
+    site, problems = load_site(sample_repo, cache)
+    assert not problems
+    line = next(n for n, text in enumerate(idea.read_text(encoding="utf-8").splitlines(), 1) if text.startswith("challenge:"))
+    entry = next(e for e in site.ideas.values() if e.path.endswith(idea.name))
+    assert not isinstance(entry.key_lines, dict), "the record came from the cache, packed"
+    found = [p for p in validate(site) if p.path == entry.path and p.key == "challenge"]
+    assert found and found[0].line == line > 1
