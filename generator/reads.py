@@ -281,17 +281,26 @@ def _describe(value: Any, digest: Any) -> None:
         digest.update(b"m" + value.encode("utf-8", "surrogatepass") + b"\x1f")
     elif kind is list or kind is tuple:
         digest.update(b"[" if kind is list else b"(")
-        for item in value:
-            _describe(item, digest)
-            digest.update(b",")
+        if IDENTIFIED.issuperset(map(type, value)):  # views (`views.ideas_newest_first`, say): their bytes in one go
+            if value:
+                digest.update(("@" + ",@".join(map(_READ_IDENTITY, value)) + ",").encode())
+        else:
+            for item in value:
+                _describe(item, digest)
+                digest.update(b",")
         digest.update(b"]")
     elif kind is dict:
         digest.update(b"{")
-        for key, item in value.items():  # in order: a template iterating a dict shows it in this order
-            _describe(key, digest)
-            digest.update(b":")
-            _describe(item, digest)
-            digest.update(b",")
+        if all(type(key) is str for key in value) and IDENTIFIED.issuperset(map(type, value.values())):  # views by slug
+            # the bytes the loop below gives, in one go (`tests/test_fingerprint_views.py`): at 10,000 ideas an edit's
+            # replay read `views.ideas` and `views.tags` in 29-37 ms item by item, in 8-16 ms with these two paths
+            digest.update("".join([f"s{key}\x1f:@{item.read_identity}," for key, item in value.items()]).encode("utf-8", "surrogatepass"))
+        else:
+            for key, item in value.items():  # in order: a template iterating a dict shows it in this order
+                _describe(key, digest)
+                digest.update(b":")
+                _describe(item, digest)
+                digest.update(b",")
         digest.update(b"}")
     elif isinstance(value, enum.Enum):
         digest.update(f"{kind.__qualname__}.{value.name}".encode())
