@@ -194,25 +194,24 @@ def token(value: Any) -> Token:
         return value if len(value) <= SHORT else b"s" + hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     if kind is int or value is None:
         return value
-    if kind is Markup:
-        data = value.encode("utf-8", "surrogatepass")
-        return b"m" + data if len(data) <= SHORT else b"M" + hashlib.blake2b(data, digest_size=16).digest()
-    if kind in IDENTIFIED:
-        return b"@" + value.read_identity.encode()
-    if kind is bool:
-        return b"T" if value else b"F"
-    if kind is dt.date:  # a date (not a datetime, whose zone counts): as ISO text
-        return b"D" + value.isoformat().encode()
-    if kind is list or kind is tuple:
+    if kind is list or kind is tuple:  # before the other kinds: a replay's runs read tens of thousands of lists of views
         if not value:
             return b"[]" if kind is list else b"()"
-        kinds = set(map(type, value))
-        if kinds <= IDENTIFIED:
+        if IDENTIFIED.issuperset(map(type, value)):
             return (b"[@" if kind is list else b"(@") + "\x1f".join(map(_READ_IDENTITY, value)).encode()
-        if kinds == _STR:  # tags, say: their JSON, which tells the items apart
+        if _STR.issuperset(map(type, value)):  # tags, say: their JSON, which tells the items apart
             data = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
             prefix = b"[s" if kind is list else b"(s"
             return prefix + data if len(data) <= SHORT else prefix + b"#" + hashlib.blake2b(data, digest_size=16).digest()
+    elif kind is Markup:
+        data = value.encode("utf-8", "surrogatepass")
+        return b"m" + data if len(data) <= SHORT else b"M" + hashlib.blake2b(data, digest_size=16).digest()
+    elif kind in IDENTIFIED:
+        return b"@" + value.read_identity.encode()
+    elif kind is bool:
+        return b"T" if value else b"F"
+    elif kind is dt.date:  # a date (not a datetime, whose zone counts): as ISO text
+        return b"D" + value.isoformat().encode()
     if isinstance(value, BaseModel):
         known = model_token(value)
         if known is not None:
