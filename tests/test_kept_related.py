@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from generator.keptrelated import RelatedStore, related_file
+from generator.keptrelated import RelatedStore, related_file, related_inputs
 from generator.views import IdeaView, _link_related
 
 TAGS = ["rota", "paper", "it", "parking", "training"]
@@ -130,3 +130,15 @@ def test_the_key_covers_every_field_the_ranking_reads() -> None:
     _link_related(cast(list[IdeaView], [Recording(idea, "", seen) for idea in sample()]))
     hashed = {"entry", "entry.meta", "entry.slug", "entry.meta.challenge", "entry.meta.tags", "date"}
     assert seen <= hashed, f"read but not in the key: {sorted(seen - hashed)}"
+
+
+def test_equal_inputs_give_the_same_key_whichever_strings_are_one_object() -> None:
+    """Entries parsed from their files hold a string per tag; entries from one pack of the content cache share them."""
+    apart = sample()
+    shared = sample()
+    for idea in apart:  # each tag a string object of its own
+        idea.entry.meta.tags = ["".join(list(tag)) for tag in idea.entry.meta.tags]
+    one = {tag: tag for tag in TAGS}
+    for idea in shared:
+        idea.entry.meta.tags = [one[tag] for tag in idea.entry.meta.tags]
+    assert related_inputs(cast(list[IdeaView], apart), "code") == related_inputs(cast(list[IdeaView], shared), "code")
