@@ -43,7 +43,6 @@ while Pagefind works) is still the body of that entry's text.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import pickle
@@ -54,7 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from .collector import long_lived
 from .errors import ConsultError, Problem
@@ -224,9 +223,18 @@ def _loading_texts() -> TextStore:
     return _LOADING[-1]
 
 
-def _kept_apart(entry: Entry[Any]) -> Entry[Any]:
-    """A copy of a rendered entry to pickle without its body and HTML (they go to `texts`)."""
-    return dataclasses.replace(entry, _body="", _html="", stored=cast(TextStore, _STORED))
+class KeptApart:
+    """A rendered entry, pickled without its body and HTML (they go to `texts`): it unpickles as the entry, its texts
+    read from the store it is loaded from when asked for. Pickled straight from the entry: copying each entry without
+    its texts first (`dataclasses.replace`) took a third of a cold build's cache saving at 10,000 ideas."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: Entry[Any]) -> None:
+        self.entry = entry
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.entry.flat("", "", _STORED)
 
 
 def _size_and_mtime(path: str) -> tuple[int, int]:
@@ -357,7 +365,7 @@ class ContentCache:
                         texts.append((entry.digest, entry.body, entry.html))
                     else:
                         elsewhere.setdefault(entry.stored, []).append(entry.digest)
-                    record_parsed: Parsed = (_kept_apart(entry), problems)
+                    record_parsed: Parsed | tuple[KeptApart, list[Problem]] = (KeptApart(entry), problems)
                 else:
                     record_parsed = record.parsed
                 records.append((key, record.state.digest, record.state.blob, record_parsed))

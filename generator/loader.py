@@ -117,6 +117,11 @@ class Entry(Generic[M]):
         of both shared with the entries pickled with it: unpickling an entry and its front matter made four dicts and
         a set, now two dicts, a set and a tuple (the content cache's 40,189 records at 10,000 ideas: 0.165 s to
         0.142 s, alternating in one process)."""
+        return self.flat(self._body, self._html, self.stored)
+
+    def flat(self, body: str, html: str, stored: Any) -> tuple[Any, tuple[Any, ...]]:
+        """`__reduce__`'s value, with this body, HTML and store in place of the entry's own (the content cache pickles
+        a rendered entry without its texts, which it keeps apart: `contentcache.KeptApart`)."""
         meta: Any = self.meta
         lines = self.key_lines
         packed = PackedLines(shared_names(tuple(lines)), tuple(lines.values())) if isinstance(lines, dict) else lines
@@ -133,10 +138,10 @@ class Entry(Generic[M]):
             packed,
             self.folder,
             self.digest,
-            self._body,
-            self._html,
+            body,
+            html,
             self.notices,
-            self.stored,
+            stored,
         )
 
 
