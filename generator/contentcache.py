@@ -48,7 +48,7 @@ import os
 import pickle
 import sqlite3
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -303,14 +303,34 @@ class ContentCache:
             return record.parsed, state
         return None, state
 
+    def get_many(
+        self, keys: Sequence[str], paths: Sequence[str], seen: Mapping[str, tuple[int, int]] | None = None
+    ) -> list[tuple[Parsed | None, FileState]]:
+        """`get` for each key and path, in order: a file the caller saw with the size and modification time recorded
+        is answered here, without a call each (200,239 files at 50,000 ideas, on the path of every edit)."""
+        entries, get = self.entries, self.get
+        found: list[tuple[Parsed | None, FileState]] = []
+        for key, path in zip(keys, paths, strict=True):
+            known = seen.get(path) if seen else None
+            if known is not None and (record := entries.get(key)) is not None:
+                state = record.state
+                if state.size == known[0] and state.mtime_ns == known[1]:
+                    found.append((record.parsed, state))
+                    continue
+            found.append(get(key, path, known))
+        return found
+
     def put(self, key: str, state: FileState, parsed: Parsed) -> None:
         self._replace_texts(key)
         self.entries[key] = Record(state, parsed)
         self._changed.add(key)
         self._removed.discard(key)
 
-    def prune(self, seen: set[str]) -> None:
-        for key in set(self.entries) - seen:
+    def prune(self, seen: Collection[str]) -> None:
+        """Forget the files not in seen (gone since the cache was saved)."""
+        if len(seen) == len(self.entries) and all(map(self.entries.__contains__, seen)):
+            return  # as many files, all known: none gone (the usual case, told without two sets of every file)
+        for key in set(self.entries) - set(seen):
             self._replace_texts(key)
             del self.entries[key]
             self._removed.add(key)

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import frontmatter
 from .config import SiteConfig
-from .contentcache import ContentCache, FileState, TextStore
+from .contentcache import ContentCache, FileState, Parsed, TextStore
 from .contentfiles import CONTENT_LAYOUT, ContentFiles, folder_files
 from .errors import Problem, display_path
 from .markdown import render_all
@@ -375,38 +375,45 @@ def load_site(
     """
     config, problems = load_config(root)
     site = Site(root=root, config=config)
-    found: list[tuple[str, str, str, FileState | None, tuple[Entry[Any] | None, list[Problem]] | None]] = []
+    # each kind's files: their keys, paths, and what the cache holds of them (looked up in one go)
+    found: list[tuple[str, list[str], Sequence[str], Sequence[tuple[Parsed | None, FileState | None]]]] = []
     for kind, (folder, _model, depth) in CONTENT_DIRS.items():
         base = os.path.join(root, folder)
-        for path in files[kind] if files is not None else folder_files(base, depth):
-            key = folder + path[len(base) :].replace(os.sep, "/")  # relative to root, the same whether root was given relative or absolute
-            cached, state = cache.get(key, path, states.get(path) if states else None) if cache else (None, None)
-            found.append((kind, key, path, state, cached))
-    missing = [(kind, Path(path)) for kind, _key, path, _state, cached in found if cached is None]
+        paths = files[kind] if files is not None else folder_files(base, depth)
+        start = len(base)
+        # a key is relative to root, the same whether root was given relative or absolute
+        keys = [folder + path[start:].replace(os.sep, "/") for path in paths]
+        looked: Sequence[tuple[Parsed | None, FileState | None]] = cache.get_many(keys, paths, states) if cache else [(None, None)] * len(keys)
+        found.append((kind, keys, paths, looked))
+    missing = [
+        (kind, Path(path)) for kind, _keys, paths, looked in found for path, (cached, _state) in zip(paths, looked, strict=True) if cached is None
+    ]
     parsed = iter(parallel_map(functools.partial(_parse, root), missing))
-    for kind, key, _path, state, cached in found:
-        if cached is None:
-            cached = next(parsed)
-            if cache and state:
-                cache.put(key, state, cached)
-        entry, entry_problems = cached
-        problems.extend(entry_problems)
-        if entry is None:
-            continue
+    for kind, keys, _paths, looked in found:
         collection = site.collection(kind)
-        if entry.slug in collection:
-            problems.append(
-                Problem(
-                    entry.path,
-                    1,
-                    "file name",
-                    f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}",
-                    "give one of them another file name",
+        for key, (cached, state) in zip(keys, looked, strict=True):
+            if cached is None:
+                cached = next(parsed)
+                if cache and state:
+                    cache.put(key, state, cached)
+            entry, entry_problems = cached
+            if entry_problems:
+                problems.extend(entry_problems)
+            if entry is None:
+                continue
+            if entry.slug in collection:
+                problems.append(
+                    Problem(
+                        entry.path,
+                        1,
+                        "file name",
+                        f"the slug '{entry.slug}' is already used by {collection[entry.slug].path}",
+                        "give one of them another file name",
+                    )
                 )
-            )
-            continue
-        collection[entry.slug] = entry
+                continue
+            collection[entry.slug] = entry
     if cache:
-        cache.prune({key for _kind, key, _path, _state, _cached in found})
+        cache.prune([key for _kind, keys, _paths, _looked in found for key in keys])
     site.challenges = dict(sorted(site.challenges.items(), key=lambda item: (item[1].meta.order, item[0])))
     return site, problems

@@ -115,6 +115,26 @@ def test_a_deleted_file_leaves_the_cache(sample_repo: Path, tmp_path: Path) -> N
     assert listing(store).keys() == cache.entries.keys()
 
 
+def test_a_renamed_file_leaves_its_old_record_and_nothing_else_goes(sample_repo: Path, tmp_path: Path) -> None:
+    """One file gone and one new: as many files as records, yet the gone one's record is dropped."""
+    store = tmp_path / "content.sqlite"
+    cache = saved_cache(sample_repo, store)
+    comment = min((sample_repo / "content" / "comments").glob("*/*.md"))
+    old = comment.relative_to(sample_repo).as_posix()
+    text = comment.read_text(encoding="utf-8").replace(comment.stem, "TH-ZZZZZ")
+    renamed = comment.with_name("TH-ZZZZZ.md")
+    comment.unlink()
+    renamed.write_text(text, encoding="utf-8")
+    before = set(cache.entries)
+    site, problems = load_site(sample_repo, cache)
+    assert not problems and "TH-ZZZZZ" in {c.slug for c in site.comments.values()}
+    assert set(cache.entries) == before - {old} | {renamed.relative_to(sample_repo).as_posix()}
+    cache.save(store)
+    assert listing(store).keys() == cache.entries.keys()
+    load_site(sample_repo, cache)  # nothing gone now: every record stays
+    assert set(cache.entries) == before - {old} | {renamed.relative_to(sample_repo).as_posix()}
+
+
 def test_a_checkout_restates_the_files_without_rewriting_what_was_parsed(
     sample_repo: Path, tmp_path: Path, parsed: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
