@@ -320,7 +320,6 @@ _MADE: dict[str, View[Any]] = {}
 """The views made since `build_views` started, by identity (`View.__post_init__`): handed to its `SiteViews`."""
 
 
-_READ_IDENTITY = attrgetter("read_identity")
 _META = attrgetter("meta")
 _DIGEST = attrgetter("digest")
 
