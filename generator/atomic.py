@@ -8,9 +8,8 @@ data is written beside the target and renamed over it.
 
 from __future__ import annotations
 
-import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -37,19 +36,12 @@ def write_atomic(path: Path, data: bytes | str) -> Path:
     return _replace(path, lambda handle: handle.write(data))
 
 
-def write_atomic_pieces(path: Path, pieces: Iterable[str]) -> Path:
-    """Write the text pieces one after another to path in one rename, as UTF-8 with newlines as given. Returns path.
+def write_atomic_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write path's bytes with write, given the open new file, in one rename (nothing of it is seen if write fails). Returns path.
 
-    The same bytes as `write_atomic(path, "".join(pieces))`, without the whole text made first: the open-data
-    files are tens of megabytes, and joining them, then encoding the result, made two fresh copies of each.
+    For a file written in parts that are never joined first: the open-data files are tens of megabytes, made mostly of
+    the last build's bytes copied as they are (`generator.opendata.write_group`).
     """
-
-    def write(handle: BinaryIO) -> None:
-        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
-        text.writelines(pieces)
-        text.flush()
-        text.detach()  # the file is closed by its own `with`
-
     return _replace(path, write)
 
 

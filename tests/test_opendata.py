@@ -1,11 +1,10 @@
-"""Open data kept per record: after one edit the files are the kept records joined, byte for byte a cold build's."""
+"""Open data placed per record: after one edit the files are the last ones' records copied, with the edited one made, byte for byte a cold build's."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import pickle
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from generator import opendata
 from generator.build import build
-from generator.opendata import IDEA_FIELDS, Kept, Key, changes_file, inert_json, json_item, records_file, to_json
+from generator.opendata import IDEA_FIELDS, Frame, Key, Placed, inert_json, json_item, records_file, to_json, write_group
 
 from .conftest import BUILD_NOW
 
@@ -111,8 +110,7 @@ def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_
     build(sample_repo, tmp_path / "b", now=BUILD_NOW)  # cold (like --clean): nothing is taken from what was kept
     assert dict(counted.counts()) == first
     for group in ("ideas", "comments"):
-        _, kept = pickle.loads(records_file(sample_repo, group).read_bytes())
-        assert len(kept) == first[group]
+        assert len(Placed.load(records_file(sample_repo, group), tmp_path / "b" / "data").keys) == first[group]
 
 
 def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
@@ -125,7 +123,24 @@ def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Pat
     assert counted.counts()["ideas"] == len(result.views.ideas)
     build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
     assert data_files(out) == data_files(tmp_path / "cold")
-    assert Kept.load(tmp_path / "missing.pickle").records == {}
+    assert Placed.load(tmp_path / "missing.pickle", tmp_path).keys == {}
+
+
+@pytest.mark.parametrize("change", ["rewritten", "removed"])
+def test_a_data_file_changed_since_the_build_wrote_it_makes_every_record_again(sample_repo: Path, tmp_path: Path, counted: Made, change: str) -> None:
+    out = tmp_path / "site"
+    result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    data = out / "data" / "ideas.json"
+    if change == "rewritten":  # the same length, other bytes: only its modification time and inode tell
+        data.write_bytes(data.read_bytes().replace(b"TH-", b"XX-"))
+    else:
+        data.unlink()
+    edit_first_idea(sample_repo, "One more line.")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted.counts()["ideas"] == len(result.views.ideas), "no record is copied from a file the build did not write as it is"
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
 
 
 def test_json_from_finished_items_is_the_whole_document_as_inert_json(sample_repo: Path, tmp_path: Path) -> None:
@@ -145,95 +160,70 @@ def test_json_from_finished_items_is_the_whole_document_as_inert_json(sample_rep
     assert list(json.loads(to_json(config, []))["fields"]) == [f.name for f in IDEA_FIELDS]
 
 
-def test_an_edit_adds_its_records_beside_the_store_and_leaves_the_store_as_it_was(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
+def test_edits_in_a_row_each_make_only_the_edited_record(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     out = tmp_path / "site"
     build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    store = records_file(sample_repo, "ideas")
-    whole = store.read_bytes()
-    assert not changes_file(store).exists(), "a first build writes the whole store"
-    for number in (1, 2):
+    for number in (1, 2, 3):
         edit_first_idea(sample_repo, f"Edit number {number}.")
         counted.clear()
         build(sample_repo, out, now=BUILD_NOW, incremental=True)
         assert counted.counts() == {"ideas": 1}
-        assert store.read_bytes() == whole, "an edit leaves the whole store's bytes alone"
-        _, added = pickle.loads(changes_file(store).read_bytes())
-        assert len(added) == 1 and f"Edit number {number}." in next(iter(added.values()))[0], "only the record in use is kept beside it"
-    counted.clear()
-    build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted.counts() == {}, "the next build finds the edited record beside the store"
+        assert f"Edit number {number}." in (out / "data" / "ideas.csv").read_text(encoding="utf-8")
     build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
     assert data_files(out) == data_files(tmp_path / "cold")
 
 
-def test_added_records_that_cannot_be_read_are_made_again(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
-    out = tmp_path / "site"
-    build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    edit_first_idea(sample_repo, "First edit.")
-    build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    changes_file(records_file(sample_repo, "ideas")).write_bytes(b"cut sho")
-    edit_first_idea(sample_repo, "Second edit.")
-    counted.clear()
-    build(sample_repo, out, now=BUILD_NOW, incremental=True)
-    assert counted.counts() == {"ideas": 1}, "the store still holds every other idea's record"
-    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
-    assert data_files(out) == data_files(tmp_path / "cold")
+FILES = {"rows.csv": (0, Frame("head\r\n")), "items.json": (1, Frame("[\n", ",\n", "\n]\n"))}
 
 
-def _finished(key: Key) -> tuple[str, str]:
-    return f"row {key[0]}", f"item {key[0]}"
+def _finished(n: int) -> tuple[str, str]:
+    return f"row {n} £\r\n", f'  {{"n": {n}, "text": "é{"x" * (n % 7)}"}}'
 
 
-def test_the_store_is_written_whole_again_once_the_added_records_grow(tmp_path: Path) -> None:
-    store = tmp_path / "kept.pickle"
-    first = Kept()
-    first.finish([((n,), n) for n in range(80)], lambda n: _finished((n,)))
-    first.save(store)
-    whole = store.read_bytes()
-    for added in range(1, 20):  # each build keeps the 80 records and adds one
-        kept = Kept.load(store)
-        items = [((n,), n) for n in range(80 + added)]
-        assert kept.finish(items, lambda n: _finished((n,))) == [_finished((n,)) for n in range(80 + added)]
-        assert kept.made == 1
-        kept.save(store)
-        if added * opendata.REWRITE_FRACTION <= 80:
-            assert store.read_bytes() == whole and len(pickle.loads(changes_file(store).read_bytes())[1]) == added
-        else:
-            assert not changes_file(store).exists(), "past an eighth of the store, it is written whole"
-            assert len(pickle.loads(store.read_bytes())[1]) == 80 + added
-            break
-    else:
-        pytest.fail("the store was never written whole again")
-    assert Kept.load(store).records == {(n,): _finished((n,)) for n in range(80 + added)}
+def _keyed(numbers: list[int]) -> list[tuple[Key, int]]:
+    return [((n,), n) for n in numbers]
 
 
-def test_unused_records_are_dropped_once_they_are_a_quarter_of_the_store(tmp_path: Path) -> None:
-    store = tmp_path / "kept.pickle"
-    kept = Kept()
-    kept.finish([((n,), n) for n in range(40)], lambda n: _finished((n,)))
-    kept.save(store)
-    for left in range(39, 0, -1):  # each build uses one record fewer and makes none
-        kept = Kept.load(store)
-        kept.finish([((n,), n) for n in range(left)], lambda n: _finished((n,)))
-        kept.save(store)
-        stored = pickle.loads(store.read_bytes())[1]
-        if len(stored) == left:
-            assert (40 - left) * opendata.UNUSED_FRACTION > 40, "written whole only once enough went unused"
-            break
-        assert len(stored) == 40
-    else:
-        pytest.fail("unused records were never dropped")
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [*range(40), 100],  # one added at the end
+        [100, *range(40)],  # ... and at the start
+        [*range(10), 100, *range(10, 40)],  # ... and between
+        [n for n in range(40) if n != 17],  # one gone
+        [*range(20, 40), *range(20)],  # the same records in another order
+        [*range(39, -1, -1)],  # every record out of its run
+        [3],
+        [],
+        [101, 102],  # none of the last ones
+    ],
+)
+def test_records_copied_from_where_they_were_placed_give_the_bytes_of_records_made_anew(tmp_path: Path, numbers: list[int]) -> None:
+    last = tmp_path / "last"
+    placed, made = write_group(last, FILES, _keyed(list(range(40))), _finished, Placed())
+    assert made == 40
+    placed.save(tmp_path / "placed.pickle")
+    previous = Placed.load(tmp_path / "placed.pickle", last)
+    assert previous.keys == placed.keys, "the files are as they were written: their records can be copied"
+    again, made = write_group(last, FILES, _keyed(numbers), lambda n: _finished(n) if n >= 100 else pytest.fail(f"record {n} made again"), previous)
+    assert made == len([n for n in numbers if n >= 100])
+    fresh, _ = write_group(tmp_path / "fresh", FILES, _keyed(numbers), _finished, Placed())
+    for name, (part, _frame) in FILES.items():
+        data = (last / name).read_bytes()
+        assert data == (tmp_path / "fresh" / name).read_bytes()
+        spans = again.spans[name]
+        assert [data[spans[2 * i] : spans[2 * i + 1]].decode("utf-8") for i in range(len(numbers))] == [_finished(n)[part] for n in numbers]
+        assert spans == fresh.spans[name]
 
 
-def test_records_kept_twice_by_an_interrupted_save_are_read_once(tmp_path: Path) -> None:
-    store = tmp_path / "kept.pickle"
-    kept = Kept()
-    kept.finish([((n,), n) for n in range(10)], lambda n: _finished((n,)))
-    kept.save(store)
-    changes_file(store).write_bytes(pickle.dumps((opendata.KEPT_VERSION, {(3,): _finished((3,)), (99,): _finished((99,))})))
-    again = Kept.load(store)
-    assert again.stored == 10 and again.added == {(99,)}
-    assert again.finish([((n,), n) for n in (3, 99)], lambda n: pytest.fail(f"record {n} made again")) == [_finished((3,)), _finished((99,))]
+def test_where_records_were_placed_is_not_used_once_the_files_are_gone_or_the_store_is_unreadable(tmp_path: Path) -> None:
+    placed, _ = write_group(tmp_path / "data", FILES, _keyed([1, 2, 3]), _finished, Placed())
+    store = tmp_path / "placed.pickle"
+    placed.save(store)
+    assert Placed.load(store, tmp_path / "data").keys == {(1,): 0, (2,): 1, (3,): 2}
+    assert Placed.load(store, tmp_path / "elsewhere").keys == {}, "not the files it was written for"
+    store.write_bytes(store.read_bytes()[:-5])
+    assert Placed.load(store, tmp_path / "data").keys == {}
 
 
 def test_the_data_page_counts_the_rows_of_each_file(sample_repo: Path, tmp_path: Path) -> None:

@@ -17,24 +17,23 @@ from generator.features import OPEN_DATA
 from generator.hashing import signature
 from generator.opendata import (
     COMMENT_FIELDS,
+    GROUPS,
     IDEA_FIELDS,
-    Kept,
-    Selection,
+    Placed,
     comment_items,
     comment_key,
     idea_key,
     in_comment_order,
     in_idea_order,
     records_file,
-    write_files,
+    write_comments,
+    write_ideas,
 )
 from generator.pagewriter import PageSpec, read_outputs, record_output
 from generator.views import SiteViews
 
 PAGE = OPEN_DATA["href"]
 NAME = "consult_open_data"
-GROUPS = {"ideas": ("ideas.csv", "ideas.json"), "comments": ("comments.csv",)}
-"""The data files by the records they are made of: each group is kept, or made again, on its own."""
 
 
 class OpenDataGenerator(Generator):
@@ -60,8 +59,8 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
     same records; return the files kept as they were.
 
     A group's inputs are the keys of its records (everything each record shows), so an edited idea leaves
-    comments.csv alone. Each record is kept between builds (`generator.opendata.Kept`, one store a group),
-    so a group made again makes only the records whose inputs changed and joins the rest.
+    comments.csv alone. A group written again copies each record whose key it finds in the files the last build
+    wrote (`generator.opendata.Placed`, kept a group), and makes only the others.
     """
     site = views.site
     config = site.config
@@ -73,16 +72,20 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
         "ideas": signature(code_signature, settings, [key for key, _ in ideas]),
         "comments": signature(code_signature, settings, [key for key, _ in comments]),
     }
+    folder = output / PAGE.strip("/")
     kept_files: list[str] = []
     for group, names in GROUPS.items():
         files = [f"{PAGE.strip('/')}/{name}" for name in names]
         if recorded.get(f"{NAME}:{group}") == inputs[group] and all((output / f).is_file() for f in files):
             kept_files += files
             continue
-        kept = Kept.load(records_file(site.root, group)) if incremental else Kept()  # a cold build makes every record
-        chosen = Selection(in_idea_order(ideas), []) if group == "ideas" else Selection([], in_comment_order(comments))  # keys made once
-        write_files(views, output, ("csv", "json"), folder=PAGE, kept=kept, made_with=code_signature, chosen=chosen, only=names)
-        kept.save(records_file(site.root, group))
+        store = records_file(site.root, group)
+        previous = Placed.load(store, folder) if incremental else Placed()  # a cold build makes every record
+        if group == "ideas":
+            placed, _ = write_ideas(views, folder, in_idea_order(ideas), previous)
+        else:
+            placed, _ = write_comments(views, folder, in_comment_order(comments), previous)
+        placed.save(store)
         record_output(output, f"{NAME}:{group}", inputs[group])
     return kept_files
 
