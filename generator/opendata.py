@@ -25,6 +25,7 @@ import re
 from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TypeVar
 
@@ -165,11 +166,35 @@ def in_idea_order(keyed: Iterable[tuple[Key, IdeaView]]) -> list[tuple[Key, Idea
     return sorted(keyed, key=lambda pair: _idea_order(pair[1]))
 
 
-def comment_items(views: SiteViews, challenge: str | None = None) -> list[CommentItem]:
-    """Every published comment as (comment, challenge slug, page URL), thread by thread (unsorted)."""
+def _threads(views: SiteViews) -> list[tuple[list[CommentView], str, str]]:
+    """Each idea's and topic's comments (replies under them) with its challenge slug and page URL, idea by idea, then topic by topic."""
     threads = [(idea.comments, idea.entry.meta.challenge, idea.url) for idea in views.ideas.values()]
     threads += [(topic.comments, topic.entry.meta.challenge, topic.url) for topic in views.topics.values()]
-    return [(c, slug, url) for thread, slug, url in threads if challenge is None or slug == challenge for c in _flatten(thread)]
+    return threads
+
+
+def comment_items(views: SiteViews, challenge: str | None = None) -> list[CommentItem]:
+    """Every published comment as (comment, challenge slug, page URL), thread by thread (unsorted)."""
+    return [(c, slug, url) for thread, slug, url in _threads(views) if challenge is None or slug == challenge for c in _flatten(thread)]
+
+
+def comment_inputs(views: SiteViews) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What every comment record shows but the site's address and code (`comment_key`), thread by thread: its challenge
+    and page, and each comment's file (its hash). Tells whether comments.csv would be made of the same records without
+    a key made for each comment (0.7 s to 0.3 s at 50,000 ideas, 150,000 comments)."""
+    inputs = []
+    for thread, slug, url in _threads(views):
+        if thread:
+            digests = []
+            for comment in thread:
+                digests.append(comment.entry.digest)
+                if comment.replies:
+                    digests += map(_ENTRY_DIGEST, comment.replies)
+            inputs.append((slug, url, tuple(digests)))
+    return inputs
+
+
+_ENTRY_DIGEST = attrgetter("entry.digest")
 
 
 def select_comments(views: SiteViews, challenge: str | None = None) -> list[CommentItem]:
@@ -338,61 +363,58 @@ class _Spliced:
     def __init__(self, handle: BinaryIO, old: int | None) -> None:
         self.handle, self.old = handle, old
         self.at = 0
-        """Bytes of the new file so far (pending ones included)."""
+        """Bytes of the new file so far."""
         self.pending: list[bytes] = []
         self.pending_size = 0
-        self.run: tuple[int, int] | None = None
-        """A span of the old file to copy, not copied yet (records next to each other there and here are one run)."""
 
     def add(self, data: bytes) -> None:
-        self._copy_run()
         self.pending.append(data)
         self.pending_size += len(data)
         self.at += len(data)
         if self.pending_size >= FLUSH_AT:
             self._flush()
 
-    def copy(self, start: int, end: int, separator: bytes) -> None:
-        """The old file's bytes start:end next, after separator unless this is the first record. Records that follow
-        each other there too are one run, separator included (the old file was written with the same frame: its
-        records' keys hold the code that wrote it)."""
-        run = self.run
-        if run is not None and start - run[1] == len(separator):
-            self.run = (run[0], end)
-            self.at += end - run[1]
-            return
-        if separator:
-            self.add(separator)
-        self._copy_run()
-        self.run = (start, end)
+    def copy(self, start: int, end: int) -> None:
+        """The old file's bytes start:end, copied by the kernel (through this process where it cannot)."""
+        self._flush()
+        if self.old is None:
+            raise ValueError("a record was to be copied with no file to copy it from")
+        out = self.handle.fileno()
         self.at += end - start
+        while start < end:
+            try:
+                copied = os.copy_file_range(self.old, out, end - start, start)
+            except OSError:  # a file system the kernel cannot copy within
+                copied = os.write(out, os.pread(self.old, min(end - start, COPY_CHUNK), start))
+            if copied <= 0:
+                raise OSError(f"the last build's data file ended at byte {start}, before {end}")
+            start += copied
 
     def close(self) -> None:
-        self._copy_run()
         self._flush()
 
     def _flush(self) -> None:
         if self.pending:
             self.handle.write(b"".join(self.pending))
             self.pending, self.pending_size = [], 0
-        self.handle.flush()  # before the kernel copies a run behind the handle's buffer
+        self.handle.flush()  # before the kernel copies a span behind the handle's buffer
 
-    def _copy_run(self) -> None:
-        if self.run is None:
-            return
-        (start, end), self.run = self.run, None
-        self._flush()
-        if self.old is None:
-            raise ValueError("a record was to be copied with no file to copy it from")
-        out = self.handle.fileno()
-        while start < end:
-            try:
-                copied = os.copy_file_range(self.old, out, end - start, start)
-            except OSError:  # a file system the kernel cannot copy within: through this process
-                copied = os.write(out, os.pread(self.old, min(end - start, COPY_CHUNK), start))
-            if copied <= 0:
-                raise OSError(f"the last build's data file ended at byte {start}, before {end}")
-            start += copied
+
+Run = tuple[int, int, int]
+"""(first record, its place in the last files or -1 when it is made now, how many records): records whose places follow on."""
+
+
+def _runs(places: Sequence[int]) -> list[Run]:
+    """The records in runs (`Run`): each made record alone, each run of records copied next to each other there too."""
+    runs: list[Run] = []
+    for n, place in enumerate(places):
+        if place >= 0 and runs:
+            first, at, count = runs[-1]
+            if at >= 0 and place == at + count:
+                runs[-1] = (first, at, count + 1)
+                continue
+        runs.append((n, place, 1))
+    return runs
 
 
 def _open_all(folder: Path, names: Iterable[str]) -> dict[str, int] | None:
@@ -412,28 +434,30 @@ def _splice(
     handle: BinaryIO,
     frame: Frame,
     part: int,
-    places: Sequence[int],
+    runs: Sequence[Run],
     made: Mapping[int, Finished],
     old: int | None,
     old_spans: array[int],
     written: array[int],
 ) -> None:
-    """One file of a group: record n copied from old at its place there (`places[n]`, when not -1), or the `part` of it
-    made now; where each record went is set in `written`."""
+    """One file of a group, run by run (`_runs`): a run copied from old as one span (the separators between its records
+    were written with the same frame: its records' keys hold the code that wrote it), a made record's `part` added.
+    Where each record went is set in `written`."""
     out = _Spliced(handle, old)
     separator = frame.separator.encode("utf-8")
     out.add(frame.prefix.encode("utf-8"))
-    for n, place in enumerate(places):
-        if place >= 0:
-            start, end = old_spans[2 * place], old_spans[2 * place + 1]
-            out.copy(start, end, separator if n else b"")
-            written[2 * n], written[2 * n + 1] = out.at - (end - start), out.at
-            continue
-        if n and separator:
+    for first, place, count in runs:
+        if first and separator:
             out.add(separator)
-        written[2 * n] = out.at
-        out.add(made[n][part].encode("utf-8"))
-        written[2 * n + 1] = out.at
+        if place < 0:
+            written[2 * first] = out.at
+            out.add(made[first][part].encode("utf-8"))
+            written[2 * first + 1] = out.at
+            continue
+        start, end = old_spans[2 * place], old_spans[2 * (place + count) - 1]
+        shift = out.at - start
+        written[2 * first : 2 * (first + count)] = array("q", [at + shift for at in old_spans[2 * place : 2 * (place + count)]])
+        out.copy(start, end)
     out.add(frame.suffix.encode("utf-8"))
     out.close()
 
@@ -451,12 +475,13 @@ def write_group(
         places = [previous.keys.get(key, -1) for key, _ in items]
         missing = [n for n, place in enumerate(places) if place < 0]
         made = dict(zip(missing, parallel_map(make, [items[n][1] for n in missing]), strict=True))
+        runs = _runs(places)
         spans: dict[str, array[int]] = {}
         stamps: dict[str, FileStamp] = {}
         for name, (part, frame) in files.items():
             written = array("q", bytes(16 * len(items)))
             old_file, old_spans = (old[name], previous.spans[name]) if old is not None else (None, array("q"))
-            write = functools.partial(_splice, frame=frame, part=part, places=places, made=made, old=old_file, old_spans=old_spans, written=written)
+            write = functools.partial(_splice, frame=frame, part=part, runs=runs, made=made, old=old_file, old_spans=old_spans, written=written)
             path = write_atomic_with(folder / name, write)
             spans[name], stamps[name] = written, _stamp(path)
     finally:

@@ -103,6 +103,19 @@ def test_a_comment_changes_its_ideas_record_and_adds_its_own(sample_repo: Path, 
     assert data_files(out) == data_files(cold)
 
 
+def test_an_edited_comment_makes_its_own_record_only(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
+    out = tmp_path / "site"
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    comment = min((sample_repo / "content" / "comments").rglob("*.md"))
+    comment.write_text(comment.read_text(encoding="utf-8").rstrip() + "\n\nA line added by its author.\n", encoding="utf-8")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted.counts() == {"comments": 1}, "the comment's own record; no idea shows anything that changed"
+    assert "A line added by its author." in (out / "data" / "comments.csv").read_text(encoding="utf-8")
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
+
+
 def test_a_cold_build_makes_every_record_and_keeps_only_the_current_ones(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
     build(sample_repo, tmp_path / "a", now=BUILD_NOW, incremental=True)
     first = dict(counted.counts())

@@ -20,6 +20,7 @@ from generator.opendata import (
     GROUPS,
     IDEA_FIELDS,
     Placed,
+    comment_inputs,
     comment_items,
     comment_key,
     idea_key,
@@ -67,10 +68,9 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
     settings = config.model_dump_json()
     recorded = read_outputs(output) if incremental else {}
     ideas = [(idea_key(config, idea, code_signature), idea) for idea in views.ideas.values()]
-    comments = [(comment_key(config, item, code_signature), item) for item in comment_items(views)]
     inputs = {
         "ideas": signature(code_signature, settings, [key for key, _ in ideas]),
-        "comments": signature(code_signature, settings, [key for key, _ in comments]),
+        "comments": signature(code_signature, settings, comment_inputs(views)),
     }
     folder = output / PAGE.strip("/")
     kept_files: list[str] = []
@@ -84,6 +84,7 @@ def write_open_data(views: SiteViews, output: Path, code_signature: str, increme
         if group == "ideas":
             placed, _ = write_ideas(views, folder, in_idea_order(ideas), previous)
         else:
+            comments = [(comment_key(config, item, code_signature), item) for item in comment_items(views)]
             placed, _ = write_comments(views, folder, in_comment_order(comments), previous)
         placed.save(store)
         record_output(output, f"{NAME}:{group}", inputs[group])
