@@ -308,13 +308,14 @@ def records_file(root: Path, group: str) -> Path:
     return root / ".consult" / "cache" / f"opendata-{group}.pickle"
 
 
-FileStamp = tuple[int, int, int]
-"""A written file's size, modification time (ns) and inode: another file, or the same one changed, has another."""
+FileStamp = tuple[int, int]
+"""A written file's size and modification time (ns): the same file changed since has another. Not its inode, which a
+restore in CI makes new (actions/cache's tar keeps the times): the publishing workflow's edit would make every record."""
 
 
 def _stamp(path: Path) -> FileStamp:
     stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+    return stat.st_size, stat.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ class Placed:
     An edit makes the records whose keys are new and copies every other one from the file as it was, in runs of
     records that stay next to each other (the kernel copies them, `os.copy_file_range`): no record is read into this
     process, where keeping every finished record and joining them took 1.2 s to load at 50,000 ideas (173 MB).
-    The spans are used only while each file still has the size, modification time and inode it was written with.
+    The spans are used only while each file still has the size and modification time it was written with.
     """
 
     keys: dict[Key, int] = field(default_factory=dict)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -139,12 +140,25 @@ def test_unreadable_kept_records_are_made_again(sample_repo: Path, tmp_path: Pat
     assert Placed.load(tmp_path / "missing.pickle", tmp_path).keys == {}
 
 
+def test_an_output_restored_with_its_times_still_has_its_records_copied(sample_repo: Path, tmp_path: Path, counted: Made) -> None:
+    """The publishing workflow restores the last output (actions/cache: the same times, new inodes) and builds one edit."""
+    build(sample_repo, tmp_path / "last", now=BUILD_NOW, incremental=True)
+    out = tmp_path / "restored"
+    shutil.copytree(tmp_path / "last", out)  # copy2: modification times kept
+    edit_first_idea(sample_repo, "One more line.")
+    counted.clear()
+    build(sample_repo, out, now=BUILD_NOW, incremental=True)
+    assert counted.counts() == {"ideas": 1}
+    build(sample_repo, tmp_path / "cold", now=BUILD_NOW)
+    assert data_files(out) == data_files(tmp_path / "cold")
+
+
 @pytest.mark.parametrize("change", ["rewritten", "removed"])
 def test_a_data_file_changed_since_the_build_wrote_it_makes_every_record_again(sample_repo: Path, tmp_path: Path, counted: Made, change: str) -> None:
     out = tmp_path / "site"
     result = build(sample_repo, out, now=BUILD_NOW, incremental=True)
     data = out / "data" / "ideas.json"
-    if change == "rewritten":  # the same length, other bytes: only its modification time and inode tell
+    if change == "rewritten":  # the same length, other bytes: only its modification time tells
         data.write_bytes(data.read_bytes().replace(b"TH-", b"XX-"))
     else:
         data.unlink()
