@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from .collector import long_lived
 from .errors import ConsultError, Problem
 from .gitindex import blob_id, unmodified_blobs
-from .hashing import package_versions
+from .hashing import package_versions, size_and_mtime
 
 if TYPE_CHECKING:
     from .loader import Entry
@@ -237,11 +237,6 @@ class KeptApart:
         return self.entry.flat("", "", _STORED)
 
 
-def _size_and_mtime(path: str) -> tuple[int, int]:
-    stat = os.stat(path)
-    return stat.st_size, stat.st_mtime_ns
-
-
 def file_digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -285,7 +280,7 @@ class ContentCache:
 
         `seen` is the file's (size, modification time) when the caller looked already (the build's fingerprint).
         """
-        size, mtime_ns = seen or _size_and_mtime(path)
+        size, mtime_ns = seen or size_and_mtime(path)
         record = self.entries.get(key)
         if record and record.state.mtime_ns == mtime_ns and record.state.size == size:
             return record.parsed, record.state

@@ -1,8 +1,9 @@
-"""Short stable hashes of values (kept apart so the "nothing changed?" check imports little)."""
+"""Short stable hashes of values, and a file's size and modification time (kept apart so the "nothing changed?" check imports little)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
@@ -26,3 +27,10 @@ def package_versions(names: Iterable[str]) -> str:
         except metadata.PackageNotFoundError:
             versions.append(f"{name}=-")
     return ",".join(versions)
+
+
+def size_and_mtime(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """A file's size and modification time in nanoseconds: how the content cache and the open-data stage tell that a
+    file is the one they saw or wrote, without reading it."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Literal, TypeVar
 
 from .atomic import write_atomic, write_atomic_with
 from .config import SiteConfig
+from .hashing import size_and_mtime
 from .markdown import plain_text
 from .outputs import absolute_url
 from .parallel import parallel_map
@@ -313,11 +314,6 @@ FileStamp = tuple[int, int]
 restore in CI makes new (actions/cache's tar keeps the times): the publishing workflow's edit would make every record."""
 
 
-def _stamp(path: Path) -> FileStamp:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
 @dataclass(frozen=True)
 class Placed:
     """Where each record of a group sits in the files the last build wrote: its key (everything the record shows), and
@@ -347,7 +343,7 @@ class Placed:
         if set(spans) != set(files) or any(not isinstance(s, array) or len(s) != 2 * len(keys) for s in spans.values()):
             return cls()
         try:
-            if any(_stamp(folder / name) != tuple(stamp) for name, stamp in files.items()):
+            if any(size_and_mtime(folder / name) != tuple(stamp) for name, stamp in files.items()):
                 return cls()
         except OSError:
             return cls()
@@ -484,7 +480,7 @@ def write_group(
             old_file, old_spans = (old[name], previous.spans[name]) if old is not None else (None, array("q"))
             write = functools.partial(_splice, frame=frame, part=part, runs=runs, made=made, old=old_file, old_spans=old_spans, written=written)
             path = write_atomic_with(folder / name, write)
-            spans[name], stamps[name] = written, _stamp(path)
+            spans[name], stamps[name] = written, size_and_mtime(path)
     finally:
         for descriptor in (old or {}).values():
             os.close(descriptor)

@@ -151,8 +151,8 @@ def test_consult_build_walks_the_content_once(sample_repo: Path, tmp_path: Path,
     idea = min((sample_repo / "content" / "ideas").rglob("*.md"))
     idea.write_text(idea.read_text() + "\nOne more line.\n")
     looked: list[str] = []
-    size_and_mtime = contentcache._size_and_mtime
-    monkeypatch.setattr(contentcache, "_size_and_mtime", lambda path: looked.append(path) or size_and_mtime(path))
+    size_and_mtime = contentcache.size_and_mtime
+    monkeypatch.setattr(contentcache, "size_and_mtime", lambda path: looked.append(path) or size_and_mtime(path))
     edited = CliRunner().invoke(main, ["--root", str(sample_repo), "build"])
     assert edited.exit_code == 0, edited.output
     assert looked == [], "loading the content reuses what the fingerprint saw of each file"
