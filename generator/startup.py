@@ -65,6 +65,9 @@ class Start:
     """The content files, listed by the forked process after the fingerprint (None: the load stage lists them)."""
     last_output: LastOutput | None = None
     """What the last build left in the output folder, looked at by the forked process (None: the build looks)."""
+    abandoned: object | None = None
+    """When the build is not wanted: what was loaded of the cache before that was known (its first packs), handed to
+    the caller to free or not: `consult build` ends the process without freeing it (0.17 s at 50,000 ideas)."""
 
 
 def start(
@@ -119,7 +122,7 @@ def start(
             inputs = walk.fingerprint(digests)
             if not wanted(inputs):
                 loading.abandon()
-                return Start(inputs, {}, None)
+                return Start(inputs, {}, None, abandoned=loading)
             if not loaded:  # the first files came before any pack: shown now the build is wanted (nothing to do opens no cache)
                 loading.see(Checkout(root, CONTENT_FOLDERS, states))
             _load_until_ready(loading, child)  # the forked process sends the states it saw, lists the content files, looks at the output

@@ -127,6 +127,18 @@ def test_build_writes_the_site(runner: CliRunner, sample_repo: Path, tmp_path: P
         assert stage in result.output, stage
 
 
+def test_the_consult_command_ends_at_once_after_a_build_and_after_nothing_to_do_with_its_output_said(sample_repo: Path, tmp_path: Path) -> None:
+    """`run` (the console script) ends the process without Python's normal exit once `consult build` has built or found
+    nothing to do: what it printed to a pipe must still arrive, and the exit code be 0."""
+    command = [sys.executable, "-m", "generator.cli", "--root", str(sample_repo), "build", "--output", str(tmp_path / "public")]
+    first = subprocess.run(command, check=False, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Built "), first.stdout
+    again = subprocess.run(command, check=False, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("Nothing changed since the last build"), again.stdout
+
+
 @pytest.mark.parametrize(
     ("kind", "title", "extra", "expected"),
     [
