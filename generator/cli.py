@@ -267,7 +267,7 @@ def _add_intake_commands(group: click.Group) -> None:
 
 _add_intake_commands(main)
 
-_BUILT = False
+_BUILD_DONE = False
 """Set once `consult build` has written the site and its caches, or found nothing to do: `run` may then end the process at once."""
 _ONE_SHOT = False
 """Set by `run`: this process is the `consult` command, which ends after one build (not a test calling `main`)."""
@@ -279,8 +279,8 @@ nothing to do, kept until `run` ends the process: freed as the command returned,
 
 def _finished(made: object) -> None:
     """`consult build` has done its work: `run` may end the process at once, without freeing `made` object by object first."""
-    global _BUILT
-    _BUILT = True
+    global _BUILD_DONE
+    _BUILD_DONE = True
     if _ONE_SHOT:
         _KEPT.append(made)
 
@@ -297,7 +297,7 @@ def run() -> None:
     try:
         main()
     except SystemExit as exiting:
-        if not _BUILT:
+        if not _BUILD_DONE:
             raise
         code = exiting.code
         sys.stdout.flush()
